@@ -1,0 +1,93 @@
+"""Closed-loop calibration of each random-bit MTJ towards p = ½, as on-chip hardware does it.
+
+Every device has its own control knob, set by a DAC of finite resolution: the pulse voltage in the
+thermal regime (P rises with V), a bias field from a current line in the hard-axis regime (P falls
+as the field favours +z). The loop is a successive-approximation search over the DAC code, one
+bit per step from the most significant: set the trial code, run a measurement window of
+``window_cycles`` write cycles, count the ones with a counter, keep the bit if the measured
+fraction says the set point is still on the low-knob side. SAR ends on the last code *before*
+p crosses ½, which would leave every device biased by half a DAC step in the same direction (a
+frequency-test failure at 10⁶ bits); so a final step measures that code and the next one and keeps
+the one whose fraction is closer to ½. Accuracy is limited by the DAC step and by the binomial
+error of the window, sqrt(¼/window) (0.003 at 32768 cycles), the two limits real hardware has.
+Every calibration cycle is counted for the cost ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from device import bernoulli
+
+
+@dataclass(frozen=True)
+class DAC:
+    """A ``bits``-bit DAC spanning [center − span, center + span) in the knob's own unit."""
+
+    bits: int
+    center: float
+    span: float
+
+    @property
+    def step(self) -> float:
+        return 2.0 * self.span / 2**self.bits
+
+    def value(self, codes: np.ndarray) -> np.ndarray:
+        return self.center - self.span + np.asarray(codes, dtype=np.float64) * self.step
+
+
+@dataclass
+class CalibrationResult:
+    """Per-device outcome (arrays of shape (n_devices,)) and the cycles spent."""
+
+    codes: np.ndarray
+    knob_values: np.ndarray
+    last_measured_fraction: np.ndarray
+    cycles: int  # per device
+    ones: int  # switched cycles over all devices (each needs a reset pulse)
+
+
+def successive_approximation(
+    probability_at: Callable[[np.ndarray], np.ndarray],
+    states: np.ndarray,
+    dac: DAC,
+    increasing: bool,
+    window_cycles: int,
+) -> CalibrationResult:
+    """Tune every device's DAC code so that its measured switching fraction is closest to ½.
+
+    Args:
+        probability_at: knob values (n_devices,) → true switching probabilities (n_devices,);
+            the loop never sees these, only bits drawn with them.
+        states: the devices' random streams (advanced in place).
+        dac: the knob's DAC.
+        increasing: True if P rises with the knob (pulse voltage), False if it falls (bias field).
+        window_cycles: cycles per measurement, a positive multiple of 64.
+    """
+    n_devices = states.shape[0]
+    rounds = window_cycles // 64
+    total_ones = 0
+
+    def measure(codes: np.ndarray) -> np.ndarray:
+        nonlocal total_ones
+        p = probability_at(dac.value(codes))
+        ones = bernoulli.count_ones(states, bernoulli.probability_thresholds(p), rounds)
+        total_ones += int(ones.sum())
+        return ones / float(64 * rounds)
+
+    codes = np.zeros(n_devices, dtype=np.int64)
+    for bit in reversed(range(dac.bits)):
+        trial = codes | (1 << bit)
+        fraction = measure(trial)
+        keep = fraction < 0.5 if increasing else fraction > 0.5
+        codes = np.where(keep, trial, codes)
+    # final step: the code SAR ended on, or the next one, whichever measures closer to 1/2
+    upper = np.minimum(codes + 1, 2**dac.bits - 1)
+    at_code, at_upper = measure(codes), measure(upper)
+    take_upper = np.abs(at_upper - 0.5) < np.abs(at_code - 0.5)
+    codes = np.where(take_upper, upper, codes)
+    fraction = np.where(take_upper, at_upper, at_code)
+    return CalibrationResult(codes, dac.value(codes), fraction, (dac.bits + 2) * 64 * rounds, total_ones)

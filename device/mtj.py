@@ -1,0 +1,396 @@
+"""VCMA magnetic tunnel junction: parameters, device-to-device variation and the compact switching model.
+
+The default device is the VCMA MTJ of the open-source stochastic MTJ model of Liu, Maicke, Arzate et
+al. (github.com/JaredArz/Stochastic_MTJ_Model; IEEE JXCDC 2022; Nanotechnology 35, 2024). The full
+text of the seed paper (Cheng et al., Nat. Commun. 16, 5022, 2025) is not available to this project,
+so none of its device numbers are used: every default below comes from that published compact model
+and is listed, with its source, in shared/reference/physics.md.
+
+Conventions used throughout device/:
+- The free layer starts every write cycle in the parallel state, magnetisation along +z.
+- "Switched" means it ends the cycle in the anti-parallel state (-z): that is a random bit of 1.
+- ``field`` is the total out-of-plane field on the free layer in A/m (reference-layer stray field
+  plus any bias line); positive favours +z, i.e. it *suppresses* switching.
+
+Two switching regimes (`switching_probability` picks per device by comparing V with V_c):
+- Thermal (V < V_c): the VCMA pulse lowers the barrier Δ(V) > 0 and the free layer hops over it
+  thermally during the pulse: a two-state Néel–Brown master equation with Brown's attempt rate.
+- Hard axis (V > V_c): the barrier is gone, the free layer relaxes to the plane during the pulse
+  and falls to ±z when the pulse ends; the outcome is set by the field, not by the pulse voltage's
+  distance from a barrier. The published VCMA random-bit device (1.5 V, 30 ns) runs here.
+Both are checked against the stochastic LLG macrospin of `device.llg` (docs/physics.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import ndtr
+
+from device.errors import ParameterError
+
+MU0 = 4e-7 * math.pi  # vacuum permeability, T·m/A
+K_B = 1.380649e-23  # Boltzmann constant, J/K
+GAMMA0 = 2.21e5  # gyromagnetic ratio times µ0, m/(A·s) (physics.md F15)
+EPS0 = 8.8541878128e-12  # vacuum permittivity, F/m
+
+
+def _check_positive_finite(owner: str, name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ParameterError(f"{owner}.{name} must be a finite number, got {value!r}")
+    if value <= 0:
+        raise ParameterError(f"{owner}.{name} must be > 0, got {value!r}")
+
+
+def _check_finite(owner: str, name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ParameterError(f"{owner}.{name} must be a finite number, got {value!r}")
+
+
+def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
+    _check_finite(owner, name, value)
+    if not low <= value <= high:
+        raise ParameterError(f"{owner}.{name} must lie in [{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class MTJParameters:
+    """One VCMA MTJ, nominal values (SI units). Defaults: Stochastic_MTJ_Model (see module doc).
+
+    Attributes:
+        diameter: free-layer diameter, m (circular pillar). 50 nm.
+        free_layer_thickness: t_f, m. 1.1 nm.
+        oxide_thickness: MgO thickness t_ox, m. 1.0 nm.
+        interfacial_anisotropy: K_i0 at zero bias, J/m². 1.0056e-3.
+        vcma_coefficient: ξ, J/(V·m). 75 fJ/(V·m) (literature 33–290).
+        saturation_magnetisation: M_s, A/m. 1.2e6.
+        damping: Gilbert α. 0.03.
+        demag_x, demag_y, demag_z: demagnetising factors (sum to 1). Chosen as 0.0106, 0.0106,
+            0.9788 so that the default device has the reference's computed Δ0 ≈ 20 kT and
+            V_c ≈ 0.56 V (physics.md); an ideal 50 nm × 1.1 nm disc would have N_z ≈ 0.93.
+        resistance_parallel: R_P at low bias, Ω. 5 kΩ.
+        tmr: tunnelling magnetoresistance ratio at zero bias, (R_AP - R_P)/R_P. 1.2 (120 %).
+        tmr_half_voltage: V_h, the bias at which TMR halves, V. 0.5 V (F16).
+        oxide_permittivity: relative permittivity of MgO. 4.
+        temperature: K. 300.
+        stray_field: mean out-of-plane stray field of the reference layer on the free layer, A/m,
+            positive along +z (favours the parallel state). 2 kA/m ≈ 25 Oe, a typical offset of
+            perpendicular MTJs; an assumption of spindiff, not in the reference model. It is the
+            symmetry-breaking term that biases the hard-axis regime.
+        attempt_rate_scale: calibration constant of the thermal-regime compact model: Brown's
+            attempt rate is multiplied by it (equivalently the attempt time τ0 is divided by it).
+            0.8, fitted to `device.llg` at 300 K over 30, 100 and 300 ns pulses and fields of −4 to
+            −10 kA/m (docs/physics.md); Brown's asymptotic prefactor overestimates the rate at the
+            2–6 k_B·T barriers a 30–300 ns pulse probes.
+    """
+
+    diameter: float = 50e-9
+    free_layer_thickness: float = 1.1e-9
+    oxide_thickness: float = 1.0e-9
+    interfacial_anisotropy: float = 1.0056e-3
+    vcma_coefficient: float = 75e-15
+    saturation_magnetisation: float = 1.2e6
+    damping: float = 0.03
+    demag_x: float = 0.0106
+    demag_y: float = 0.0106
+    demag_z: float = 0.9788
+    resistance_parallel: float = 5e3
+    tmr: float = 1.2
+    tmr_half_voltage: float = 0.5
+    oxide_permittivity: float = 4.0
+    temperature: float = 300.0
+    stray_field: float = 2.0e3
+    attempt_rate_scale: float = 0.8
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "stray_field":
+                _check_finite(owner, f.name, value)
+            elif f.name.startswith("demag_"):
+                _check_range(owner, f.name, value, 0.0, 1.0)
+            elif f.name == "attempt_rate_scale":
+                _check_range(owner, f.name, value, 0.01, 100.0)
+            elif f.name == "damping":
+                _check_range(owner, f.name, value, 1e-4, 1.0)
+            else:
+                _check_positive_finite(owner, f.name, value)
+        demag_sum = self.demag_x + self.demag_y + self.demag_z
+        if abs(demag_sum - 1.0) > 1e-3:
+            raise ParameterError(f"{owner}: demag_x + demag_y + demag_z must be 1, got {demag_sum:.4f}")
+
+    @property
+    def area(self) -> float:
+        """Junction area, m²."""
+        return math.pi * (self.diameter / 2.0) ** 2
+
+    @property
+    def volume(self) -> float:
+        """Free-layer volume, m³."""
+        return self.area * self.free_layer_thickness
+
+    @property
+    def thermal_energy(self) -> float:
+        """k_B·T, J."""
+        return K_B * self.temperature
+
+    @property
+    def capacitance(self) -> float:
+        """Junction capacitance C = ε0·ε_MgO·A/t_ox, F (physics.md F17)."""
+        return EPS0 * self.oxide_permittivity * self.area / self.oxide_thickness
+
+
+@dataclass(frozen=True)
+class VariationParameters:
+    """Device-to-device spread: each device of an array draws its own values once (fab variation).
+
+    Attributes:
+        interfacial_anisotropy_rel: relative σ of K_i0. 0.2 %. The reference model quotes 5 % σ
+            "on K_i, R_P, TMR"; applied to K_i0 that would be σ(Δ0) ≈ 24 kT for a device whose
+            Δ0 is 20 kT (K_eff is a small difference of two large terms), i.e. half the devices
+            would have no barrier at all. spindiff therefore applies 0.2 % to K_i0, which gives
+            σ(Δ0) ≈ 1 kT ≈ 5 % of Δ0 — the reference's 5 % on the barrier that matters.
+        resistance_parallel_rel: relative σ of R_P. 5 %.
+        tmr_rel: relative σ of TMR. 5 %.
+        stray_field_abs: σ of the stray field, A/m. 500 A/m (≈ 6 Oe); spindiff's assumption.
+    """
+
+    interfacial_anisotropy_rel: float = 0.002
+    resistance_parallel_rel: float = 0.05
+    tmr_rel: float = 0.05
+    stray_field_abs: float = 500.0
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        for name in ("interfacial_anisotropy_rel", "resistance_parallel_rel", "tmr_rel"):
+            _check_range(owner, name, getattr(self, name), 0.0, 0.5)
+        _check_range(owner, "stray_field_abs", self.stray_field_abs, 0.0, 1e6)
+
+
+NO_VARIATION = VariationParameters(0.0, 0.0, 0.0, 0.0)
+
+
+class DevicePopulation(NamedTuple):
+    """Per-device values of an array of MTJs, each a float64 array of shape (n_devices,)."""
+
+    interfacial_anisotropy: np.ndarray  # K_i0, J/m²
+    resistance_parallel: np.ndarray  # R_P, Ω
+    tmr: np.ndarray  # ratio
+    stray_field: np.ndarray  # A/m
+
+    @property
+    def size(self) -> int:
+        return int(self.interfacial_anisotropy.shape[0])
+
+
+def sample_population(
+    params: MTJParameters, variation: VariationParameters, n_devices: int, rng: np.random.Generator
+) -> DevicePopulation:
+    """Draw ``n_devices`` devices with Gaussian spread around the nominal ``params``.
+
+    Relative spreads are truncated at ±4σ so no device gets a negative resistance or TMR.
+    """
+    if not isinstance(n_devices, (int, np.integer)) or n_devices < 1:
+        raise ParameterError(f"n_devices must be a positive integer, got {n_devices!r}")
+
+    def spread(nominal: float, rel_sigma: float) -> np.ndarray:
+        z = np.clip(rng.standard_normal(n_devices), -4.0, 4.0)
+        return nominal * (1.0 + rel_sigma * z)
+
+    k_i0 = spread(params.interfacial_anisotropy, variation.interfacial_anisotropy_rel)
+    r_p = spread(params.resistance_parallel, variation.resistance_parallel_rel)
+    tmr = spread(params.tmr, variation.tmr_rel)
+    stray = params.stray_field + variation.stray_field_abs * np.clip(rng.standard_normal(n_devices), -4, 4)
+    return DevicePopulation(k_i0, r_p, tmr, stray)
+
+
+def nominal_population(params: MTJParameters, n_devices: int = 1) -> DevicePopulation:
+    """``n_devices`` identical copies of the nominal device."""
+    full = lambda v: np.full(n_devices, float(v))  # noqa: E731
+    return DevicePopulation(
+        full(params.interfacial_anisotropy),
+        full(params.resistance_parallel),
+        full(params.tmr),
+        full(params.stray_field),
+    )
+
+
+# --- compact model -------------------------------------------------------------------------------
+# Every function broadcasts over numpy arrays: voltage, field and k_i0 may be scalars or arrays.
+
+
+def interfacial_anisotropy(params: MTJParameters, voltage, k_i0=None):
+    """K_i(V) = K_i0 − ξ·V/t_ox, J/m² (physics.md F11; Stochastic_MTJ_Model)."""
+    k_i0 = params.interfacial_anisotropy if k_i0 is None else k_i0
+    return k_i0 - params.vcma_coefficient * np.asarray(voltage, dtype=float) / params.oxide_thickness
+
+
+def effective_anisotropy(params: MTJParameters, voltage, k_i0=None):
+    """K_eff(V) = K_i(V)/t_f − ½µ0·M_s²·(N_z − N_x), J/m³ (F12). Negative means in-plane easy."""
+    shape = 0.5 * MU0 * params.saturation_magnetisation**2 * (params.demag_z - params.demag_x)
+    return interfacial_anisotropy(params, voltage, k_i0) / params.free_layer_thickness - shape
+
+
+def anisotropy_field(params: MTJParameters, voltage, k_i0=None):
+    """H_k,eff(V) = 2·K_eff(V)/(µ0·M_s), A/m (F11)."""
+    return 2.0 * effective_anisotropy(params, voltage, k_i0) / (MU0 * params.saturation_magnetisation)
+
+
+def thermal_stability(params: MTJParameters, voltage, k_i0=None):
+    """Δ(V) = K_eff(V)·Vol/(k_B·T), dimensionless (F12); negative above V_c."""
+    return effective_anisotropy(params, voltage, k_i0) * params.volume / params.thermal_energy
+
+
+def critical_voltage(params: MTJParameters, k_i0=None):
+    """V_c where K_eff(V_c) = 0 and the barrier vanishes, V."""
+    k_eff0 = effective_anisotropy(params, 0.0, k_i0)
+    return k_eff0 * params.free_layer_thickness * params.oxide_thickness / params.vcma_coefficient
+
+
+def brown_escape_rate(params: MTJParameters, voltage, field, k_i0=None):
+    """Néel–Brown escape rates out of the +z and the −z well, 1/s, each shaped like ``voltage``.
+
+    Brown's high-barrier result for a uniaxial particle with the field along the easy axis
+    (W. F. Brown, Phys. Rev. 130, 1677, 1963; Coffey & Kalmykov, J. Appl. Phys. 112, 121301, 2012):
+        r_± = s·α·γ0·H_k/(1+α²) · sqrt(Δ/π) · (1 − h²)(1 ± h) · exp(−Δ(1 ± h)²),  h = H/H_k,
+    with the calibration factor s = ``params.attempt_rate_scale`` (1 is Brown's formula).
+    The +z well (parallel) is deepened by a positive field. Valid for Δ(V) > 0 and |h| < 1; with
+    |h| ≥ 1 the shallow well has no barrier and its rate is returned as +inf.
+    """
+    hk = anisotropy_field(params, voltage, k_i0)
+    delta = thermal_stability(params, voltage, k_i0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.asarray(field, dtype=float) / hk
+    return _brown_rate(params, hk, delta, h, +1.0), _brown_rate(params, hk, delta, h, -1.0)
+
+
+def switching_probability_thermal(params: MTJParameters, voltage, pulse_width, field, k_i0=None, n_time_steps=256):
+    """P(end in −z) after a pulse of ``voltage`` (V) for ``pulse_width`` (s), thermal regime.
+
+    Two-state master equation with Néel–Brown rates (F13 generalised to allow switching back):
+        dP/dt = r₊(t)·(1 − P) − r₋·P,  P(0) = 0,
+    which for constant rates gives P = r₊/(r₊ + r₋)·(1 − exp(−(r₊ + r₋)·t_p)) and reduces to F13,
+    P = 1 − exp(−t_p/τ), when back-switching is negligible.
+
+    Transient (spindiff's addition, needed at the reference device's low damping α = 0.03): when
+    the pulse starts, the +z well softens but its population is still as narrow as at zero bias; it
+    widens only at the linear damping rate λ = α·γ'·H_k(V)·(1 + h). The escape rate r₊(t) is
+    therefore taken at an effective well temperature T_eff(t)/T = 1 + (ρ0 − 1)·exp(−2λt),
+    ρ0 = Δ(V)(1 + h_V) / (Δ0(1 + h_0)) (ratio of the harmonic-well variances before and during the
+    pulse), i.e. with Δ replaced by Δ/T_eff. Without it the model overestimates P_sw by 3–4× at
+    30 ns (docs/physics.md shows both against the macrospin). Both rates carry the calibration
+    factor ``params.attempt_rate_scale``. The equation is integrated exactly over ``n_time_steps``
+    steps of piecewise-constant rates.
+
+    Validity: Δ(V)·(1 + h)² ≳ 1 (a barrier of at least k_B·T); `thermal_model_valid` tells.
+    """
+    voltage, field = np.broadcast_arrays(np.asarray(voltage, float), np.asarray(field, float))
+    k_i0 = params.interfacial_anisotropy if k_i0 is None else k_i0
+    voltage, field, k_i0 = np.broadcast_arrays(voltage, field, np.asarray(k_i0, float))
+    hk = anisotropy_field(params, voltage, k_i0)
+    hk0 = anisotropy_field(params, 0.0, k_i0)
+    delta = np.maximum(thermal_stability(params, voltage, k_i0), 1e-9)
+    delta0 = thermal_stability(params, 0.0, k_i0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        h = field / hk
+        stiffness_ratio = np.clip(delta * (1.0 + h) / (delta0 * (1.0 + field / hk0)), 1e-6, None)
+        damping_rate = params.damping * GAMMA0 / (1.0 + params.damping**2) * hk * np.clip(1.0 + h, 1e-6, None)
+    _, r_minus = brown_escape_rate(params, voltage, field, k_i0)
+    dt = pulse_width / n_time_steps
+    p = np.zeros(voltage.shape)
+    for k in range(n_time_steps):
+        t_mid = (k + 0.5) * dt
+        t_eff = 1.0 + (stiffness_ratio - 1.0) * np.exp(-2.0 * damping_rate * t_mid)
+        r_plus = _brown_rate(params, hk, delta / t_eff, h, +1.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = r_plus + r_minus
+            eq = np.where(np.isinf(r_plus), 1.0, np.where(np.isinf(r_minus), 0.0, r_plus / total))
+            eq = np.where(total > 0, eq, 0.0)
+            decay = np.where(np.isinf(total), 0.0, np.exp(-total * dt))
+        p = eq + (p - eq) * decay
+    return np.clip(p, 0.0, 1.0)
+
+
+def _brown_rate(params: MTJParameters, hk, delta, h, sign: float):
+    """r₊ (sign = +1) or r₋ (sign = −1) of `brown_escape_rate` for given H_k, Δ, h arrays.
+
+    The well with no barrier left (1 + sign·h ≤ 0) empties at once: its rate is +inf.
+    """
+    alpha = params.damping
+    with np.errstate(invalid="ignore", over="ignore"):
+        prefactor = params.attempt_rate_scale * alpha * GAMMA0 * hk / (1.0 + alpha**2) * np.sqrt(np.maximum(delta, 0.0) / np.pi)
+        side = 1.0 + sign * h
+        rate = prefactor * np.clip(1.0 - h * h, 0.0, None) * side * np.exp(-delta * side**2)
+    return np.where(side <= 0.0, np.inf, rate)
+
+
+def switching_probability_hard_axis(params: MTJParameters, voltage, field, k_i0=None):
+    """P(end in −z) for a pulse above V_c long enough for the free layer to reach the plane.
+
+    During the pulse the energy is |K_eff(V)|·Vol·m_z² − µ0·M_s·H·Vol·m_z, so m_z at the end of the
+    pulse is Boltzmann-distributed: mean h_V = H/|H_k(V)|, variance 1/(2|Δ(V)|). When the pulse ends
+    the barrier returns (Δ0 = Δ(0)) and m_z falls off the inverted parabola −Δ0·(m_z + h_0)²,
+    h_0 = H/H_k(0), whose committor to the −z side from m_z is Φ(−(m_z + h_0)·sqrt(2Δ0)). Averaging
+    over the end-of-pulse distribution (derived for spindiff; checked against `device.llg`):
+        P = Φ(−(h_V + h_0) / sqrt(1/(2|Δ(V)|) + 1/(2Δ0))).
+    Needs t_p ≫ the relaxation time (1+α²)/(α·γ0·|H_k(V)|) (≈ 2 ns for the default device at
+    1.5 V, so 30 ns pulses qualify); see `hard_axis_relaxation_time`.
+    """
+    delta_v = np.abs(thermal_stability(params, voltage, k_i0))
+    delta_0 = thermal_stability(params, 0.0, k_i0)
+    field = np.asarray(field, dtype=float)
+    h_v = field / np.abs(anisotropy_field(params, voltage, k_i0))
+    h_0 = field / anisotropy_field(params, 0.0, k_i0)
+    spread = np.sqrt(1.0 / (2.0 * delta_v) + 1.0 / (2.0 * delta_0))
+    return ndtr(-(h_v + h_0) / spread)
+
+
+def thermal_model_valid(params: MTJParameters, voltage, field, k_i0=None):
+    """True where the thermal-regime compact model applies: below V_c with a barrier of ≥ 1 k_B·T."""
+    delta = thermal_stability(params, voltage, k_i0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.asarray(field, dtype=float) / anisotropy_field(params, voltage, k_i0)
+    return (delta > 0) & (np.abs(h) < 1.0) & (delta * (1.0 + h) ** 2 >= 1.0)
+
+
+def hard_axis_model_valid(params: MTJParameters, voltage, pulse_width, k_i0=None):
+    """True where the hard-axis compact model applies: above V_c, pulse ≥ 8 relaxation times."""
+    above = np.asarray(voltage, dtype=float) > critical_voltage(params, k_i0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        long_enough = pulse_width >= 8.0 * hard_axis_relaxation_time(params, voltage, k_i0)
+    return above & long_enough
+
+
+def hard_axis_relaxation_time(params: MTJParameters, voltage, k_i0=None):
+    """Damping time towards the plane during a pulse above V_c, (1+α²)/(α·γ0·|H_k(V)|), s."""
+    hk = np.abs(anisotropy_field(params, voltage, k_i0))
+    return (1.0 + params.damping**2) / (params.damping * GAMMA0 * hk)
+
+
+def switching_probability(params: MTJParameters, voltage, pulse_width, field, k_i0=None):
+    """P(end in −z) for each device, using the regime its own V_c puts it in (see module doc)."""
+    voltage = np.asarray(voltage, dtype=float)
+    above = voltage > critical_voltage(params, k_i0)
+    thermal = switching_probability_thermal(params, voltage, pulse_width, field, k_i0)
+    hard = switching_probability_hard_axis(params, voltage, field, k_i0)
+    return np.where(above, hard, thermal)
+
+
+def regime(params: MTJParameters, voltage, k_i0=None) -> str:
+    """``"hard_axis"`` if ``voltage`` exceeds the device's V_c, else ``"thermal"`` (scalars)."""
+    return "hard_axis" if float(voltage) > float(critical_voltage(params, k_i0)) else "thermal"
+
+
+def resistance(params: MTJParameters, cos_theta, voltage, r_p=None, tmr=None):
+    """Bias-dependent MTJ resistance, Ω (F16; Stochastic_MTJ_Model):
+    R(θ, V) = R_P·(1 + (V/V_h)² + TMR) / (1 + (V/V_h)² + TMR·(1 + cos θ)/2).
+    cos θ = +1 is parallel (R = R_P at V = 0), −1 anti-parallel (R = R_P·(1 + TMR) at V = 0).
+    """
+    r_p = params.resistance_parallel if r_p is None else r_p
+    tmr = params.tmr if tmr is None else tmr
+    bias = (np.asarray(voltage, dtype=float) / params.tmr_half_voltage) ** 2
+    return r_p * (1.0 + bias + tmr) / (1.0 + bias + tmr * (1.0 + np.asarray(cos_theta)) / 2.0)

@@ -1,0 +1,205 @@
+"""Named hardware profiles: frozen, hashable, serialisable to and from JSON.
+
+A profile is data with a citation (house rule 2): every preset is the default profile changed with
+`dataclasses.replace`, never a class of its own. Later parts of the emulator (crossbars, periphery,
+technology) join as further sections. The regime each preset runs in is stated in its description,
+because the compact switching model is validated per regime (docs/physics.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, replace
+
+from device.errors import ParameterError, ProfileError
+from device.mtj import NO_VARIATION, MTJParameters, VariationParameters
+from device.rng import MTJRandomSource, RNGParameters
+
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """Everything that defines an emulated chip. Sections are frozen parameter dataclasses."""
+
+    name: str
+    description: str
+    mtj: MTJParameters = MTJParameters()
+    variation: VariationParameters = VariationParameters()
+    rng: RNGParameters = RNGParameters()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or not set(self.name) <= _NAME_CHARS or len(self.name) > 64:
+            raise ProfileError(f"profile name must be 1–64 characters of a-z, 0-9, '-', '_', '.', got {self.name!r}")
+        if not isinstance(self.description, str):
+            raise ProfileError(f"profile description must be a string, got {type(self.description).__name__}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON (sorted keys, no whitespace): identifies the chip design."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(HardwareProfile) if f.name not in ("name", "description")}
+_SECTION_CLASSES = {"mtj": MTJParameters, "variation": VariationParameters, "rng": RNGParameters}
+
+
+def _coerce(section: str, key: str, value, annotation: str):
+    """Check a JSON value against the field's annotation; ints are accepted for floats."""
+    expected = {"float": float, "int": int, "str": str, "bool": bool}[annotation]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+        raise ProfileError(f"{section}.{key} must be a {annotation}, got {value!r}")
+    if expected is float and not math.isfinite(value):
+        raise ProfileError(f"{section}.{key} must be finite, got {value!r}")
+    return value
+
+
+def _section_from_dict(section: str, data, base):
+    cls = _SECTION_CLASSES[section]
+    if not isinstance(data, dict):
+        raise ProfileError(f"profile section {section!r} must be an object, got {type(data).__name__}")
+    annotations = {f.name: f.type for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(annotations))
+    if unknown:
+        raise ProfileError(f"unknown key {section}.{unknown[0]} (known keys: {', '.join(sorted(annotations))})")
+    values = {key: _coerce(section, key, value, annotations[key]) for key, value in data.items()}
+    try:
+        return replace(base, **values)
+    except ParameterError as error:
+        raise ProfileError(f"invalid value in section {section!r}: {error}") from None
+
+
+def profile_from_dict(data: dict, base: "HardwareProfile | None" = None) -> HardwareProfile:
+    """Build a profile from a (possibly partial) dict; missing keys come from ``base``.
+
+    With no ``base``, ``name`` is required and missing sections take the dataclass defaults (the
+    `vcma-default` values). Unknown keys anywhere, wrong types and out-of-range values raise
+    `ProfileError` naming the key.
+    """
+    if not isinstance(data, dict):
+        raise ProfileError(f"a profile must be a JSON object, got {type(data).__name__}")
+    allowed = {"name", "description", *_SECTIONS}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ProfileError(f"unknown profile key {unknown[0]!r} (known keys: {', '.join(sorted(allowed))})")
+    if base is None:
+        if "name" not in data:
+            raise ProfileError("a profile needs a 'name'")
+        base = HardwareProfile(name=str(data["name"]), description="")
+    sections = {s: _section_from_dict(s, data[s], getattr(base, s)) for s in _SECTIONS if s in data}
+    return replace(
+        base,
+        name=data.get("name", base.name),
+        description=data.get("description", base.description),
+        **sections,
+    )
+
+
+def profile_from_json(text: str, base: "HardwareProfile | None" = None) -> HardwareProfile:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ProfileError(f"profile is not valid JSON: {error}") from None
+    return profile_from_dict(data, base)
+
+
+def with_overrides(profile: HardwareProfile, overrides: dict) -> HardwareProfile:
+    """``profile`` with some section values replaced, e.g. ``{"rng": {"dac_bits": 8}}``."""
+    if "name" in overrides:
+        raise ProfileError("overrides may not rename a profile; set the section values only")
+    return profile_from_dict(overrides, base=profile)
+
+
+# --- presets ---------------------------------------------------------------------------------------
+
+VCMA_DEFAULT = HardwareProfile(
+    name="vcma-default",
+    description=(
+        "Published VCMA-MTJ compact-model defaults (Stochastic_MTJ_Model; physics.md), 1024 random-bit "
+        "devices pulsed at 1.5 V for 30 ns: hard-axis regime (above V_c ≈ 0.56 V), each device "
+        "calibrated to p = 1/2 with a 10-bit bias-field DAC. Fab spread: 0.2 % K_i0 (≈ 5 % of Δ0), "
+        "5 % R_P and TMR, 0.5 kA/m stray field."
+    ),
+)
+
+PROFILES: dict[str, HardwareProfile] = {
+    p.name: p
+    for p in (
+        HardwareProfile(
+            name="ideal",
+            description="No device physics: perfect fair bits, no variation. The emulator's upper bound.",
+            variation=NO_VARIATION,
+            rng=RNGParameters(source="ideal", calibration="none"),
+        ),
+        VCMA_DEFAULT,
+        replace(
+            VCMA_DEFAULT,
+            name="vcma-uncalibrated",
+            description=(
+                "vcma-default without the calibration loop: each device keeps the bias its stray "
+                "field gives it (mean p ≈ 0.38 in the hard-axis regime). Fails the frequency test."
+            ),
+            rng=replace(VCMA_DEFAULT.rng, calibration="none"),
+        ),
+        replace(
+            VCMA_DEFAULT,
+            name="vcma-xor",
+            description="vcma-default plus XOR whitening of cycle pairs: bias ε → 2ε², at 2 cycles per bit.",
+            rng=replace(VCMA_DEFAULT.rng, calibration="calibrated_xor"),
+        ),
+        replace(
+            VCMA_DEFAULT,
+            name="vcma-thermal",
+            description=(
+                "The same devices run in the thermal (Néel–Brown) regime: 300 ns pulses near 0.38 V "
+                "with a −6 kA/m write-assist field (net ≈ −4 kA/m with the stray field), each device's "
+                "pulse voltage calibrated to p = 1/2 by a 10-bit DAC over 0.38 ± 0.128 V (0.25 mV "
+                "steps; ±4.7σ of the devices' V50 spread)."
+            ),
+            rng=replace(
+                VCMA_DEFAULT.rng, pulse_voltage=0.382, voltage_dac_span=0.128, pulse_width=300e-9, bias_field=-6.0e3
+            ),
+        ),
+    )
+}
+
+
+def list_profiles() -> list[HardwareProfile]:
+    return list(PROFILES.values())
+
+
+def get_profile(name: str) -> HardwareProfile:
+    """The preset called ``name``; `ProfileError` listing the known names otherwise."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ProfileError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}") from None
+
+
+def _annotation_names() -> None:  # pragma: no cover - guard against unsupported field types
+    for cls in _SECTION_CLASSES.values():
+        for f in dataclasses.fields(cls):
+            if f.type not in ("float", "int", "str", "bool"):
+                raise TypeError(f"{cls.__name__}.{f.name} has unsupported type {f.type!r}")
+
+
+_annotation_names()
+
+
+def make_random_source(profile: HardwareProfile, chip_seed: int) -> MTJRandomSource:
+    """Build (and calibrate) the random-bit array of ``profile`` for the chip ``chip_seed``."""
+    return MTJRandomSource(profile.mtj, profile.variation, profile.rng, chip_seed)
