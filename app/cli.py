@@ -98,6 +98,13 @@ def cmd_bench(args) -> int:
         from device.benchmarks import bench_rng
 
         result = bench_rng(args.profile, args.samples, args.repeats)
+    elif args.what == "crossbar":
+        from device.benchmarks import bench_crossbar
+
+        names = args.profiles.split(",") if args.profiles else None
+        print("[bench crossbar] programming and timing a 512x512 layer per profile", file=sys.stderr)
+        result = bench_crossbar(names, size=args.size, batch=args.batch, repeats=args.repeats)
+        result["aihwkit"] = _aihwkit_comparison(args)
     else:
         return _fail(f"unknown benchmark {args.what!r}")
     if args.json:
@@ -105,6 +112,35 @@ def cmd_bench(args) -> int:
     else:
         for key, value in result.items():
             print(f"{key:>28}: {value}")
+    return 0
+
+
+def _aihwkit_comparison(args) -> dict:
+    """IBM aihwkit's analog inference tile on the same layer, when the optional package is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("aihwkit") is None:
+        return {"available": False, "reason": "aihwkit is not installed (optional extra 'bench'; see README)"}
+    from diffusion.aihwkit_reference import bench_aihwkit  # torch lives in diffusion/, never in device/
+
+    return bench_aihwkit(size=args.size, batch=args.batch, repeats=args.repeats)
+
+
+# --- cost ---------------------------------------------------------------------------------------------
+def cmd_cost(args) -> int:
+    from device import chip, profiles
+
+    profile = profiles.get_profile(args.profile)
+    print(f"[cost] {profile.name}: example workload, {args.images} image(s) x {args.steps} steps", file=sys.stderr)
+    report = chip.example_workload(profile, images=args.images, steps=args.steps, seed=args.seed)
+    report["profile"] = profile.name
+    report["profile_hash"] = profile.hash
+    if args.json:
+        _print_json(report)
+    else:
+        for component, joules in report["energy_j"].items():
+            print(f"{component:>16}: {joules:.3e} J")
+        print(f"{'total':>16}: {report['energy_total_j']:.3e} J per request, area {report['area_total_mm2']:.3f} mm²")
     return 0
 
 
@@ -145,12 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rng_test)
 
     p = sub.add_parser("bench", help="benchmarks that print ratios measured side by side in one run")
-    p.add_argument("what", choices=["rng"])
-    p.add_argument("--profile", default="vcma-default")
-    p.add_argument("--samples", type=int, default=4_000_000)
+    p.add_argument("what", choices=["rng", "crossbar"])
+    p.add_argument("--profile", default="vcma-default", help="rng: the profile to benchmark")
+    p.add_argument("--profiles", help="crossbar: comma-separated profiles (default: all but vcma-uncalibrated)")
+    p.add_argument("--samples", type=int, default=4_000_000, help="rng: Gaussian samples per timing")
+    p.add_argument("--size", type=int, default=512, help="crossbar: layer size (size x size)")
+    p.add_argument("--batch", type=int, default=64, help="crossbar: input vectors per matmul")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("cost", help="energy / area / latency report of one request on a profile's chip")
+    p.add_argument("--profile", default="vcma-default")
+    p.add_argument("--images", type=int, default=1)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cost)
 
     p = sub.add_parser("physics-check", help="compact switching model vs stochastic-LLG macrospin")
     p.add_argument("--trials", type=int, default=4000)

@@ -14,6 +14,8 @@ import json
 import math
 from dataclasses import dataclass, replace
 
+from device.cost import TechnologyParameters
+from device.crossbar import CrossbarParameters
 from device.errors import ParameterError, ProfileError
 from device.mtj import NO_VARIATION, MTJParameters, VariationParameters
 from device.rng import MTJRandomSource, RNGParameters
@@ -30,6 +32,8 @@ class HardwareProfile:
     mtj: MTJParameters = MTJParameters()
     variation: VariationParameters = VariationParameters()
     rng: RNGParameters = RNGParameters()
+    crossbar: CrossbarParameters = CrossbarParameters()
+    technology: TechnologyParameters = TechnologyParameters()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or not set(self.name) <= _NAME_CHARS or len(self.name) > 64:
@@ -51,7 +55,13 @@ class HardwareProfile:
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(HardwareProfile) if f.name not in ("name", "description")}
-_SECTION_CLASSES = {"mtj": MTJParameters, "variation": VariationParameters, "rng": RNGParameters}
+_SECTION_CLASSES = {
+    "mtj": MTJParameters,
+    "variation": VariationParameters,
+    "rng": RNGParameters,
+    "crossbar": CrossbarParameters,
+    "technology": TechnologyParameters,
+}
 
 
 def _coerce(section: str, key: str, value, annotation: str):
@@ -126,13 +136,25 @@ def with_overrides(profile: HardwareProfile, overrides: dict) -> HardwareProfile
 
 # --- presets ---------------------------------------------------------------------------------------
 
+IDEAL_CROSSBAR = CrossbarParameters(
+    weight_bits=0,
+    input_bits=0,
+    adc_bits=0,
+    read_noise=0.0,
+    adc_noise=0.0,
+    ir_drop=False,
+    cell_variation=False,
+    write_model="ideal",
+)
+
 VCMA_DEFAULT = HardwareProfile(
     name="vcma-default",
     description=(
         "Published VCMA-MTJ compact-model defaults (Stochastic_MTJ_Model; physics.md), 1024 random-bit "
         "devices pulsed at 1.5 V for 30 ns: hard-axis regime (above V_c ≈ 0.56 V), each device "
         "calibrated to p = 1/2 with a 10-bit bias-field DAC. Fab spread: 0.2 % K_i0 (≈ 5 % of Δ0), "
-        "5 % R_P and TMR, 0.5 kA/m stray field."
+        "5 % R_P and TMR, 0.5 kA/m stray field. Crossbars: 128×128 tiles of binary cells, 6-bit "
+        "weights bit-sliced over differential column pairs, 8-bit DAC and ADC, 1 % read noise, IR drop."
     ),
 )
 
@@ -141,9 +163,13 @@ PROFILES: dict[str, HardwareProfile] = {
     for p in (
         HardwareProfile(
             name="ideal",
-            description="No device physics: perfect fair bits, no variation. The emulator's upper bound.",
+            description=(
+                "No device physics: perfect fair bits, analog crossbar cells with exact conductances, no "
+                "quantisation, noise, IR drop or variation. Reproduces software to float precision."
+            ),
             variation=NO_VARIATION,
             rng=RNGParameters(source="ideal", calibration="none"),
+            crossbar=IDEAL_CROSSBAR,
         ),
         VCMA_DEFAULT,
         replace(
@@ -160,6 +186,24 @@ PROFILES: dict[str, HardwareProfile] = {
             name="vcma-xor",
             description="vcma-default plus XOR whitening of cycle pairs: bias ε → 2ε², at 2 cycles per bit.",
             rng=replace(VCMA_DEFAULT.rng, calibration="calibrated_xor"),
+        ),
+        replace(
+            VCMA_DEFAULT,
+            name="vcma-lowbit",
+            description="vcma-default with a coarse periphery: 4-bit ADC and 4-bit input DAC (cheaper, less accurate).",
+            crossbar=replace(VCMA_DEFAULT.crossbar, adc_bits=4, input_bits=4),
+        ),
+        replace(
+            VCMA_DEFAULT,
+            name="vcma-noisy",
+            description=(
+                "vcma-default with an immature process: 10 % σ on R_P and TMR, 0.4 % on K_i0 (≈ 10 % of Δ0), "
+                "1 kA/m stray-field spread, 3 % cell read noise."
+            ),
+            variation=VariationParameters(
+                interfacial_anisotropy_rel=0.004, resistance_parallel_rel=0.10, tmr_rel=0.10, stray_field_abs=1000.0
+            ),
+            crossbar=replace(VCMA_DEFAULT.crossbar, read_noise=0.03),
         ),
         replace(
             VCMA_DEFAULT,

@@ -96,3 +96,21 @@ def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
     assert info.value.code == 2
+
+
+def test_cost_prints_a_report(capsys):
+    code, out, _ = run(capsys, "cost", "--profile", "vcma-default", "--steps", "1", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["profile"] == "vcma-default"
+    assert set(report["energy_j"]) >= {"array_read", "adc", "dac", "rng", "digital"}
+    assert report["area_total_mm2"] > 0 and report["latency_s"]["per_image"] > 0
+
+
+def test_bench_crossbar_small(capsys):
+    code, out, _ = run(capsys, "bench", "crossbar", "--profiles", "ideal,vcma-lowbit", "--size", "64", "--batch", "8", "--repeats", "1", "--json")
+    assert code == 0
+    result = json.loads(out)
+    errors = {row["profile"]: row["relative_error"] for row in result["profiles"]}
+    assert errors["ideal"] < 1e-12 and errors["vcma-lowbit"] > 0.01
+    assert "available" in result["aihwkit"]

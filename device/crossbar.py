@@ -1,0 +1,468 @@
+"""Binary-MTJ in-memory-computing crossbars: programming and the analog matrix-vector product.
+
+Mapping scheme (why): a binary MTJ cell is either parallel ("1", G_on = 1/R_P) or anti-parallel ("0",
+G_off = 1/(R_P·(1 + TMR))). With TMR ≈ 120 % a "0" still conducts ≈ 45 % of a "1", so a single-ended
+column would carry a large weight-independent background that eats ADC range. spindiff therefore
+uses **differential column pairs**: every weight magnitude is quantised to ``weight_bits`` bits and
+bit-sliced across columns; slice s of output n owns a (positive, negative) column pair; a positive
+weight sets its bit in the positive column, a negative one in the negative column, and the other
+cell stays "0". The pair's currents are subtracted in the analog domain before the ADC
+(I = Σ_j V_j·(G⁺_j − G⁻_j)), which cancels the AP background for nominal cells and leaves only the
+device-to-device mismatch of the "0" cells; one ADC serves a pair. The slices are recombined by
+digital shift-and-add (×2^s) and de-scaled by the nominal ΔG = G_on − G_off, the input scale and the
+weight scale. ``weight_bits = 0`` means an analog cell (the ideal reference, not an MTJ).
+
+Non-idealities, each a profile switch (`CrossbarParameters`), applied in this order per tile:
+DAC quantisation of the inputs (n-bit amplitude, or bit-serial planes) → per-cell conductances with
+device-to-device variation (R_P, TMR of `VariationParameters`, bias-dependent via F16) and residual
+write errors → column partial sums per tile → IR drop (closed form, F9) → read noise (F8, per-cell
+relative σ summed exactly per column) → ADC input noise → ADC quantisation with clipping to a range
+calibrated per tile → digital shift-and-add → de-scaling. All switches off reproduces x @ W.
+
+This module is the fast path: BLAS for every sum over rows, one Gaussian draw per column for the
+read noise (a sum of independent Gaussians is Gaussian with the summed variance), and the Numba
+kernel of `device.readout` for noise + ADC + accumulation in one pass. The plain per-cell twin lives
+in tests/device/naive_crossbar.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from device import mtj
+from device.errors import InputError, ParameterError
+from device.random_streams import new_stream_states
+from device.readout import read_out_accumulate
+
+INPUT_MODES = ("amplitude", "bit_serial")
+WRITE_MODELS = ("physics", "ideal")
+
+
+@dataclass(frozen=True)
+class CrossbarParameters:
+    """Crossbar tiles and their periphery. Units SI; sources in brackets.
+
+    Attributes:
+        tile_rows, tile_cols: cells per tile (128 × 128; NeuroSim sub-array size). tile_cols must
+            be even (column pairs).
+        weight_bits: magnitude bits per weight, bit-sliced over column pairs (1–8); 0 = analog cell.
+        input_bits: DAC bits of the signed input, sign included (2–12); 0 = no quantisation.
+        input_mode: ``"amplitude"`` (one read with a multi-level DAC voltage) or ``"bit_serial"``
+            (one read per magnitude bit with ternary voltages, ADC every cycle, shift-and-add).
+        adc_bits: ADC resolution (2–14); 0 = ideal readout.
+        adc_range_sigmas: default ADC full scale = this many RMS column currents of full-scale
+            uniform inputs (until `ProgrammedMatrix.calibrate_adc` sets it from data). 4.
+        read_voltage: full-scale read voltage, V. 0.1 V (physics.md F1 range 0.1–0.25 V).
+        read_time: read pulse, s. 1 ns (F1 range 1–10 ns).
+        read_noise: relative σ of each cell's read current. 0.01 (thermal + shot noise of a 20 µA,
+            1 ns read is ≈ 0.5 %; doubled for 1/f and sense noise — assumption; cf. F8).
+        adc_noise: σ of the ADC input noise as a fraction of its full scale. 0.002 (≈ ½ LSB at 8 b).
+        ir_drop: apply the closed-form IR-drop model (F9, aihwkit).
+        wire_resistance: wire resistance per cell segment, Ω. 0.35 (F9's value; optimistic for the
+            low-resistance MTJ, which is why MTJ arrays are IR-drop limited, cf. Jung et al. 2022).
+        cell_variation: give every cell its own R_P and TMR from the profile's variation.
+        write_model: ``"physics"`` (VCMA write pulses whose success probability comes from the
+            hard-axis compact model, with write-verify) or ``"ideal"`` (every write succeeds).
+        write_pulse_voltage, write_pulse_width: VCMA write pulse, V and s. 1.5 V, 30 ns.
+        write_field: field of the write line towards the target state, A/m. 15 kA/m (P_success ≈
+            0.99 per pulse for the nominal cell — a spindiff design choice).
+        write_verify_attempts: pulses per cell at most (write, read, repeat). 4.
+    """
+
+    tile_rows: int = 128
+    tile_cols: int = 128
+    weight_bits: int = 6
+    input_bits: int = 8
+    input_mode: str = "amplitude"
+    adc_bits: int = 8
+    adc_range_sigmas: float = 4.0
+    read_voltage: float = 0.1
+    read_time: float = 1e-9
+    read_noise: float = 0.01
+    adc_noise: float = 0.002
+    ir_drop: bool = True
+    wire_resistance: float = 0.35
+    cell_variation: bool = True
+    write_model: str = "physics"
+    write_pulse_voltage: float = 1.5
+    write_pulse_width: float = 30e-9
+    write_field: float = 15e3
+    write_verify_attempts: int = 4
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+
+        def integer(name, low, high, allow_zero=False):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ParameterError(f"{owner}.{name} must be an integer, got {value!r}")
+            if not (low <= value <= high or (allow_zero and value == 0)):
+                extra = " (or 0 for ideal)" if allow_zero else ""
+                raise ParameterError(f"{owner}.{name} must lie in [{low}, {high}]{extra}, got {value!r}")
+
+        integer("tile_rows", 8, 4096)
+        integer("tile_cols", 8, 4096)
+        if self.tile_cols % 2:
+            raise ParameterError(f"{owner}.tile_cols must be even (differential column pairs), got {self.tile_cols}")
+        integer("weight_bits", 1, 8, allow_zero=True)
+        integer("input_bits", 2, 12, allow_zero=True)
+        integer("adc_bits", 2, 14, allow_zero=True)
+        integer("write_verify_attempts", 1, 64)
+        if self.input_mode not in INPUT_MODES:
+            raise ParameterError(f"{owner}.input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        if self.input_mode == "bit_serial" and self.input_bits == 0:
+            raise ParameterError(f"{owner}.input_mode 'bit_serial' needs input_bits > 0")
+        if self.write_model not in WRITE_MODELS:
+            raise ParameterError(f"{owner}.write_model must be one of {WRITE_MODELS}, got {self.write_model!r}")
+        for name in ("ir_drop", "cell_variation"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(f"{owner}.{name} must be true or false, got {getattr(self, name)!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type != "float":
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
+            positive = f.name not in ("read_noise", "adc_noise", "write_field")
+            if value < 0 or (positive and value == 0):
+                raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+
+    @property
+    def pairs_per_tile(self) -> int:
+        return self.tile_cols // 2
+
+    @property
+    def n_slices(self) -> int:
+        return max(self.weight_bits, 1)
+
+    @property
+    def input_cycles(self) -> int:
+        """Read cycles per matrix-vector product: 1, or the magnitude bits when bit-serial."""
+        return self.input_bits - 1 if self.input_mode == "bit_serial" else 1
+
+
+@dataclass
+class WriteStats:
+    """Programming outcome: pulses, verify reads and cells left in the wrong state."""
+
+    cells: int = 0
+    write_pulses: int = 0
+    verify_reads: int = 0
+    residual_errors: int = 0
+
+
+def cell_conductances(params: mtj.MTJParameters, cb: CrossbarParameters, r_p, tmr):
+    """(G_on, G_off) in S of cells with resistance R_P and TMR, read at the full-scale voltage (F16)."""
+    g_on = 1.0 / mtj.resistance(params, 1.0, cb.read_voltage, r_p, tmr)
+    g_off = 1.0 / mtj.resistance(params, -1.0, cb.read_voltage, r_p, tmr)
+    return g_on, g_off
+
+
+def nominal_delta_g(params: mtj.MTJParameters, cb: CrossbarParameters) -> float:
+    """ΔG = G_on − G_off of the nominal cell at the read voltage, S (the digital de-scaling unit)."""
+    g_on, g_off = cell_conductances(params, cb, params.resistance_parallel, params.tmr)
+    return float(g_on - g_off)
+
+
+def write_success_probability(params: mtj.MTJParameters, cb: CrossbarParameters, k_i0, stray_field, target_on):
+    """P(one VCMA write pulse leaves the cell in its target state).
+
+    Hard-axis regime (validated against the macrospin in docs/physics.md): the write line adds
+    ``write_field`` towards the target (+z for "1"/parallel, −z for "0"), on top of the cell's own
+    stray field; P(end in −z) from `mtj.switching_probability_hard_axis`.
+    """
+    toward = np.where(target_on, 1.0, -1.0)
+    field = stray_field + toward * cb.write_field
+    p_minus = mtj.switching_probability_hard_axis(params, cb.write_pulse_voltage, field, k_i0)
+    return np.where(target_on, 1.0 - p_minus, p_minus)
+
+
+def quantise_weights(weights: np.ndarray, weight_bits: int):
+    """Per-output-column sign/magnitude quantisation.
+
+    Returns ``(levels, scale)``: signed integer levels (K, N) in [−(2^b − 1), 2^b − 1] (floats in
+    [−1, 1] for the analog cell, b = 0) and the per-column scale (N,) with W ≈ levels·scale.
+    """
+    w_max = np.max(np.abs(weights), axis=0)
+    w_max = np.where(w_max > 0, w_max, 1.0)
+    if weight_bits == 0:
+        return weights / w_max, w_max
+    top = 2**weight_bits - 1
+    return np.rint(weights / w_max * top), w_max / top
+
+
+def slice_bits(levels: np.ndarray, weight_bits: int):
+    """(K, N) signed levels → positive and negative cell states (K, N·S) bool, column n·S + s = bit s."""
+    k, n = levels.shape
+    magnitude = np.abs(levels).astype(np.int64)
+    bits = ((magnitude[:, :, None] >> np.arange(weight_bits)) & 1).astype(bool)  # (K, N, S)
+    positive = bits & (levels > 0)[:, :, None]
+    negative = bits & (levels < 0)[:, :, None]
+    return positive.reshape(k, n * weight_bits), negative.reshape(k, n * weight_bits)
+
+
+def _check_matrix(name: str, array, ndim: int) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim != ndim:
+        raise InputError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise InputError(f"{name} must be real numbers, got dtype {array.dtype}")
+    if array.size and not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise InputError(f"{name} has a non-finite value {array[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}")
+    return array.astype(np.float64, copy=False)
+
+
+def dac_planes(x: np.ndarray, cb: CrossbarParameters):
+    """Inputs (B, K) → read-voltage planes, their digital weights and the per-row input scale.
+
+    Each row is scaled by its own max |x| (a digital max-abs, counted by the caller) so the largest
+    input drives ±``read_voltage``. Amplitude mode: one plane, v = round(x/x_max·L)/L·V_read,
+    L = 2^(b−1) − 1. Bit-serial: plane k = sign·bit_k(|round(x/x_max·L)|)·V_read with weight 2^k/L.
+    Returns ``(planes, plane_weights, x_scale)`` with x ≈ x_scale·Σ_k w_k·plane_k/V_read.
+    """
+    x_scale = np.max(np.abs(x), axis=1, keepdims=True)
+    x_scale = np.where(x_scale > 0, x_scale, 1.0)
+    unit = x / x_scale
+    if cb.input_bits == 0:
+        return [unit * cb.read_voltage], [1.0], x_scale
+    top = 2 ** (cb.input_bits - 1) - 1
+    q = np.rint(unit * top)
+    if cb.input_mode == "amplitude":
+        return [q / top * cb.read_voltage], [1.0], x_scale
+    magnitude = np.abs(q).astype(np.int64)
+    sign = np.sign(q)
+    planes = [sign * ((magnitude >> k) & 1) * cb.read_voltage for k in range(cb.input_bits - 1)]
+    return planes, [2.0**k / top for k in range(cb.input_bits - 1)], x_scale
+
+
+def ir_drop_position_factor(n_rows_in_tile: int, n_rows: int) -> np.ndarray:
+    """f_j = 1 − (1 − j/n)² for the first ``n_rows`` rows of a tile of ``n_rows_in_tile`` (F9)."""
+    j = np.arange(n_rows, dtype=np.float64)
+    return 1.0 - (1.0 - j / n_rows_in_tile) ** 2
+
+
+def ir_drop_coefficient(a):
+    """c(a) = a·(0.05a² − 0.2a + 0.5), the closed-form IR-drop factor of F9 (aihwkit)."""
+    return a * (0.05 * a * a - 0.2 * a + 0.5)
+
+
+class ProgrammedMatrix:
+    """A float matrix W (K × N) written into MTJ crossbar tiles; `matmul` computes x @ W on them.
+
+    Build with `program`. Arrays (all float64): ``g_pos``, ``g_neg`` (K, N·S) per-cell conductances
+    in S, column n·S + s holding bit s of output n; ``col_scale`` (N,); ``adc_range`` (chunks, N·S).
+    """
+
+    def __init__(self, mtj_params, cb: CrossbarParameters, technology, g_pos, g_neg, col_scale, write_stats):
+        self.mtj = mtj_params
+        self.cb = cb
+        self.technology = technology
+        self.g_pos = g_pos
+        self.g_neg = g_neg
+        self.difference = g_pos - g_neg
+        self.g_squared = g_pos**2 + g_neg**2 if cb.read_noise > 0 else None
+        self.col_scale = col_scale
+        self.write_stats = write_stats
+        self.in_features = g_pos.shape[0]
+        self.n_slices = cb.n_slices
+        self.out_features = g_pos.shape[1] // self.n_slices
+        self.delta_g = nominal_delta_g(mtj_params, cb)
+        self.chunks = [slice(r, min(r + cb.tile_rows, self.in_features)) for r in range(0, self.in_features, cb.tile_rows)]
+        self.adc_range = self._analytic_adc_range()
+
+    # --- geometry ----------------------------------------------------------------------------------
+    @property
+    def n_columns(self) -> int:
+        """Column pairs (N·S)."""
+        return self.g_pos.shape[1]
+
+    def tile_groups(self) -> np.ndarray:
+        """Tile column group of every column pair (N·S,)."""
+        return np.arange(self.n_columns) // self.cb.pairs_per_tile
+
+    @property
+    def n_tiles(self) -> int:
+        return len(self.chunks) * (int(self.tile_groups()[-1]) + 1)
+
+    def _per_tile(self, per_column: np.ndarray) -> np.ndarray:
+        """Max over the columns of each tile, broadcast back to columns; (chunks, C) → (chunks, C)."""
+        groups = self.tile_groups()
+        out = np.empty_like(per_column)
+        for g in np.unique(groups):
+            cols = groups == g
+            out[:, cols] = per_column[:, cols].max(axis=1, keepdims=True)
+        return out
+
+    def _range_floor(self) -> float:
+        return self.delta_g * self.cb.read_voltage  # one fully on cell: never a zero range
+
+    def _analytic_adc_range(self) -> np.ndarray:
+        rms = np.stack([np.sqrt(self.cb.read_voltage**2 / 3.0 * (self.difference[c] ** 2).sum(axis=0)) for c in self.chunks])
+        return np.maximum(self._per_tile(self.cb.adc_range_sigmas * rms), self._range_floor())
+
+    # --- the analog path ---------------------------------------------------------------------------
+    def column_currents(self, voltages: np.ndarray, chunk: slice) -> np.ndarray:
+        """Deterministic differential column currents (B, C) of one row chunk, IR drop included, A."""
+        current = voltages @ self.difference[chunk]
+        if self.cb.ir_drop:
+            n = self.cb.tile_rows
+            g_wire = 1.0 / self.cb.wire_resistance
+            factor = ir_drop_position_factor(n, chunk.stop - chunk.start)
+            magnitude = np.abs(voltages)
+            weighted = voltages * factor
+            for g, sign in ((self.g_pos[chunk], 1.0), (self.g_neg[chunk], -1.0)):
+                a = n * (magnitude @ g) / (self.cb.read_voltage * g_wire)
+                current -= sign * ir_drop_coefficient(a) * (weighted @ g)
+        return current
+
+    def _read_out(self, current, voltages, chunk_index, states, out, weight) -> None:
+        """Read noise, ADC noise and ADC quantisation of one chunk's currents, added to ``out``.
+
+        Read noise (F8): each cell's current carries relative σ = ``read_noise``; summed over the
+        column pair it is Gaussian with variance read_noise²·Σ_j V_j²·(G⁺_j² + G⁻_j²), drawn once per
+        column — exact in distribution.
+        """
+        cb = self.cb
+        noise_std = None
+        if cb.read_noise > 0:
+            noise_std = cb.read_noise * np.sqrt((voltages**2) @ self.g_squared[self.chunks[chunk_index]])
+        read_out_accumulate(current, noise_std, self.adc_range[chunk_index], cb.adc_noise, cb.adc_bits, weight, states, out)
+
+    def matmul(self, x, rng: np.random.Generator | None = None, ledger=None, phase: str = "inference") -> np.ndarray:
+        """y ≈ x @ W for a batch x of shape (B, K); returns (B, N) float64.
+
+        ``rng`` drives the read and ADC noise (required when either is on). Every action is added
+        to ``ledger`` (a `device.cost.Ledger`) under ``phase`` when one is given.
+        """
+        x = _check_matrix("x", x, 2)
+        if x.shape[1] != self.in_features:
+            raise InputError(f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})")
+        if rng is None and (self.cb.read_noise > 0 or self.cb.adc_noise > 0):
+            raise InputError("this crossbar has read or ADC noise: pass rng=np.random.Generator")
+        planes, plane_weights, x_scale = dac_planes(x, self.cb)
+        accumulated = np.zeros((x.shape[0], self.n_columns))
+        states = new_stream_states(x.shape[0], rng if rng is not None else np.random.default_rng(0))
+        for voltages, weight in zip(planes, plane_weights):
+            for index, chunk in enumerate(self.chunks):
+                v = np.ascontiguousarray(voltages[:, chunk])
+                self._read_out(self.column_currents(v, chunk), v, index, states, accumulated, weight)
+        slices = accumulated.reshape(x.shape[0], self.out_features, self.n_slices)
+        slice_weights = 2.0 ** np.arange(self.n_slices) if self.cb.weight_bits else np.ones(1)
+        y = (slices @ slice_weights) / (self.delta_g * self.cb.read_voltage)
+        if ledger is not None:
+            self._count(ledger, phase, x.shape[0], planes)
+        return y * self.col_scale * x_scale
+
+    def calibrate_adc(self, x, percentile: float = 99.99) -> None:
+        """Set each tile's ADC full scale to the ``percentile`` of |column current| seen for ``x``."""
+        x = _check_matrix("x", x, 2)
+        if not 50.0 <= percentile <= 100.0:
+            raise InputError(f"percentile must lie in [50, 100], got {percentile}")
+        planes, _, _ = dac_planes(x, self.cb)
+        peaks = np.zeros((len(self.chunks), self.n_columns))
+        for voltages in planes:
+            for index, chunk in enumerate(self.chunks):
+                current = np.abs(self.column_currents(voltages[:, chunk], chunk))
+                peaks[index] = np.maximum(peaks[index], np.percentile(current, percentile, axis=0))
+        self.adc_range = np.maximum(self._per_tile(peaks), self._range_floor())
+
+    # --- accounting --------------------------------------------------------------------------------
+    def _count(self, ledger, phase, batch, planes) -> None:
+        cb, tech = self.cb, self.technology
+        conductance_per_row = (self.g_pos + self.g_neg).sum(axis=1)
+        read_energy = sum(float(((v**2) @ conductance_per_row).sum()) for v in planes) * cb.read_time
+        cycles = len(planes)
+        conversions = batch * cycles * len(self.chunks) * self.n_columns
+        per_mvm = cycles * (cb.read_time + tech.adc_column_sharing / tech.adc_sample_rate)
+        ledger.add(
+            phase,
+            array_read_energy_j=read_energy,
+            cell_reads=batch * cycles * 2 * self.g_pos.size,
+            adc_conversions=conversions if cb.adc_bits else 0,
+            dac_conversions=batch * self.in_features * (cycles if cb.input_mode == "bit_serial" else 1),
+            shift_adds=conversions,
+            digital_ops=batch * (2 * self.in_features + 3 * self.out_features),  # max-abs, scale in; de-scale out
+            macs=batch * self.in_features * self.out_features,
+            mvm_latency_s=batch * per_mvm,
+        )
+
+    def footprint_counts(self) -> dict:
+        """Tiles, cells, ADCs and row drivers this matrix occupies (for the area report)."""
+        groups = int(self.tile_groups()[-1]) + 1
+        return {
+            "n_tiles": self.n_tiles,
+            "n_cells": 2 * self.g_pos.size,
+            "n_adcs": len(self.chunks) * groups * math.ceil(self.cb.pairs_per_tile / self.technology.adc_column_sharing),
+            "n_row_drivers": self.n_tiles * self.cb.tile_rows,
+        }
+
+
+def program(
+    weights,
+    mtj_params: mtj.MTJParameters,
+    variation: mtj.VariationParameters,
+    cb: CrossbarParameters,
+    technology,
+    seed: int,
+    ledger=None,
+) -> ProgrammedMatrix:
+    """Write ``weights`` (K × N float matrix, y = x @ W) into crossbar tiles of MTJ cells.
+
+    Every cell draws its own R_P, TMR, K_i0 and stray field from ``variation`` (seeded by ``seed``).
+    With the ``physics`` write model each cell starts in an unknown state (½ P, ½ AP), is read, and
+    cells in the wrong state get VCMA write pulses, each verified by a read, until they switch or
+    ``write_verify_attempts`` pulses are spent; cells still wrong are residual write errors and keep
+    the wrong conductance. Pulses and reads are added to ``ledger`` under ``"programming"``.
+    """
+    weights = _check_matrix("weights", weights, 2)
+    if weights.shape[0] == 0 or weights.shape[1] == 0:
+        raise InputError(f"weights must have at least one row and one column, got shape {weights.shape}")
+    rng = np.random.default_rng([seed, 11])
+    levels, col_scale = quantise_weights(weights, cb.weight_bits)
+    if cb.weight_bits:
+        target_pos, target_neg = slice_bits(levels, cb.weight_bits)
+    else:
+        target_pos, target_neg = np.clip(levels, 0, None), np.clip(-levels, 0, None)
+    shape = target_pos.shape
+    n_cells = 2 * target_pos.size
+    spread = variation if cb.cell_variation else mtj.NO_VARIATION
+    population = mtj.sample_population(mtj_params, spread, n_cells, rng)
+    g_on, g_off = cell_conductances(mtj_params, cb, population.resistance_parallel, population.tmr)
+    stats = WriteStats(cells=n_cells)
+    targets = np.concatenate([target_pos.ravel(), target_neg.ravel()])
+    if cb.weight_bits == 0:
+        conductance = g_off + (g_on - g_off) * targets  # analog reference cell: no MTJ writes
+    else:
+        states = _write_cells(targets.astype(bool), mtj_params, cb, population, rng, stats)
+        conductance = np.where(states, g_on, g_off)
+    if ledger is not None:
+        ledger.add("programming", write_pulses=stats.write_pulses, write_verify_reads=stats.verify_reads)
+    g_pos = conductance[: targets.size // 2].reshape(shape)
+    g_neg = conductance[targets.size // 2 :].reshape(shape)
+    return ProgrammedMatrix(mtj_params, cb, technology, g_pos, g_neg, col_scale, stats)
+
+
+def _write_cells(targets, mtj_params, cb, population, rng, stats: WriteStats) -> np.ndarray:
+    """Write-verify every cell towards ``targets`` (bool, True = parallel/"1"); returns final states."""
+    if cb.write_model == "ideal":
+        return targets.copy()
+    initial = rng.random(targets.size) < 0.5
+    stats.verify_reads += targets.size  # read every cell once before writing
+    wrong = initial != targets
+    p_success = write_success_probability(
+        mtj_params, cb, population.interfacial_anisotropy[wrong], population.stray_field[wrong], targets[wrong]
+    )
+    attempts_needed = rng.geometric(np.clip(p_success, 1e-12, 1.0))
+    pulses = np.minimum(attempts_needed, cb.write_verify_attempts)
+    stats.write_pulses += int(pulses.sum())
+    stats.verify_reads += int(pulses.sum())
+    failed = attempts_needed > cb.write_verify_attempts
+    stats.residual_errors += int(failed.sum())
+    states = targets.copy()
+    wrong_index = np.flatnonzero(wrong)
+    states[wrong_index[failed]] = ~targets[wrong_index[failed]]
+    return states

@@ -1,0 +1,80 @@
+"""Column read-out kernel: read noise, ADC input noise, ADC quantisation and accumulation, fused.
+
+One pass over the (batch × column-pair) currents of a tile row, instead of the half-dozen numpy
+temporaries the same maths needs. Randomness enters as explicit per-batch-row xoshiro256** streams
+(`device.random_streams`), seeded from the caller's `np.random.Generator`, so the result does not
+depend on the thread count (house rule 4). The plain-numpy twin is `read_out_reference` below, which
+the tests compare with the kernel draw for draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from device.numba_config import njit
+from device.random_streams import next_normal_pair
+
+
+@njit(parallel=True)
+def _read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out):
+    """out[b, c] += weight · ADC(current[b, c] + noise_std[b, c]·ξ1 + adc_noise·full_scale[c]·ξ2).
+
+    ``noise_std`` may have zero rows (shape (0, 0)) for no read noise. Normals come in Box–Muller
+    pairs from row b's stream: the read-noise deviate first, then the ADC-noise deviate.
+    """
+    n_batch, n_cols = current.shape
+    has_read_noise = noise_std.shape[0] > 0
+    half = 2.0 ** (adc_bits - 1) if adc_bits > 0 else 0.0
+    for b in prange(n_batch):
+        for c in range(n_cols):
+            value = current[b, c]
+            if has_read_noise or adc_noise > 0.0:
+                z1, z2 = next_normal_pair(states, b)
+                if has_read_noise:
+                    value += noise_std[b, c] * z1
+                if adc_noise > 0.0:
+                    value += adc_noise * full_scale[c] * z2
+            if adc_bits > 0:
+                lsb = full_scale[c] / half
+                code = np.rint(value / lsb)
+                if code < -half:
+                    code = -half
+                elif code > half - 1.0:
+                    code = half - 1.0
+                value = code * lsb
+            out[b, c] += weight * value
+
+
+def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out) -> None:
+    """Validated wrapper of the fused kernel; ``out`` (B, C) float64 is updated in place."""
+    if current.shape != out.shape or current.dtype != np.float64 or out.dtype != np.float64:
+        raise ValueError(f"current and out must be float64 of one shape, got {current.dtype}{current.shape}, {out.dtype}{out.shape}")
+    if noise_std is None:
+        noise_std = np.zeros((0, 0))
+    elif noise_std.shape != current.shape:
+        raise ValueError(f"noise_std must match current's shape {current.shape}, got {noise_std.shape}")
+    if full_scale.shape != (current.shape[1],):
+        raise ValueError(f"full_scale must have one entry per column ({current.shape[1]}), got {full_scale.shape}")
+    if states.shape != (current.shape[0], 4) or states.dtype != np.uint64:
+        raise ValueError(f"states must be ({current.shape[0]}, 4) uint64, got {states.dtype}{states.shape}")
+    _read_out_accumulate(
+        np.ascontiguousarray(current), np.ascontiguousarray(noise_std), np.ascontiguousarray(full_scale, dtype=np.float64),
+        float(adc_noise), int(adc_bits), float(weight), states, out,
+    )
+
+
+def adc_quantise(value, full_scale, adc_bits):
+    """Plain-numpy ADC: round to the LSB full_scale/2^(b−1) and clip to [−2^(b−1), 2^(b−1) − 1] codes."""
+    if adc_bits == 0:
+        return value
+    half = 2.0 ** (adc_bits - 1)
+    lsb = full_scale / half
+    return np.clip(np.rint(value / lsb), -half, half - 1.0) * lsb
+
+
+def gaussian_noise_bound(std, n) -> float:
+    """A 6σ bound on the sum of n unit-variance deviates scaled by std (for test tolerances)."""
+    return 6.0 * float(std) * math.sqrt(n)
