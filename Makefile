@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast bench aihwkit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ test-fast: install
 
 bench: install
 	$(VENV)/bin/spindiff bench rng --json
+	$(VENV)/bin/spindiff bench crossbar --json
+
+# Optional: IBM aihwkit 1.2.0 (sdist with a C++ core) built CPU-only into the venv, so that
+# `spindiff bench crossbar` also times its analog inference tile. Needs apt's libopenblas-dev.
+aihwkit: install
+	$(PY) -m pip install --quiet "cmake>=4.2.1" ninja "scikit-build>=0.18.1" "pybind11>=3.0.1" wheel mypy protobuf tqdm "requests>=2.32,<3"
+	rm -rf build/aihwkit && mkdir -p build/aihwkit
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation aihwkit==1.2.0 -d build/aihwkit
+	tar xzf build/aihwkit/aihwkit-1.2.0.tar.gz -C build/aihwkit
+	PATH="$(abspath $(VENV))/bin:$$PATH" USE_CUDA=OFF RPU_BLAS=OpenBLAS CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(PY) -m pip install --no-build-isolation --no-deps build/aihwkit/aihwkit-1.2.0
 
 clean:
 	rm -rf $(VENV) .pytest_cache

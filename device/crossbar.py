@@ -212,7 +212,7 @@ def _check_matrix(name: str, array, ndim: int) -> np.ndarray:
         raise InputError(f"{name} must be real numbers, got dtype {array.dtype}")
     if array.size and not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise InputError(f"{name} has a non-finite value {array[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}")
+        raise InputError(f"{name} has a non-finite value {float(array[tuple(bad)])} at index {tuple(int(i) for i in bad)}")
     return array.astype(np.float64, copy=False)
 
 
@@ -245,9 +245,31 @@ def ir_drop_position_factor(n_rows_in_tile: int, n_rows: int) -> np.ndarray:
     return 1.0 - (1.0 - j / n_rows_in_tile) ** 2
 
 
+#: Largest worst-case a of F9 that `program` accepts: c(2) = 0.6. Beyond it the cubic closed form
+#: is not trustworthy (c > 1 at a ≈ 2.9 would reverse the column current).
+IR_DROP_MAX_A = 2.0
+
+
 def ir_drop_coefficient(a):
     """c(a) = a·(0.05a² − 0.2a + 0.5), the closed-form IR-drop factor of F9 (aihwkit)."""
     return a * (0.05 * a * a - 0.2 * a + 0.5)
+
+
+def check_ir_drop_range(g_pos: np.ndarray, g_neg: np.ndarray, cb: CrossbarParameters) -> None:
+    """Refuse tiles whose full-scale IR drop lies outside the closed form's range (a > 2)."""
+    if not cb.ir_drop:
+        return
+    g_wire = 1.0 / cb.wire_resistance
+    worst = 0.0
+    for start in range(0, g_pos.shape[0], cb.tile_rows):
+        rows = slice(start, start + cb.tile_rows)
+        column_sum = max(g_pos[rows].sum(axis=0).max(), g_neg[rows].sum(axis=0).max())
+        worst = max(worst, cb.tile_rows * column_sum / g_wire)
+    if worst > IR_DROP_MAX_A:
+        raise ParameterError(
+            f"IR drop too large for the closed-form model: a = tile_rows·ΣG/G_wire = {worst:.2f} > {IR_DROP_MAX_A} "
+            f"with tile_rows={cb.tile_rows}, wire_resistance={cb.wire_resistance} Ω; use smaller tiles or wires"
+        )
 
 
 class ProgrammedMatrix:
@@ -360,6 +382,8 @@ class ProgrammedMatrix:
     def calibrate_adc(self, x, percentile: float = 99.99) -> None:
         """Set each tile's ADC full scale to the ``percentile`` of |column current| seen for ``x``."""
         x = _check_matrix("x", x, 2)
+        if x.shape[1] != self.in_features:
+            raise InputError(f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})")
         if not 50.0 <= percentile <= 100.0:
             raise InputError(f"percentile must lie in [50, 100], got {percentile}")
         planes, _, _ = dac_planes(x, self.cb)
@@ -443,6 +467,7 @@ def program(
         ledger.add("programming", write_pulses=stats.write_pulses, write_verify_reads=stats.verify_reads)
     g_pos = conductance[: targets.size // 2].reshape(shape)
     g_neg = conductance[targets.size // 2 :].reshape(shape)
+    check_ir_drop_range(g_pos, g_neg, cb)
     return ProgrammedMatrix(mtj_params, cb, technology, g_pos, g_neg, col_scale, stats)
 
 

@@ -3,8 +3,8 @@
 One pass over the (batch × column-pair) currents of a tile row, instead of the half-dozen numpy
 temporaries the same maths needs. Randomness enters as explicit per-batch-row xoshiro256** streams
 (`device.random_streams`), seeded from the caller's `np.random.Generator`, so the result does not
-depend on the thread count (house rule 4). The plain-numpy twin is `read_out_reference` below, which
-the tests compare with the kernel draw for draw.
+depend on the thread count (house rule 4). Its plain-numpy twin is in tests/device/test_readout.py,
+which compares the two draw for draw.
 """
 
 from __future__ import annotations
@@ -14,29 +14,40 @@ import math
 import numpy as np
 from numba import prange
 
+from device.errors import InputError
 from device.numba_config import njit
 from device.random_streams import next_normal_pair
 
 
 @njit(parallel=True)
 def _read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out):
-    """out[b, c] += weight · ADC(current[b, c] + noise_std[b, c]·ξ1 + adc_noise·full_scale[c]·ξ2).
+    """out[b, c] += weight · ADC(current[b, c] + σ[b, c]·ξ),  σ² = noise_std[b, c]² + (adc_noise·full_scale[c])².
 
-    ``noise_std`` may have zero rows (shape (0, 0)) for no read noise. Normals come in Box–Muller
-    pairs from row b's stream: the read-noise deviate first, then the ADC-noise deviate.
+    Read noise and ADC input noise are independent Gaussians, so their sum is one Gaussian with the
+    summed variance: one deviate per element. ``noise_std`` may have zero rows (shape (0, 0)) for
+    no read noise. Row b's stream yields Box–Muller pairs; its elements take the deviates in order
+    (first and second of a pair for columns 0 and 1, and so on).
     """
     n_batch, n_cols = current.shape
     has_read_noise = noise_std.shape[0] > 0
+    noisy = has_read_noise or adc_noise > 0.0
     half = 2.0 ** (adc_bits - 1) if adc_bits > 0 else 0.0
     for b in prange(n_batch):
+        spare = 0.0
+        have_spare = False
         for c in range(n_cols):
             value = current[b, c]
-            if has_read_noise or adc_noise > 0.0:
-                z1, z2 = next_normal_pair(states, b)
+            if noisy:
+                if have_spare:
+                    z = spare
+                    have_spare = False
+                else:
+                    z, spare = next_normal_pair(states, b)
+                    have_spare = True
+                variance = (adc_noise * full_scale[c]) ** 2
                 if has_read_noise:
-                    value += noise_std[b, c] * z1
-                if adc_noise > 0.0:
-                    value += adc_noise * full_scale[c] * z2
+                    variance += noise_std[b, c] ** 2
+                value += np.sqrt(variance) * z
             if adc_bits > 0:
                 lsb = full_scale[c] / half
                 code = np.rint(value / lsb)
@@ -50,16 +61,22 @@ def _read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, we
 
 def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out) -> None:
     """Validated wrapper of the fused kernel; ``out`` (B, C) float64 is updated in place."""
+    if not isinstance(adc_bits, (int, np.integer)) or not (adc_bits == 0 or 2 <= adc_bits <= 14):
+        raise InputError(f"adc_bits must be 0 or in [2, 14], got {adc_bits!r}")
+    if not (np.isfinite(adc_noise) and adc_noise >= 0):
+        raise InputError(f"adc_noise must be a finite number >= 0, got {adc_noise!r}")
+    if np.any(~np.isfinite(full_scale)) or np.any(np.asarray(full_scale) <= 0):
+        raise InputError("full_scale must be finite and > 0 for every column")
     if current.shape != out.shape or current.dtype != np.float64 or out.dtype != np.float64:
-        raise ValueError(f"current and out must be float64 of one shape, got {current.dtype}{current.shape}, {out.dtype}{out.shape}")
+        raise InputError(f"current and out must be float64 of one shape, got {current.dtype}{current.shape}, {out.dtype}{out.shape}")
     if noise_std is None:
         noise_std = np.zeros((0, 0))
     elif noise_std.shape != current.shape:
-        raise ValueError(f"noise_std must match current's shape {current.shape}, got {noise_std.shape}")
+        raise InputError(f"noise_std must match current's shape {current.shape}, got {noise_std.shape}")
     if full_scale.shape != (current.shape[1],):
-        raise ValueError(f"full_scale must have one entry per column ({current.shape[1]}), got {full_scale.shape}")
+        raise InputError(f"full_scale must have one entry per column ({current.shape[1]}), got {full_scale.shape}")
     if states.shape != (current.shape[0], 4) or states.dtype != np.uint64:
-        raise ValueError(f"states must be ({current.shape[0]}, 4) uint64, got {states.dtype}{states.shape}")
+        raise InputError(f"states must be ({current.shape[0]}, 4) uint64, got {states.dtype}{states.shape}")
     _read_out_accumulate(
         np.ascontiguousarray(current), np.ascontiguousarray(noise_std), np.ascontiguousarray(full_scale, dtype=np.float64),
         float(adc_noise), int(adc_bits), float(weight), states, out,

@@ -411,22 +411,25 @@ def read_energy(pm, x) -> float:
 def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out):
     """Twin of `device.readout.read_out_accumulate`, draw for draw; returns (new out, new states).
 
-    Row b uses its own xoshiro256** stream; per element (row-major), when any noise is on, one
-    Box–Muller pair: the first deviate scales the read noise, the second the ADC noise.
-    The arguments are not modified.
+    Row b uses its own xoshiro256** stream; when any noise is on, its elements (in column order)
+    take the deviates of successive Box–Muller pairs one each, scaled by
+    sqrt(noise_std² + (adc_noise·full_scale)²). The arguments are not modified.
     """
     streams = naive_bernoulli.streams_from_array(states)
     out = np.array(out, dtype=np.float64, copy=True)
     n_batch, n_cols = current.shape
     for b in range(n_batch):
+        deviates = []
         for c in range(n_cols):
             value = float(current[b, c])
             if noise_std is not None or adc_noise > 0.0:
-                z1, z2 = streams[b].next_normal_pair()
+                if not deviates:
+                    deviates = list(streams[b].next_normal_pair())
+                z = deviates.pop(0)
+                variance = (float(adc_noise) * float(full_scale[c])) ** 2
                 if noise_std is not None:
-                    value += float(noise_std[b, c]) * z1
-                if adc_noise > 0.0:
-                    value += float(adc_noise) * float(full_scale[c]) * z2
+                    variance += float(noise_std[b, c]) ** 2
+                value += math.sqrt(variance) * z
             if adc_bits > 0:
                 value = float(adc_code(value, float(full_scale[c]), adc_bits)) * adc_lsb(float(full_scale[c]), adc_bits)
             out[b, c] += float(weight) * value

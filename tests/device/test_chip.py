@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from device import chip, profiles
+from device import calibration, chip, profiles
 from device.errors import InputError
 from device.ledger import Ledger
 
@@ -19,7 +19,7 @@ def small_chip():
 def test_programming_and_calibration_are_charged_once(small_chip):
     prog = small_chip.ledger.counts("programming")
     assert prog["write_pulses"] > 0 and prog["write_verify_reads"] >= prog["write_pulses"]
-    assert prog["rng_calibration_cycles"] == (10 + 2) * 32768 * 64
+    assert prog["rng_calibration_cycles"] == sum(calibration.window_schedule(10, 32768)) * 64
     assert small_chip.ledger.counts("inference")["write_pulses"] == 0
 
 

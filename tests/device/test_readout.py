@@ -2,8 +2,8 @@
 
 The twin (`tests.device.naive_crossbar.read_out_accumulate`) walks the batch rows and columns in
 order with the pure-Python xoshiro256**/Box–Muller streams of tests/device/naive_bernoulli.py: one
-normal pair per element when any noise is on (first deviate → read noise, second → ADC noise), then
-the ADC code clip(rint(I/LSB), −2^(b−1), 2^(b−1) − 1), LSB = full_scale/2^(b−1).
+deviate per element when any noise is on (successive elements take the two deviates of a pair),
+scaled by sqrt(read σ² + (adc_noise·full_scale)²), then the ADC code clip(rint(I/LSB), −2^(b−1), 2^(b−1) − 1), LSB = full_scale/2^(b−1).
 
 Tolerances: stream states must be equal exactly (the same number of draws). Outputs: Box–Muller
 goes through libm's log/cos/sin in both, which agree to the last bit on this platform; the
@@ -19,6 +19,8 @@ import math
 import numba
 import numpy as np
 import pytest
+
+from device.errors import InputError
 
 from device import readout as R
 from device.random_streams import new_stream_states
@@ -192,7 +194,7 @@ def _valid():
 def test_wrapper_validation_raises(change, match):
     args = _valid()
     change(args)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         R.read_out_accumulate(**args)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from device import profiles, randomness, rng
+from device import calibration, profiles, randomness, rng
 from device.errors import InputError, ParameterError
 
 CALIBRATED = ["ideal", "vcma-default", "vcma-xor", "vcma-thermal"]
@@ -109,8 +109,8 @@ def test_split_requests_give_the_same_stream_as_one_request():
 def test_counters_count_every_cycle_and_reset():
     source = profiles.make_random_source(profiles.get_profile("vcma-xor"), chip_seed=6)
     p = source.params
-    # SAR: one window per DAC bit, plus two for the final comparison of neighbouring codes
-    assert source.counters.calibration_cycles == (p.dac_bits + 2) * p.calibration_window * p.n_devices
+    # SAR: one (growing) window per DAC bit, plus two full ones for the final comparison
+    assert source.counters.calibration_cycles == sum(calibration.window_schedule(p.dac_bits, p.calibration_window)) * p.n_devices
     source.gaussian(1000)
     c = source.counters
     words = math.ceil(1000 * 16 / 64)
