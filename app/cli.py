@@ -105,6 +105,9 @@ def cmd_bench(args) -> int:
         print("[bench crossbar] programming and timing a 512x512 layer per profile", file=sys.stderr)
         result = bench_crossbar(names, size=args.size, batch=args.batch, repeats=args.repeats)
         result["aihwkit"] = _aihwkit_comparison(args)
+        if result["aihwkit"].get("available"):
+            for row in result["profiles"]:
+                row["ratio_crossbar_over_aihwkit"] = row["matmul_seconds"] / result["aihwkit"]["matmul_seconds"]
     else:
         return _fail(f"unknown benchmark {args.what!r}")
     if args.json:
