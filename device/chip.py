@@ -10,6 +10,7 @@ trained model exists.
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class Chip:
         """Write ``weights`` (K × N, y = x @ W) into tiles; the seed is derived from the chip seed and name."""
         if name in self.layers:
             raise InputError(f"layer {name!r} is already programmed on this chip")
-        layer_seed = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "little") ^ self.chip_seed
+        layer_seed = (self.chip_seed << 32) + zlib.crc32(name.encode())  # distinct per layer and chip
         p = self.profile
         matrix = crossbar.program(weights, p.mtj, p.variation, p.crossbar, p.technology, layer_seed, ledger=self.ledger)
         self.layers[name] = matrix

@@ -1,0 +1,95 @@
+"""DDIM sampling with η (Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models", eqs. 12 and 16).
+
+One step from kept step t to the next kept step (ᾱ = ᾱ_t, ᾱ_p = ᾱ of the next kept step, or 1 after
+the last), for an ε-prediction ``model_output``:
+
+    x̂_0 = (x_t − √(1−ᾱ)·ε) / √ᾱ                       (optionally clipped to [−1, 1])
+    ε̂   = (x_t − √ᾱ·x̂_0) / √(1−ᾱ)                     (= ε when nothing was clipped)
+    σ   = η · √((1−ᾱ_p)/(1−ᾱ)) · √(1 − ᾱ/ᾱ_p)           (eq. 16)
+    x_p = √ᾱ_p·x̂_0 + √(1−ᾱ_p−σ²)·ε̂ + σ·z               (eq. 12)
+
+ε is recomputed from the clipped x̂_0 (diffusers' ``use_clipped_model_output=True``) so that the
+step stays consistent with x_t; with it, η = 1 is exactly DDPM's "small"-variance ancestral step
+(σ² = β̃ and the two means coincide algebraically), clipped or not. η = 0 is deterministic given x_T
+and needs no noise. The sampler draws no randomness: z is the ``noise`` argument. At the last step
+ᾱ_p = 1, so σ = 0 and x_p = x̂_0; ``noise`` is ignored there.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+from device.errors import InputError
+from diffusion.samplers.respacing import Respacing, check_alphas_cumprod, respace
+
+
+class DDIMSampler:
+    """DDIM sampler over any training schedule ``alphas_cumprod`` (1-D, length T), 0 ≤ η ≤ 1.
+
+    ``set_timesteps(S)`` picks S ≤ T kept steps (``spacing``, default ``"trailing"``; see
+    `diffusion.samplers.respacing`); until then all T steps are kept.
+    """
+
+    def __init__(self, alphas_cumprod, eta: float = 0.0, clip_sample: bool = True,
+                 spacing: str = "trailing"):
+        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0.0 <= eta <= 1.0:
+            raise InputError(f"eta must be a number in [0, 1], got {eta!r}")
+        self.alphas_cumprod = check_alphas_cumprod(alphas_cumprod)
+        self.num_train_timesteps = int(self.alphas_cumprod.size)
+        self.eta = float(eta)
+        self.clip_sample = bool(clip_sample)
+        self.spacing = spacing
+        self.set_timesteps(self.num_train_timesteps)
+
+    def set_timesteps(self, num_steps: int) -> None:
+        """Keep ``num_steps`` training steps; ``self.timesteps`` is then their descending array."""
+        self.respacing: Respacing = respace(self.alphas_cumprod, num_steps, self.spacing)
+        self.timesteps = self.respacing.timesteps
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.timesteps.size)
+
+    def needs_noise(self, t) -> bool:
+        """Whether ``step`` at ``t`` uses a noise tensor: η > 0 and not the last step."""
+        return self.eta > 0.0 and not self.respacing.is_last(t)
+
+    def predict_x0(self, model_output: torch.Tensor, t, sample: torch.Tensor) -> torch.Tensor:
+        """The clean-sample estimate x̂_0 at ``t`` (clipped if ``clip_sample``): previews, progress."""
+        _check_same_shape(model_output, sample, "model_output")
+        a = float(self.respacing.alphas_cumprod[self.respacing.index(t)])
+        x0 = (sample - math.sqrt(1.0 - a) * model_output) / math.sqrt(a)
+        return x0.clamp(-1.0, 1.0) if self.clip_sample else x0
+
+    def sigma(self, t) -> float:
+        """σ_t(η) of eq. 16 for the step at ``t`` (0 at the last step)."""
+        i = self.respacing.index(t)
+        a = float(self.respacing.alphas_cumprod[i])
+        a_prev = float(self.respacing.alphas_cumprod_prev[i])
+        return self.eta * math.sqrt((1.0 - a_prev) / (1.0 - a) * (1.0 - a / a_prev))
+
+    def step(self, model_output: torch.Tensor, t, sample: torch.Tensor,
+             noise: torch.Tensor | None) -> torch.Tensor:
+        """x_{t_prev} from x_t by eq. 12 (see the module docstring)."""
+        i = self.respacing.index(t)
+        a = float(self.respacing.alphas_cumprod[i])
+        a_prev = float(self.respacing.alphas_cumprod_prev[i])
+        sigma = self.sigma(t)
+        x0 = self.predict_x0(model_output, t, sample)
+        eps = (sample - math.sqrt(a) * x0) / math.sqrt(1.0 - a) if self.clip_sample else model_output
+        direction = math.sqrt(max(1.0 - a_prev - sigma * sigma, 0.0))
+        prev = math.sqrt(a_prev) * x0 + direction * eps
+        if sigma == 0.0:
+            return prev
+        if noise is None:
+            raise InputError(f"noise is required at t={int(t)} when eta > 0 (only the last step may omit it)")
+        _check_same_shape(noise, sample, "noise")
+        return prev + sigma * noise
+
+
+def _check_same_shape(x: torch.Tensor, sample: torch.Tensor, name: str) -> None:
+    if tuple(x.shape) != tuple(sample.shape):
+        raise InputError(f"{name} must have the sample's shape {tuple(sample.shape)}, got {tuple(x.shape)}")

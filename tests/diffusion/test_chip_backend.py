@@ -1,0 +1,74 @@
+"""Tests of diffusion/chip_backend.py: the network on the chip equals software on the ideal profile,
+im2col matches torch's conv, digital layers are counted, and non-ideal profiles stay close."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from device import profiles
+from diffusion import chip_backend as CB
+
+
+class Toy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.norm = nn.GroupNorm(4, 8)
+        self.act = nn.SiLU()
+        self.down = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.head = nn.Linear(8 * 14 * 14, 10)
+
+    def forward(self, x):
+        h = self.down(self.act(self.norm(self.conv1(x))))
+        return self.head(h.flatten(1))
+
+
+def small(name):
+    return profiles.with_overrides(profiles.get_profile(name), {"rng": {"n_devices": 64}})
+
+
+@pytest.fixture(scope="module")
+def toy():
+    torch.manual_seed(0)
+    return Toy().eval()
+
+
+def test_im2col_matches_torch_conv(toy):
+    x = torch.randn(2, 8, 28, 28)
+    patches, (h, w) = CB.im2col(x, toy.down)
+    y = patches @ CB.conv_weight_matrix(toy.down) + toy.down.bias.detach().double().numpy()
+    ref = toy.down(x).detach().double().numpy()
+    got = y.reshape(2, h * w, 8).transpose(0, 2, 1).reshape(2, 8, h, w)
+    assert (h, w) == (14, 14)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_ideal_profile_reproduces_software(toy):
+    x = torch.randn(3, 1, 28, 28)
+    net = CB.ChipNetwork(toy, small("ideal"), chip_seed=1)
+    with torch.no_grad():
+        ref = toy(x)
+    np.testing.assert_allclose(net(x).numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+    counts = net.chip.ledger.counts("inference")
+    assert counts["macs"] == 3 * (28 * 28 * 9 * 8 + 14 * 14 * 72 * 8 + 8 * 14 * 14 * 10)
+    assert counts["digital_ops"] >= 3 * 8 * 28 * 28 * (5 + 4)  # GroupNorm + SiLU outputs
+
+
+def test_default_profile_is_close_and_calibration_helps(toy):
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        ref = toy(x).numpy()
+    plain = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=2)
+    calibrated = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=2, calibration_inputs=(torch.randn(8, 1, 28, 28),))
+    err = lambda y: np.linalg.norm(y - ref) / np.linalg.norm(ref)  # noqa: E731
+    e_plain, e_cal = err(plain(x).numpy()), err(calibrated(x).numpy())
+    assert e_cal < 0.5 and e_cal <= e_plain * 1.05
+    assert calibrated.chip.ledger.counts("programming")["write_pulses"] > 0
+
+
+def test_programming_is_once_and_layers_have_distinct_variation(toy):
+    net = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=3)
+    assert set(net.chip.layers) == {"conv1", "down", "head"}
+    a, b = net.chip.layers["conv1"], net.chip.layers["down"]
+    assert not np.allclose(a.g_pos[:9, :8], b.g_pos[:9, :8])
