@@ -13,6 +13,8 @@ import json
 import sys
 import time
 
+from app.cli_diffusion import add_bench_sampling, add_diffusion_parsers
+
 
 def _print_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=2, sort_keys=False)
@@ -98,6 +100,10 @@ def cmd_bench(args) -> int:
         from device.benchmarks import bench_rng
 
         result = bench_rng(args.profile, args.samples, args.repeats)
+    elif args.what == "sampling":
+        from app.cli_diffusion import cmd_bench_sampling
+
+        return cmd_bench_sampling(args)
     elif args.what == "crossbar":
         from device.benchmarks import bench_crossbar
 
@@ -184,14 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rng_test)
 
     p = sub.add_parser("bench", help="benchmarks that print ratios measured side by side in one run")
-    p.add_argument("what", choices=["rng", "crossbar"])
+    p.add_argument("what", choices=["rng", "crossbar", "sampling"])
     p.add_argument("--profile", default="vcma-default", help="rng: the profile to benchmark")
     p.add_argument("--profiles", help="crossbar: comma-separated profiles (default: all but vcma-uncalibrated)")
     p.add_argument("--samples", type=int, default=4_000_000, help="rng: Gaussian samples per timing")
     p.add_argument("--size", type=int, default=512, help="crossbar: layer size (size x size)")
-    p.add_argument("--batch", type=int, default=64, help="crossbar: input vectors per matmul")
+    p.add_argument("--batch", type=int, default=64, help="crossbar: input vectors per matmul; sampling: images")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true")
+    add_bench_sampling(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("cost", help="energy / area / latency report of one request on a profile's chip")
@@ -201,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cost)
+
+    from app.cli_train import add_train_parser
+
+    add_train_parser(sub)
+    add_diffusion_parsers(sub)
 
     p = sub.add_parser("physics-check", help="compact switching model vs stochastic-LLG macrospin")
     p.add_argument("--trials", type=int, default=4000)

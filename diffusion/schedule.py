@@ -17,7 +17,7 @@ Schedules are float64 numpy arrays (the samplers' arithmetic needs the precision
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -131,6 +131,9 @@ class ScheduleConfig:
         """ᾱ_t, float64 (T,)."""
         return alphas_cumprod(self.betas())
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
     @classmethod
     def from_dict(cls, data: dict) -> ScheduleConfig:
         """Build from a JSON dict; unknown keys raise ParameterError naming them."""
@@ -143,8 +146,6 @@ def _check_timesteps(num_timesteps: int) -> None:
 
 
 def _from_dict(cls, data: dict):
-    from dataclasses import fields
-
     if not isinstance(data, dict):
         raise ParameterError(f"{cls.__name__} needs a dict, got {type(data).__name__}")
     known = {f.name for f in fields(cls)}

@@ -52,8 +52,8 @@ class UNetConfig:
 
     image_size: int = 28
     in_channels: int = 1
-    base_channels: int = 32
-    channel_mults: tuple[int, ...] = (1, 2, 2)
+    base_channels: int = 16
+    channel_mults: tuple[int, ...] = (1, 2, 4)
     num_res_blocks: int = 2
     time_embed_dim: int = 128
     norm_groups: int = 8

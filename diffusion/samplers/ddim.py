@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 
 from device.errors import InputError
@@ -37,11 +38,11 @@ class DDIMSampler:
                  spacing: str = "trailing"):
         if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0.0 <= eta <= 1.0:
             raise InputError(f"eta must be a number in [0, 1], got {eta!r}")
-        self.alphas_cumprod = check_alphas_cumprod(alphas_cumprod)
+        self.alphas_cumprod: np.ndarray = check_alphas_cumprod(alphas_cumprod)
         self.num_train_timesteps = int(self.alphas_cumprod.size)
-        self.eta = float(eta)
-        self.clip_sample = bool(clip_sample)
-        self.spacing = spacing
+        self.eta: float = float(eta)
+        self.clip_sample: bool = bool(clip_sample)
+        self.spacing: str = spacing
         self.set_timesteps(self.num_train_timesteps)
 
     def set_timesteps(self, num_steps: int) -> None:

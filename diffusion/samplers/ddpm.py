@@ -3,7 +3,7 @@
 One reverse step from kept step t to the next kept step (ᾱ = ᾱ_t, ᾱ_p = ᾱ of the next kept step, or 1
 after the last; β = 1 − ᾱ/ᾱ_p the respaced beta, α = 1 − β), for an ε-prediction ``model_output``:
 
-    x̂_0 = (x_t − √(1−ᾱ)·ε) / √ᾱ                      (eq. 15 solved for x_0; optionally clipped to [−1, 1])
+    x̂_0 = (x_t − √(1−ᾱ)·ε) / √ᾱ                      (eq. 4 solved for x_0; clipped to [−1, 1] if asked)
     μ̃   = √ᾱ_p·β/(1−ᾱ) · x̂_0 + √α·(1−ᾱ_p)/(1−ᾱ) · x_t   (eq. 7)
     σ²  = β̃ = (1−ᾱ_p)/(1−ᾱ) · β   ("small", eq. 7)   or   β   ("large")
     x_p = μ̃ + σ·z                                       (Algorithm 2; z = 0 at the last step)

@@ -13,7 +13,7 @@ Spacings (which S of the T steps are kept):
 
 * ``"trailing"`` (default): t_k = round(k·T/S) − 1 for k = 1…S. Always keeps t = T − 1, the step the
   training noise actually reaches, so x_T ~ N(0, I) matches the first step's marginal
-  (Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed", Table 2; the
+  (Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed", §3.4; the
   diffusers ``timestep_spacing="trailing"``). The last kept step is round(T/S) − 1.
 * ``"linspace"``: t_k = round(k·(T−1)/(S−1)) for k = 0…S−1: keeps both t = 0 and t = T − 1. For S = 1
   it keeps t = T − 1 (a one-step sampler must start from pure noise).

@@ -1,0 +1,107 @@
+"""``spindiff train`` and ``spindiff export-model``: the training commands of the CLI.
+
+app/ never imports torch at module level (design.md): the command functions import diffusion/
+lazily. `add_train_parser` registers both subcommands on the CLI's subparsers object; app/cli.py
+wires it. Like the other commands, each prints one JSON object on stdout; the progress bar and notes
+go to stderr. ``python -m app.cli_train train …`` runs the commands on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def cmd_train(args) -> int:
+    from diffusion import train as training
+
+    stored = training.run_config(args.out)
+    if stored is not None:
+        print(f"[train] resuming {args.out} from its checkpoint", file=sys.stderr)
+    # a resumed run keeps its own config unless --config names one (which must then match it)
+    if args.config is not None:
+        base = training.preset(args.config)
+    else:
+        base = stored if stored is not None else training.preset("default")
+    config = training.with_overrides(
+        base,
+        total_steps=args.steps,
+        batch_size=args.batch_size,
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+    )
+    result = training.train(config, args.data_dir, args.out, max_steps=args.max_steps, progress=not args.no_progress)
+    _print_json(
+        {
+            "out": result.out_dir,
+            "step": result.step,
+            "total_steps": result.total_steps,
+            "finished": result.step >= result.total_steps,
+            "interrupted": result.interrupted,
+            "steps_this_run": result.steps_this_call,
+            "seconds_this_run": round(result.seconds_this_call, 3),
+            "seconds_per_step": round(result.seconds_this_call / result.steps_this_call, 4) if result.steps_this_call else None,
+            "wall_seconds": round(result.wall_seconds, 3),
+            "last_loss": result.last_loss,
+        }
+    )
+    return 0
+
+
+def cmd_export_model(args) -> int:
+    from diffusion.checkpoints import export_model, load_model
+
+    dest = export_model(args.run, args.dest)
+    _, _, _, info = load_model(dest)  # verifies the hash and that the weights fit the config
+    _print_json({"dest": str(dest), **{k: info[k] for k in ("steps", "parameters", "sha256", "wall_seconds", "final_loss")}})
+    return 0
+
+
+def add_train_parser(sub) -> None:
+    """Register ``train`` and ``export-model`` on an argparse subparsers object."""
+    p = sub.add_parser(
+        "train",
+        help="train the U-Net on Fashion-MNIST (resumes automatically when --out holds a checkpoint)",
+        description="Train the ε-predictor. Ctrl-C or SIGTERM saves a checkpoint and exits; run the same "
+        "command again to continue bit-identically. Raising --steps on a finished run extends it.",
+    )
+    p.add_argument("--out", required=True, help="run directory (checkpoints, config.json, loss.jsonl)")
+    p.add_argument("--data-dir", help="directory of the four gzipped IDX files (default: $SPINDIFF_DATA_DIR, "
+                   "then /usr/share/datasets/fashion-mnist)")  # fmt: skip
+    p.add_argument("--steps", type=int, help="total training steps of the run (default: the config's)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    p.add_argument("--config", choices=["small", "default"], help="named config (default: 'default', or the run's own)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in this invocation")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export-model", help="write a run's EMA weights as a shippable model (safetensors + model.json)")
+    p.add_argument("--run", required=True, help="training run directory")
+    p.add_argument("--dest", required=True, help="model directory to write")
+    p.set_defaults(func=cmd_export_model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (``python -m app.cli_train``), for use before app/cli.py wires the commands."""
+    parser = argparse.ArgumentParser(prog="spindiff", description="spindiff training commands")
+    add_train_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    from device.errors import SpindiffError
+
+    try:
+        return args.func(args)
+    except SpindiffError as error:
+        print(f"spindiff: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""One generation request, end to end: model + backend + sampler + noise source → images + telemetry.
+
+``profile = "software"`` runs the model in float torch with torch's RNG — the baseline every chip
+result is compared with. Any hardware profile runs every Conv2d/Linear on the emulated crossbars
+(`diffusion.chip_backend`) and draws every step's noise from the chip's MTJ random source. A chip
+is programmed once per (model, profile, chip seed) and kept in ``chip_cache`` for later requests;
+its programming cost is reported apart from the per-request cost.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from device import profiles
+from device.errors import InputError
+from device.ledger import Ledger
+from diffusion import images as image_io
+from diffusion.chip_backend import ChipNetwork
+from diffusion.generate_loop import sample
+from diffusion.noise import ArrayNoise, TorchNoise
+from diffusion.samplers.ddim import DDIMSampler
+from diffusion.samplers.ddpm import DDPMSampler
+
+SOFTWARE = "software"
+SAMPLERS = ("ddpm", "ddim")
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate. ``profile`` is a profile name, ``"software"``, or a `HardwareProfile`."""
+
+    profile: object = "vcma-default"
+    num_images: int = 16
+    steps: int = 50
+    sampler: str = "ddpm"
+    eta: float = 0.0
+    seed: int = 0
+    chip_seed: int = 0
+    calibration_batch: int = 16
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_images, int) or not 1 <= self.num_images <= 1024:
+            raise InputError(f"num_images must be an integer in [1, 1024], got {self.num_images!r}")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise InputError(f"steps must be a positive integer, got {self.steps!r}")
+        if self.sampler not in SAMPLERS:
+            raise InputError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if not (isinstance(self.eta, (int, float)) and 0.0 <= self.eta <= 1.0):
+            raise InputError(f"eta must lie in [0, 1], got {self.eta!r}")
+        for name in ("seed", "chip_seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 0 <= value < 2**63:
+                raise InputError(f"{name} must be a non-negative 64-bit integer, got {value!r}")
+
+    @property
+    def hardware(self) -> profiles.HardwareProfile | None:
+        if isinstance(self.profile, profiles.HardwareProfile):
+            return self.profile
+        if self.profile == SOFTWARE:
+            return None
+        return profiles.get_profile(self.profile)
+
+
+@dataclass
+class GenerationResult:
+    images: np.ndarray  # uint8 (N, 28, 28)
+    telemetry: dict
+
+
+def code_version() -> str:
+    """The git commit of this checkout, or 'unknown' outside one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def make_sampler(request: GenerationRequest, alphas_cumprod: np.ndarray):
+    if request.sampler == "ddpm":
+        return DDPMSampler(alphas_cumprod)
+    return DDIMSampler(alphas_cumprod, eta=request.eta)
+
+
+def count_macs(model: torch.nn.Module, shape: tuple, t_value: int = 0) -> int:
+    """Multiply-accumulates of one forward pass of ``model`` on a batch of ``shape`` (Conv2d + Linear)."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        if isinstance(module, torch.nn.Conv2d):
+            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += output.numel() * k
+        else:
+            total += output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(shape), torch.full((shape[0],), t_value, dtype=torch.long))
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def get_chip_network(model, model_sha256: str, profile, chip_seed: int, alphas_cumprod, calibration_batch: int, chip_cache: dict | None):
+    """The programmed chip for (model, profile, chip seed), built (and ADC-calibrated) on first use."""
+    key = (model_sha256, profile.hash, chip_seed)
+    if chip_cache is not None and key in chip_cache:
+        return chip_cache[key], False
+    data = torch.Generator().manual_seed(chip_seed)
+    t = torch.randint(0, len(alphas_cumprod), (calibration_batch,), generator=data)
+    x0 = torch.randn((calibration_batch, 1, 28, 28), generator=data).clamp(-1, 1)
+    abar = torch.tensor(alphas_cumprod, dtype=torch.float32)[t].reshape(-1, 1, 1, 1)
+    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * torch.randn(x0.shape, generator=data)
+    network = ChipNetwork(model, profile, chip_seed, calibration_inputs=(x_t, t))
+    if chip_cache is not None:
+        chip_cache[key] = network
+    return network, True
+
+
+def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chip_cache: dict | None = None) -> GenerationResult:
+    """Run ``request`` with ``bundle`` (a `diffusion.checkpoints.ModelBundle`: model, schedule, sha256)."""
+    started = time.perf_counter()
+    hardware = request.hardware
+    alphas = bundle.alphas_cumprod
+    sampler = make_sampler(request, alphas)
+    shape = (request.num_images, 1, bundle.image_size, bundle.image_size)
+    timings = {}
+    if hardware is None:
+        torch.manual_seed(request.seed)
+        noise = TorchNoise(request.seed)
+        denoise = bundle.model
+        network = None
+    else:
+        t0 = time.perf_counter()
+        network, fresh = get_chip_network(bundle.model, bundle.sha256, hardware, request.chip_seed, alphas, request.calibration_batch, chip_cache)
+        timings["programming_s"] = time.perf_counter() - t0 if fresh else 0.0
+        network.reseed(request.seed)
+        noise = ArrayNoise(lambda s: network.chip.gaussian(s, dtype=np.float32))
+        denoise = network
+        before = network.chip.ledger.copy()
+    t0 = time.perf_counter()
+    x0 = sample(denoise, sampler, noise, shape, request.steps, progress=progress, cancel=cancel)
+    timings["sampling_s"] = time.perf_counter() - t0
+    pictures = image_io.to_uint8(x0.numpy())
+    telemetry = {
+        "request": {**asdict(request), "profile": SOFTWARE if hardware is None else hardware.name},
+        "reproducibility": {
+            "seed": request.seed,
+            "chip_seed": request.chip_seed,
+            "model_sha256": bundle.sha256,
+            "profile": None if hardware is None else hardware.to_dict(),
+            "profile_hash": None if hardware is None else hardware.hash,
+            "sampler": {"name": request.sampler, "steps": request.steps, "eta": request.eta, "timesteps": [int(t) for t in sampler.timesteps]},
+            "code_version": code_version(),
+        },
+        "timings": timings,
+    }
+    macs_per_image = count_macs(bundle.model, (1,) + shape[1:]) * len(sampler.timesteps)
+    if network is not None:
+        per_request = Ledger.diff(network.chip.ledger, before)
+        workload = {"model_sha256": bundle.sha256, "steps": request.steps, "sampler": request.sampler}
+        telemetry["energy"] = network.chip.report(per_request, images=request.num_images, steps=request.steps, workload=workload)
+        telemetry["programming"] = network.chip.report(network.chip.ledger, phase="programming", workload=workload)
+        telemetry["noise_samples"] = noise.samples_drawn if hasattr(noise, "samples_drawn") else None
+    else:
+        from device.baselines import baseline_report
+
+        samples = int(np.prod(shape)) * (1 + sum(sampler.needs_noise(t) for t in sampler.timesteps))
+        telemetry["energy"] = {"baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)}
+    telemetry["workload"] = {"macs_per_image": macs_per_image}
+    telemetry["timings"]["total_s"] = time.perf_counter() - started
+    return GenerationResult(pictures, telemetry)
+
+
+def write_outputs(result: GenerationResult, out_dir: Path) -> list[Path]:
+    """PNGs (record in text chunks), ``grid.png`` and ``telemetry.json`` into ``out_dir``."""
+    import json
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record = result.telemetry["reproducibility"]
+    written = []
+    for k, image in enumerate(result.images):
+        path = out_dir / f"{k:03d}.png"
+        path.write_bytes(image_io.png_bytes(image, {**record, "index": k}))
+        written.append(path)
+    grid_path = out_dir / "grid.png"
+    grid_path.write_bytes(image_io.png_bytes(image_io.grid(result.images), record, scale=4))
+    (out_dir / "telemetry.json").write_text(json.dumps(result.telemetry, indent=2, default=_json_default))
+    return written + [grid_path, out_dir / "telemetry.json"]
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

