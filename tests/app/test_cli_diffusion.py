@@ -1,0 +1,79 @@
+"""Tests of app/cli_diffusion.py: generate, eval and bench sampling end to end on a tiny model.
+
+Inception is replaced by a cheap deterministic feature map (pixel statistics) so the plumbing is
+tested here; diffusion/test_inception.py tests the real network.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from app import cli, cli_diffusion
+from diffusion import checkpoints, inception, quality
+from diffusion.schedule import ScheduleConfig
+from diffusion.unet import UNet, UNetConfig
+
+TINY = UNetConfig(base_channels=8, channel_mults=(1, 2), num_res_blocks=1, time_embed_dim=16, norm_groups=4)
+
+
+def fake_features(images, batch_size=50, progress=None):
+    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1) / 255.0
+    return np.concatenate([x[:, ::28], x[:, 14::28]], axis=1)  # 56 "features"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    model = UNet(TINY)
+    data = checkpoints._weights_bytes({k: v.contiguous() for k, v in model.state_dict().items()}, {"format": checkpoints.WEIGHTS_FORMAT})
+    (root / checkpoints.MODEL_FILE).write_bytes(data)
+    info = {"format": checkpoints.MODEL_FORMAT, "unet": TINY.to_dict(), "schedule": ScheduleConfig().to_dict(), "steps": 0,
+            "wall_seconds": 0.0, "parameters": sum(p.numel() for p in model.parameters()),
+            "sha256": checkpoints.sha256_file(root / checkpoints.MODEL_FILE), "weights_file": checkpoints.MODEL_FILE}  # fmt: skip
+    (root / checkpoints.MODEL_INFO_FILE).write_text(json.dumps(info))
+    return root
+
+
+@pytest.fixture()
+def reference(monkeypatch):
+    rng = np.random.default_rng(0)
+    feats = rng.random((64, 56))
+    mu, sigma = quality.gaussian_stats(feats)
+    ref = quality.ReferenceStats(mu, sigma, feats, {"n": 64})
+    monkeypatch.setattr(inception, "features", fake_features)
+    monkeypatch.setattr("diffusion.reference_stats.load_reference", lambda path: ref)
+    return ref
+
+
+def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
+    code = cli.main(["generate", "--profile", "software", "--n", "3", "--steps", "2", "--out", str(tmp_path / "out"), "--model", str(model_dir)])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["files"] == 5
+    telemetry = json.loads((tmp_path / "out" / "telemetry.json").read_text())
+    assert telemetry["quality"]["available"] is False  # no shipped reference statistics in the test
+
+
+def test_eval_prints_one_row_per_configuration_with_software_first(capsys, tmp_path, model_dir, reference):
+    ref_file = tmp_path / "stats.npz"
+    ref_file.write_bytes(b"placeholder")  # exists; loading is monkeypatched
+    code = cli.main(["eval", "--profile", "ideal", "--n", "4", "--batch", "2", "--steps", "2", "--model", str(model_dir), "--reference", str(ref_file)])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["profile"] for r in rows] == ["software", "ideal"]
+    assert all(r["n"] == 4 and r["fid"] >= 0 and r["images_per_second"] > 0 for r in rows)
+    assert rows[0]["energy_per_image_j"] is None and rows[1]["energy_per_image_j"] > 0
+
+
+def test_eval_without_reference_explains(capsys, tmp_path, model_dir):
+    code = cli.main(["eval", "--n", "2", "--model", str(model_dir), "--reference", str(tmp_path / "missing.npz")])
+    assert code == 2 and "reference_stats" in capsys.readouterr().err
+
+
+def test_bench_sampling_reports_a_ratio(capsys, model_dir):
+    code = cli.main(["bench", "sampling", "--profile", "ideal", "--batch", "2", "--steps", "2", "--model", str(model_dir)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ratio_chip_over_software"] > 0 and result["software_seconds"] > 0
