@@ -23,9 +23,10 @@ from device.ledger import Ledger, rng_counters_delta
 class Chip:
     """Layers are added with `program_layer`; noise comes from `gaussian`; costs from `report`."""
 
-    def __init__(self, profile: profiles.HardwareProfile, chip_seed: int) -> None:
+    def __init__(self, profile: profiles.HardwareProfile, chip_seed: int, compute_dtype=np.float64) -> None:
         self.profile = profile
         self.chip_seed = chip_seed
+        self.compute_dtype = compute_dtype
         self.ledger = Ledger()
         self.layers: dict[str, crossbar.ProgrammedMatrix] = {}
         self.rng = profiles.make_random_source(profile, chip_seed)
@@ -38,7 +39,9 @@ class Chip:
             raise InputError(f"layer {name!r} is already programmed on this chip")
         layer_seed = (self.chip_seed << 32) + zlib.crc32(name.encode())  # distinct per layer and chip
         p = self.profile
-        matrix = crossbar.program(weights, p.mtj, p.variation, p.crossbar, p.technology, layer_seed, ledger=self.ledger)
+        matrix = crossbar.program(
+            weights, p.mtj, p.variation, p.crossbar, p.technology, layer_seed, ledger=self.ledger, compute_dtype=self.compute_dtype
+        )
         self.layers[name] = matrix
         return matrix
 

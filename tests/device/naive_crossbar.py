@@ -26,6 +26,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import ndtri
 
 from device import mtj
 from tests.device import naive_bernoulli
@@ -412,8 +413,9 @@ def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, wei
     """Twin of `device.readout.read_out_accumulate`, draw for draw; returns (new out, new states).
 
     Row b uses its own xoshiro256** stream; when any noise is on, its elements (in column order)
-    take the deviates of successive Box–Muller pairs one each, scaled by
-    sqrt(noise_std² + (adc_noise·full_scale)²). The arguments are not modified.
+    take the 16-bit fields of successive 64-bit outputs (lowest first), each mapped to
+    Φ⁻¹((k + ½)/2¹⁶) and scaled by sqrt(noise_std² + (adc_noise·full_scale)²). The arguments are
+    not modified.
     """
     streams = naive_bernoulli.streams_from_array(states)
     out = np.array(out, dtype=np.float64, copy=True)
@@ -424,7 +426,8 @@ def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, wei
             value = float(current[b, c])
             if noise_std is not None or adc_noise > 0.0:
                 if not deviates:
-                    deviates = list(streams[b].next_normal_pair())
+                    word = streams[b].next_u64()
+                    deviates = [float(ndtri((((word >> (16 * k)) & 0xFFFF) + 0.5) / 65536.0)) for k in range(4)]
                 z = deviates.pop(0)
                 variance = (float(adc_noise) * float(full_scale[c])) ** 2
                 if noise_std is not None:

@@ -506,3 +506,18 @@ def test_valid_edges_accepted():
     assert cb.pairs_per_tile == 2048 and cb.n_slices == 1 and cb.input_cycles == 1
     assert X.CrossbarParameters(input_mode="bit_serial", input_bits=2).input_cycles == 1
     assert X.CrossbarParameters(input_mode="bit_serial").input_cycles == 7
+
+
+def test_float32_compute_path_agrees_with_float64():
+    # the chip backend runs the analog path in float32; outputs stay within a few ADC LSBs of float64
+    cb = X.CrossbarParameters(tile_rows=32, tile_cols=32)
+    w, x = _weights(70, 20), _inputs(16, 70)
+    pm64 = X.program(w, P, VAR, cb, TECH, seed=4)
+    pm32 = X.program(w, P, VAR, cb, TECH, seed=4, compute_dtype=np.float32)
+    np.testing.assert_array_equal(pm64.g_pos, pm32.g_pos)  # same chip, only the arithmetic differs
+    y64 = pm64.matmul(x, np.random.default_rng(3))
+    y32 = pm32.matmul(x, np.random.default_rng(3))
+    assert y32.dtype == np.float64
+    assert np.linalg.norm(y32 - y64) / np.linalg.norm(y64) < 1e-3
+    with pytest.raises(InputError, match="compute_dtype"):
+        X.program(w, P, VAR, cb, TECH, seed=4, compute_dtype=np.int32)
