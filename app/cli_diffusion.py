@@ -52,16 +52,23 @@ def cmd_generate(args) -> int:
 
 
 def _quality_block(images, reference_path, bundle, request) -> dict:
-    """Batch KID and FID (labelled with its N) against the shipped test-set statistics, if present."""
+    """Batch KID and FID (labelled with its N) against the shipped test-set statistics, if present,
+    and the FID measured offline at large N for this configuration when the table has it."""
+    from diffusion import fid_table
+
+    profile = request.profile if isinstance(request.profile, str) else request.profile.name
+    entry = fid_table.lookup(bundle.sha256, request.sampler, request.steps, request.eta, profile)
+    calibrated = None if entry is None else {"value": entry["fid"], "n": entry["n"], "source": "diffusion/assets/fid_table.json"}
     path = Path(reference_path or DEFAULT_REFERENCE)
     if not path.is_file():
-        return {"available": False, "reason": f"no reference statistics at {path} (python -m diffusion.reference_stats)"}
+        return {"available": False, "reason": f"no reference statistics at {path} (python -m diffusion.reference_stats)",
+                "fid_calibrated": calibrated}  # fmt: skip
     from diffusion import inception, quality
     from diffusion.reference_stats import load_reference
 
     reference = load_reference(path)
     features = inception.features(images)
-    return quality.batch_quality(features, reference)
+    return quality.batch_quality(features, reference, fid_calibrated=calibrated)
 
 
 def cmd_eval(args) -> int:
@@ -105,6 +112,11 @@ def cmd_eval(args) -> int:
             "images_per_second": images.shape[0] / elapsed,
             "energy_per_image_j": energy / images.shape[0] if name != SOFTWARE else None,
         })  # fmt: skip
+    if args.record:
+        from diffusion import fid_table
+
+        for row in rows:
+            fid_table.record(row, bundle.sha256, args.eta, reference.record)
     print(json.dumps({"reference": str(path), "model_sha256": bundle.sha256, "rows": rows}, indent=2))
     return 0
 
@@ -153,6 +165,7 @@ def add_diffusion_parsers(sub) -> None:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--json", action="store_true", help="(output is always JSON)")
+    p.add_argument("--record", action="store_true", help="store the rows in diffusion/assets/fid_table.json")
     common(p)
     p.set_defaults(func=cmd_eval)
 

@@ -1,0 +1,27 @@
+"""Tests of diffusion/fid_table.py: keys, recording and lookup of large-N FIDs."""
+
+import pytest
+
+from device.errors import InputError
+from diffusion import fid_table
+
+
+def test_record_then_lookup(tmp_path):
+    path = tmp_path / "table.json"
+    assert fid_table.lookup("ab" * 32, "ddpm", 50, 0.0, "software", path) is None
+    row = {"profile": "vcma-default", "n": 1000, "steps": 50, "sampler": "ddpm", "fid": 12.5, "kid_mean": 0.01, "kid_std": 0.002}
+    key = fid_table.record(row, "ab" * 32, 0.0, {"dataset": "fashion-mnist", "split": "test", "n": 10000}, path)
+    entry = fid_table.lookup("ab" * 32, "ddpm", 50, 0.3, "vcma-default", path)  # η ignored for DDPM
+    assert entry["fid"] == 12.5 and entry["n"] == 1000 and entry["reference"]["n"] == 10000
+    assert key == fid_table.key("ab" * 32, "ddpm", 50, 0.0, "vcma-default")
+    assert fid_table.lookup("ab" * 32, "ddim", 50, 0.0, "vcma-default", path) is None
+    assert fid_table.key("x" * 64, "ddim", 20, 0.5, "p") != fid_table.key("x" * 64, "ddim", 20, 1.0, "p")
+
+
+def test_bad_rows_and_files(tmp_path):
+    with pytest.raises(InputError, match="fid"):
+        fid_table.record({"profile": "p", "n": 1, "steps": 1, "sampler": "ddpm"}, "a" * 64, 0.0, {}, tmp_path / "t.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(InputError, match="object"):
+        fid_table.load(bad)
