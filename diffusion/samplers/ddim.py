@@ -4,14 +4,16 @@ One step from kept step t to the next kept step (ᾱ = ᾱ_t, ᾱ_p = ᾱ of the
 the last), for an ε-prediction ``model_output``:
 
     x̂_0 = (x_t − √(1−ᾱ)·ε) / √ᾱ                       (optionally clipped to [−1, 1])
-    ε̂   = (x_t − √ᾱ·x̂_0) / √(1−ᾱ)                     (= ε when nothing was clipped)
     σ   = η · √((1−ᾱ_p)/(1−ᾱ)) · √(1 − ᾱ/ᾱ_p)           (eq. 16)
-    x_p = √ᾱ_p·x̂_0 + √(1−ᾱ_p−σ²)·ε̂ + σ·z               (eq. 12)
+    x_p = √ᾱ_p·x̂_0 + √(1−ᾱ_p−σ²)·ε + σ·z               (eq. 12)
 
-ε is recomputed from the clipped x̂_0 (diffusers' ``use_clipped_model_output=True``) so that the
-step stays consistent with x_t; with it, η = 1 is exactly DDPM's "small"-variance ancestral step
-(σ² = β̃ and the two means coincide algebraically), clipped or not. η = 0 is deterministic given x_T
-and needs no noise. The sampler draws no randomness: z is the ``noise`` argument. At the last step
+The direction term uses the model's ε, not one recomputed from the clipped x̂_0 (diffusers'
+default, ``use_clipped_model_output=False``). Recomputing it makes η = 1 algebraically equal to
+DDPM even when clipping acts, but it is wrong for η = 0 with the cosine schedule: at t = T − 1,
+ᾱ ≈ 2e-9, x̂_0 = (x_t − ε)/5e-5 is noise amplified 20 000× and clipped to a ±1 speckle, and a
+recomputed ε ≈ x_t carries that speckle through every deterministic step (measured: speckled,
+step-count-independent images). Without clipping, η = 1 equals DDPM's "small"-variance ancestral
+step exactly (σ² = β̃, same mean). η = 0 is deterministic given x_T and needs no noise. The sampler draws no randomness: z is the ``noise`` argument. At the last step
 ᾱ_p = 1, so σ = 0 and x_p = x̂_0; ``noise`` is ignored there.
 """
 
@@ -80,9 +82,8 @@ class DDIMSampler:
         a_prev = float(self.respacing.alphas_cumprod_prev[i])
         sigma = self.sigma(t)
         x0 = self.predict_x0(model_output, t, sample)
-        eps = (sample - math.sqrt(a) * x0) / math.sqrt(1.0 - a) if self.clip_sample else model_output
         direction = math.sqrt(max(1.0 - a_prev - sigma * sigma, 0.0))
-        prev = math.sqrt(a_prev) * x0 + direction * eps
+        prev = math.sqrt(a_prev) * x0 + direction * model_output
         if sigma == 0.0:
             return prev
         if noise is None:

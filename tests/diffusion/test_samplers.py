@@ -317,15 +317,13 @@ def test_inputs_are_not_mutated():
 
 # --- DDIM special cases ---------------------------------------------------------------------------
 @pytest.mark.parametrize("num_steps", [T, 13])
-@pytest.mark.parametrize("clip", [False, True])
-def test_ddim_eta_one_is_the_ddpm_small_variance_step(num_steps, clip):
+def test_ddim_eta_one_is_the_ddpm_small_variance_step(num_steps):
     """Song et al. §4.1: η = 1 gives σ² = β̃ and the same mean as Ho et al. eq. 7, step by step."""
     acp = SCHEDULES["cosine"]
-    ddpm, ddim = DDPMSampler(acp, clip_sample=clip), DDIMSampler(acp, eta=1.0, clip_sample=clip)
+    ddpm, ddim = DDPMSampler(acp, clip_sample=False), DDIMSampler(acp, eta=1.0, clip_sample=False)
     ddpm.set_timesteps(num_steps)
     ddim.set_timesteps(num_steps)
     eps, x, z = _step_inputs(4, shape=(256,))
-    x = 2.0 * x  # so that clipping does happen
     for t in ddpm.timesteps[:: max(1, num_steps // 40)]:
         torch.testing.assert_close(ddim.step(eps, t, x, z), ddpm.step(eps, t, x, z), rtol=1e-9, atol=1e-9)
 
@@ -412,3 +410,16 @@ def test_discretization_bias_vanishes_with_more_steps(name):
                 for n in (10, 50, 250, 1000)]
         assert all(b < 0 for b in bias) and np.all(np.diff(np.abs(bias)) < 0), (kind, bias)
         assert abs(bias[-1]) < 0.02
+
+
+def test_ddim_clipping_does_not_feed_back_into_the_direction_term():
+    """At t = T−1 of the cosine schedule x̂_0 is amplified noise; clipping it must not leak into ε."""
+    acp = SCHEDULES["cosine"]
+    sampler = DDIMSampler(acp, eta=0.0, clip_sample=True)
+    sampler.set_timesteps(20)
+    eps, x, _ = _step_inputs(8, shape=(4096,))
+    t0 = int(sampler.timesteps[0])
+    i = sampler.respacing.index(t0)
+    a_prev = float(sampler.respacing.alphas_cumprod_prev[i])
+    expected = math.sqrt(a_prev) * sampler.predict_x0(eps, t0, x) + math.sqrt(1 - a_prev) * eps
+    torch.testing.assert_close(sampler.step(eps, t0, x, None), expected, rtol=1e-9, atol=1e-9)
