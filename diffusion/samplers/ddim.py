@@ -22,14 +22,13 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
 import torch
 
 from device.errors import InputError
-from diffusion.samplers.respacing import Respacing, check_alphas_cumprod, respace
+from diffusion.samplers.respacing import RespacedSampler, check_same_shape
 
 
-class DDIMSampler:
+class DDIMSampler(RespacedSampler):
     """DDIM sampler over any training schedule ``alphas_cumprod`` (1-D, length T), 0 ≤ η ≤ 1.
 
     ``set_timesteps(S)`` picks S ≤ T kept steps (``spacing``, default ``"trailing"``; see
@@ -40,32 +39,15 @@ class DDIMSampler:
                  spacing: str = "trailing"):
         if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0.0 <= eta <= 1.0:
             raise InputError(f"eta must be a number in [0, 1], got {eta!r}")
-        self.alphas_cumprod: np.ndarray = check_alphas_cumprod(alphas_cumprod)
-        self.num_train_timesteps = int(self.alphas_cumprod.size)
         self.eta: float = float(eta)
-        self.clip_sample: bool = bool(clip_sample)
-        self.spacing: str = spacing
-        self.set_timesteps(self.num_train_timesteps)
+        super().__init__(alphas_cumprod, clip_sample, spacing)
 
-    def set_timesteps(self, num_steps: int) -> None:
-        """Keep ``num_steps`` training steps; ``self.timesteps`` is then their descending array."""
-        self.respacing: Respacing = respace(self.alphas_cumprod, num_steps, self.spacing)
-        self.timesteps = self.respacing.timesteps
 
-    @property
-    def num_steps(self) -> int:
-        return int(self.timesteps.size)
 
     def needs_noise(self, t) -> bool:
         """Whether ``step`` at ``t`` uses a noise tensor: η > 0 and not the last step."""
         return self.eta > 0.0 and not self.respacing.is_last(t)
 
-    def predict_x0(self, model_output: torch.Tensor, t, sample: torch.Tensor) -> torch.Tensor:
-        """The clean-sample estimate x̂_0 at ``t`` (clipped if ``clip_sample``): previews, progress."""
-        _check_same_shape(model_output, sample, "model_output")
-        a = float(self.respacing.alphas_cumprod[self.respacing.index(t)])
-        x0 = (sample - math.sqrt(1.0 - a) * model_output) / math.sqrt(a)
-        return x0.clamp(-1.0, 1.0) if self.clip_sample else x0
 
     def sigma(self, t) -> float:
         """σ_t(η) of eq. 16 for the step at ``t`` (0 at the last step)."""
@@ -88,10 +70,6 @@ class DDIMSampler:
             return prev
         if noise is None:
             raise InputError(f"noise is required at t={int(t)} when eta > 0 (only the last step may omit it)")
-        _check_same_shape(noise, sample, "noise")
+        check_same_shape(noise, sample, "noise")
         return prev + sigma * noise
 
-
-def _check_same_shape(x: torch.Tensor, sample: torch.Tensor, name: str) -> None:
-    if tuple(x.shape) != tuple(sample.shape):
-        raise InputError(f"{name} must have the sample's shape {tuple(sample.shape)}, got {tuple(x.shape)}")

@@ -20,12 +20,12 @@ import math
 import torch
 
 from device.errors import InputError
-from diffusion.samplers.respacing import Respacing, check_alphas_cumprod, respace
+from diffusion.samplers.respacing import RespacedSampler, check_same_shape
 
 VARIANCES = ("small", "large")
 
 
-class DDPMSampler:
+class DDPMSampler(RespacedSampler):
     """Ancestral DDPM sampler over any training schedule ``alphas_cumprod`` (1-D, length T).
 
     ``set_timesteps(S)`` picks S ≤ T kept steps (``spacing``, default ``"trailing"``; see
@@ -36,32 +36,15 @@ class DDPMSampler:
                  spacing: str = "trailing"):
         if variance not in VARIANCES:
             raise InputError(f"variance must be one of {VARIANCES}, got {variance!r}")
-        self.alphas_cumprod = check_alphas_cumprod(alphas_cumprod)
-        self.num_train_timesteps = int(self.alphas_cumprod.size)
-        self.clip_sample = bool(clip_sample)
         self.variance = variance
-        self.spacing = spacing
-        self.set_timesteps(self.num_train_timesteps)
+        super().__init__(alphas_cumprod, clip_sample, spacing)
 
-    def set_timesteps(self, num_steps: int) -> None:
-        """Keep ``num_steps`` training steps; ``self.timesteps`` is then their descending array."""
-        self.respacing: Respacing = respace(self.alphas_cumprod, num_steps, self.spacing)
-        self.timesteps = self.respacing.timesteps
 
-    @property
-    def num_steps(self) -> int:
-        return int(self.timesteps.size)
 
     def needs_noise(self, t) -> bool:
         """Whether ``step`` at ``t`` uses a noise tensor (every step but the last)."""
         return not self.respacing.is_last(t)
 
-    def predict_x0(self, model_output: torch.Tensor, t, sample: torch.Tensor) -> torch.Tensor:
-        """The clean-sample estimate x̂_0 at ``t`` (clipped if ``clip_sample``): previews, progress."""
-        _check_same_shape(model_output, sample, "model_output")
-        a = float(self.respacing.alphas_cumprod[self.respacing.index(t)])
-        x0 = (sample - math.sqrt(1.0 - a) * model_output) / math.sqrt(a)
-        return x0.clamp(-1.0, 1.0) if self.clip_sample else x0
 
     def step(self, model_output: torch.Tensor, t, sample: torch.Tensor,
              noise: torch.Tensor | None) -> torch.Tensor:
@@ -77,11 +60,7 @@ class DDPMSampler:
             return mean
         if noise is None:
             raise InputError(f"noise is required at t={int(t)} (only the last step may omit it)")
-        _check_same_shape(noise, sample, "noise")
+        check_same_shape(noise, sample, "noise")
         var = beta * (1.0 - a_prev) / (1.0 - a) if self.variance == "small" else beta
         return mean + math.sqrt(var) * noise
 
-
-def _check_same_shape(x: torch.Tensor, sample: torch.Tensor, name: str) -> None:
-    if tuple(x.shape) != tuple(sample.shape):
-        raise InputError(f"{name} must have the sample's shape {tuple(sample.shape)}, got {tuple(x.shape)}")

@@ -24,6 +24,8 @@ distinct for every 1 ≤ S ≤ T.
 
 from __future__ import annotations
 
+import math
+
 import operator
 from dataclasses import dataclass
 
@@ -144,3 +146,36 @@ def respace(alphas_cumprod, num_steps, spacing: str = "trailing") -> Respacing:
     for x in out:
         x.setflags(write=False)
     return Respacing(*out)
+
+
+class RespacedSampler:
+    """What DDPM and DDIM share: the training schedule, its respacing, and the x̂_0 estimate."""
+
+    def __init__(self, alphas_cumprod, clip_sample: bool = True, spacing: str = "trailing"):
+        self.alphas_cumprod = check_alphas_cumprod(alphas_cumprod)
+        self.num_train_timesteps = int(self.alphas_cumprod.size)
+        self.clip_sample = bool(clip_sample)
+        self.spacing = spacing
+        self.set_timesteps(self.num_train_timesteps)
+
+    def set_timesteps(self, num_steps: int) -> None:
+        """Keep ``num_steps`` training steps; ``self.timesteps`` is then their descending array."""
+        self.respacing: Respacing = respace(self.alphas_cumprod, num_steps, self.spacing)
+        self.timesteps = self.respacing.timesteps
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.timesteps.size)
+
+    def predict_x0(self, model_output, t, sample):
+        """The clean-sample estimate x̂_0 = (x_t − √(1−ᾱ)·ε)/√ᾱ at ``t`` (clipped if ``clip_sample``)."""
+        check_same_shape(model_output, sample, "model_output")
+        a = float(self.respacing.alphas_cumprod[self.respacing.index(t)])
+        x0 = (sample - math.sqrt(1.0 - a) * model_output) / math.sqrt(a)
+        return x0.clamp(-1.0, 1.0) if self.clip_sample else x0
+
+
+def check_same_shape(x, sample, name: str) -> None:
+    """``x`` must have ``sample``'s shape (tensors), else InputError naming ``name``."""
+    if tuple(x.shape) != tuple(sample.shape):
+        raise InputError(f"{name} must have the sample's shape {tuple(sample.shape)}, got {tuple(x.shape)}")
