@@ -9,8 +9,6 @@ which compares the two draw for draw.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 
@@ -99,8 +97,3 @@ def adc_quantise(value, full_scale, adc_bits):
     half = 2.0 ** (adc_bits - 1)
     lsb = full_scale / half
     return np.clip(np.rint(value / lsb), -half, half - 1.0) * lsb
-
-
-def gaussian_noise_bound(std, n) -> float:
-    """A 6σ bound on the sum of n unit-variance deviates scaled by std (for test tolerances)."""
-    return 6.0 * float(std) * math.sqrt(n)

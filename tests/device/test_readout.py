@@ -165,14 +165,6 @@ def test_strided_arguments():
     np.testing.assert_allclose(big[:, ::2], want, rtol=0, atol=1e-13 * np.abs(want).max())
     assert np.all(big[:, 1::2] == 0.0)
 
-
-def test_gaussian_noise_bound():
-    assert R.gaussian_noise_bound(0.5, 16) == pytest.approx(12.0)
-
-
-# --- wrapper validation --------------------------------------------------------------------------
-
-
 def _valid():
     current, noise_std, full_scale, out, states = _case(3, 4, seed=25)
     return dict(current=current, noise_std=noise_std, full_scale=full_scale, adc_noise=0.0, adc_bits=4, weight=1.0, states=states, out=out)
