@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "diffusion" / "assets" / "model"
-DEFAULT_REFERENCE = Path(__file__).resolve().parent.parent / "diffusion" / "assets" / "fmnist_test_stats.npz"
+from diffusion.shipped import MODEL_DIR as DEFAULT_MODEL_DIR
+from diffusion.shipped import REFERENCE_STATS as DEFAULT_REFERENCE
 
 
 def _bundle(model_dir):
@@ -72,10 +72,8 @@ def _quality_block(images, reference_path, bundle, request) -> dict:
 
 
 def cmd_eval(args) -> int:
-    import numpy as np
-
-    from diffusion import inception, quality
-    from diffusion.generate import SOFTWARE, GenerationRequest, generate
+    from diffusion.evaluation import EvalConfig, evaluate, tqdm_step_progress
+    from diffusion.generate import SOFTWARE
     from diffusion.reference_stats import load_reference
 
     path = Path(args.reference or DEFAULT_REFERENCE)
@@ -88,30 +86,9 @@ def cmd_eval(args) -> int:
     configurations = [SOFTWARE] + [p for p in args.profile if p != SOFTWARE]
     rows, chip_cache = [], {}
     for name in configurations:
-        batches, energy, started = [], 0.0, time.perf_counter()
-        for start in range(0, args.n, args.batch):
-            size = min(args.batch, args.n - start)
-            request = GenerationRequest(profile=name, num_images=size, steps=args.steps, sampler=args.sampler,
-                                        eta=args.eta, seed=args.seed + start, chip_seed=args.chip_seed)  # fmt: skip
-            bar, update = _progress_bar(args.steps, f"{name} {start + size}/{args.n}")
-            try:
-                result = generate(request, bundle, progress=update, chip_cache=chip_cache)
-            finally:
-                bar.close()
-            batches.append(result.images)
-            energy += result.telemetry["energy"].get("energy_total_j", 0.0)
-        elapsed = time.perf_counter() - started
-        images = np.concatenate(batches)
-        features = inception.features(images)
-        mu, sigma = quality.gaussian_stats(features)
-        kid = quality.kid(features, reference.features, subsets=50)
-        rows.append({
-            "profile": name, "n": int(images.shape[0]), "steps": args.steps, "sampler": args.sampler,
-            "fid": quality.frechet_distance(mu, sigma, reference.mu, reference.sigma),
-            "kid_mean": kid["mean"], "kid_std": kid["std"],
-            "images_per_second": images.shape[0] / elapsed,
-            "energy_per_image_j": energy / images.shape[0] if name != SOFTWARE else None,
-        })  # fmt: skip
+        config = EvalConfig(label=name, profile=name, n=args.n, steps=args.steps, sampler=args.sampler,
+                            eta=args.eta, seed=args.seed, chip_seed=args.chip_seed, batch=args.batch)  # fmt: skip
+        rows.append(evaluate(config, bundle, reference, chip_cache, progress=tqdm_step_progress(args.steps)))
     if args.record:
         from diffusion import fid_table
 

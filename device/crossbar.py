@@ -30,15 +30,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
 
 from device import mtj
 from device.errors import InputError, ParameterError
+from device.numba_config import njit
 from device.random_streams import new_stream_states
 from device.readout import read_out_accumulate
 
 INPUT_MODES = ("amplitude", "bit_serial")
 WRITE_MODELS = ("physics", "ideal")
+WEIGHT_MAPPINGS = ("closed_loop", "sign_magnitude")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,24 @@ class CrossbarParameters:
         write_field: field of the write line towards the target state, A/m. 15 kA/m (P_success ≈
             0.99 per pulse for the nominal cell — a spindiff design choice).
         write_verify_attempts: pulses per cell at most (write, read, repeat). 4.
+        weight_mapping: how a weight becomes bit-slice cells (bit-sliced weights only).
+            ``"sign_magnitude"``: bit s of round(|w|/max|w|·(2^b − 1)) goes to the positive or the
+            negative column of slice s — open loop, every cell's R_P/TMR error lands in the weight,
+            scaled by 2^s. ``"closed_loop"`` (default): slices are written MSB first; after each
+            slice the write-verify reads (which measure each cell, with ``read_noise``) give the
+            value the slice really holds, and the next slice encodes what is still missing, with a
+            signed digit d_s = clip(round(r/2^s), −1, 1) (positive cell, neither, or negative cell).
+            Device-to-device variation and residual write errors of the upper slices are then
+            corrected by the lower ones, leaving about the LSB slice's own error (docs/quality.md:
+            the ablation that showed R_P/TMR variation dominates the ε error). The idea is the
+            closed-loop / iterative programming of multi-level IMC cells (e.g. Alibart et al.,
+            Nanotechnology 23, 075201, 2012; Le Gallo et al., Nature Electronics 2018 for PCM)
+            applied across binary bit slices; its use here is a spindiff design choice.
+        output_gain_calibration: when the chip is calibrated on example inputs (`ProgrammedMatrix.
+            calibrate_output_gain`, done by the diffusion backend after the ADC ranges), give every
+            output a digital gain trim that best maps its read-out onto the exact x @ W of those
+            inputs (least squares). It removes the average attenuation of IR drop, which the
+            ablation found to be the largest error left after closed-loop mapping. Off: gain 1.
     """
 
     tile_rows: int = 128
@@ -91,6 +112,8 @@ class CrossbarParameters:
     write_pulse_width: float = 30e-9
     write_field: float = 15e3
     write_verify_attempts: int = 4
+    weight_mapping: str = "closed_loop"
+    output_gain_calibration: bool = True
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -115,9 +138,11 @@ class CrossbarParameters:
             raise ParameterError(f"{owner}.input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
         if self.input_mode == "bit_serial" and self.input_bits == 0:
             raise ParameterError(f"{owner}.input_mode 'bit_serial' needs input_bits > 0")
+        if self.weight_mapping not in WEIGHT_MAPPINGS:
+            raise ParameterError(f"{owner}.weight_mapping must be one of {WEIGHT_MAPPINGS}, got {self.weight_mapping!r}")
         if self.write_model not in WRITE_MODELS:
             raise ParameterError(f"{owner}.write_model must be one of {WRITE_MODELS}, got {self.write_model!r}")
-        for name in ("ir_drop", "cell_variation"):
+        for name in ("ir_drop", "cell_variation", "output_gain_calibration"):
             if not isinstance(getattr(self, name), bool):
                 raise ParameterError(f"{owner}.{name} must be true or false, got {getattr(self, name)!r}")
         for f in fields(self):
@@ -204,7 +229,8 @@ def slice_bits(levels: np.ndarray, weight_bits: int):
     return positive.reshape(k, n * weight_bits), negative.reshape(k, n * weight_bits)
 
 
-def _check_matrix(name: str, array, ndim: int) -> np.ndarray:
+def _check_matrix(name: str, array, ndim: int, keep_float32: bool = False) -> np.ndarray:
+    """Validate a real, finite ``ndim``-D array; returns float64 (float32 kept when ``keep_float32``)."""
     array = np.asarray(array)
     if array.ndim != ndim:
         raise InputError(f"{name} must be {ndim}-D, got shape {array.shape}")
@@ -213,6 +239,8 @@ def _check_matrix(name: str, array, ndim: int) -> np.ndarray:
     if array.size and not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
         raise InputError(f"{name} has a non-finite value {float(array[tuple(bad)])} at index {tuple(int(i) for i in bad)}")
+    if keep_float32 and array.dtype == np.float32:
+        return array
     return array.astype(np.float64, copy=False)
 
 
@@ -222,17 +250,22 @@ def dac_planes(x: np.ndarray, cb: CrossbarParameters):
     Each row is scaled by its own max |x| (a digital max-abs, counted by the caller) so the largest
     input drives ±``read_voltage``. Amplitude mode: one plane, v = round(x/x_max·L)/L·V_read,
     L = 2^(b−1) − 1. Bit-serial: plane k = sign·bit_k(|round(x/x_max·L)|)·V_read with weight 2^k/L.
-    Returns ``(planes, plane_weights, x_scale)`` with x ≈ x_scale·Σ_k w_k·plane_k/V_read.
+    Returns ``(planes, plane_weights, x_scale)`` with x ≈ x_scale·Σ_k w_k·plane_k/V_read. The
+    planes keep x's dtype (float32 inputs stay float32: the chip backend's fast path).
     """
     x_scale = np.max(np.abs(x), axis=1, keepdims=True)
-    x_scale = np.where(x_scale > 0, x_scale, 1.0)
+    x_scale = np.where(x_scale > 0, x_scale, x.dtype.type(1.0))
     unit = x / x_scale
     if cb.input_bits == 0:
-        return [unit * cb.read_voltage], [1.0], x_scale
+        unit *= cb.read_voltage
+        return [unit], [1.0], x_scale
     top = 2 ** (cb.input_bits - 1) - 1
-    q = np.rint(unit * top)
+    unit *= top
+    q = np.rint(unit, out=unit)
     if cb.input_mode == "amplitude":
-        return [q / top * cb.read_voltage], [1.0], x_scale
+        q /= top
+        q *= cb.read_voltage
+        return [q], [1.0], x_scale
     magnitude = np.abs(q).astype(np.int64)
     sign = np.sign(q)
     planes = [sign * ((magnitude >> k) & 1) * cb.read_voltage for k in range(cb.input_bits - 1)]
@@ -253,6 +286,23 @@ IR_DROP_MAX_A = 2.0
 def ir_drop_coefficient(a):
     """c(a) = a·(0.05a² − 0.2a + 0.5), the closed-form IR-drop factor of F9 (aihwkit)."""
     return a * (0.05 * a * a - 0.2 * a + 0.5)
+
+
+@njit(parallel=True)
+def _apply_ir_drop(current, magnitude_sums, weighted_sums, scale):
+    """current[b, c] −= c(a⁺)·W⁺ − c(a⁻)·W⁻ in place, a^± = scale·M^±[b, c] (F9, one fused pass).
+
+    ``magnitude_sums`` and ``weighted_sums`` are (B, 2C): columns [0, C) from G⁺ and [C, 2C) from
+    G⁻, i.e. Σ_j |V_j|·G_j and Σ_j f_j·V_j·G_j of `ProgrammedMatrix.column_currents`.
+    """
+    n_batch, n_cols = current.shape
+    for b in numba.prange(n_batch):
+        for c in range(n_cols):
+            a_pos = scale * magnitude_sums[b, c]
+            a_neg = scale * magnitude_sums[b, n_cols + c]
+            c_pos = a_pos * (0.05 * a_pos * a_pos - 0.2 * a_pos + 0.5)
+            c_neg = a_neg * (0.05 * a_neg * a_neg - 0.2 * a_neg + 0.5)
+            current[b, c] -= c_pos * weighted_sums[b, c] - c_neg * weighted_sums[b, n_cols + c]
 
 
 def check_ir_drop_range(g_pos: np.ndarray, g_neg: np.ndarray, cb: CrossbarParameters) -> None:
@@ -293,7 +343,9 @@ class ProgrammedMatrix:
         if self.compute_dtype not in (np.float32, np.float64):
             raise InputError(f"compute_dtype must be float32 or float64, got {self.compute_dtype}")
         cast = lambda a: None if a is None else a.astype(self.compute_dtype)  # noqa: E731
-        self._difference, self._g_pos, self._g_neg, self._g_squared = map(cast, (self.difference, g_pos, g_neg, self.g_squared))
+        self._difference, self._g_squared = cast(self.difference), cast(self.g_squared)
+        # [G⁺ | G⁻] side by side: the IR-drop sums of both columns of a pair in one BLAS call
+        self._g_both = cast(np.concatenate([g_pos, g_neg], axis=1)) if cb.ir_drop else None
         self.col_scale = col_scale
         self.write_stats = write_stats
         self.in_features = g_pos.shape[0]
@@ -302,6 +354,7 @@ class ProgrammedMatrix:
         self.delta_g = nominal_delta_g(mtj_params, cb)
         self.chunks = [slice(r, min(r + cb.tile_rows, self.in_features)) for r in range(0, self.in_features, cb.tile_rows)]
         self.adc_range = self._analytic_adc_range()
+        self.output_gain = np.ones(self.out_features)  # digital trim per output, see calibrate_output_gain
 
     # --- geometry ----------------------------------------------------------------------------------
     @property
@@ -335,18 +388,22 @@ class ProgrammedMatrix:
 
     # --- the analog path ---------------------------------------------------------------------------
     def column_currents(self, voltages: np.ndarray, chunk: slice) -> np.ndarray:
-        """Deterministic differential column currents (B, C) of one row chunk, IR drop included, A."""
+        """Deterministic differential column currents (B, C) of one row chunk, IR drop included, A.
+
+        IR drop (F9) per column: I −= c(a)·Σ_j f_j·V_j·G_j with a = n·Σ_j |V_j|·G_j/(V_read·G_wire),
+        for the G⁺ and the G⁻ column of every pair; four sums per pair, done as two BLAS calls over
+        [G⁺ | G⁻] and combined by the fused kernel `_apply_ir_drop`.
+        """
         voltages = voltages.astype(self.compute_dtype, copy=False)
         current = voltages @ self._difference[chunk]
         if self.cb.ir_drop:
             n = self.cb.tile_rows
             g_wire = 1.0 / self.cb.wire_resistance
             factor = ir_drop_position_factor(n, chunk.stop - chunk.start).astype(self.compute_dtype)
-            magnitude = np.abs(voltages)
-            weighted = voltages * factor
-            for g, sign in ((self._g_pos[chunk], 1.0), (self._g_neg[chunk], -1.0)):
-                a = n * (magnitude @ g) / (self.cb.read_voltage * g_wire)
-                current -= sign * ir_drop_coefficient(a) * (weighted @ g)
+            g_both = self._g_both[chunk]
+            magnitude_sums = np.abs(voltages) @ g_both
+            weighted_sums = (voltages * factor) @ g_both
+            _apply_ir_drop(current, magnitude_sums, weighted_sums, n / (self.cb.read_voltage * g_wire))
         return current
 
     def _read_out(self, current, voltages, chunk_index, states, out, weight) -> None:
@@ -369,7 +426,7 @@ class ProgrammedMatrix:
         ``rng`` drives the read and ADC noise (required when either is on). Every action is added
         to ``ledger`` (a `device.cost.Ledger`) under ``phase`` when one is given.
         """
-        x = _check_matrix("x", x, 2)
+        x = _check_matrix("x", x, 2, keep_float32=self.compute_dtype == np.float32)
         if x.shape[1] != self.in_features:
             raise InputError(f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})")
         if rng is None and (self.cb.read_noise > 0 or self.cb.adc_noise > 0):
@@ -386,7 +443,7 @@ class ProgrammedMatrix:
         y = (slices @ slice_weights) / (self.delta_g * self.cb.read_voltage)
         if ledger is not None:
             self._count(ledger, phase, x.shape[0], planes)
-        return y * self.col_scale * x_scale
+        return y * (self.col_scale * self.output_gain) * x_scale.astype(np.float64)
 
     def calibrate_adc(self, x, percentile: float = 99.99) -> None:
         """Set each tile's ADC full scale to the ``percentile`` of |column current| seen for ``x``."""
@@ -403,11 +460,30 @@ class ProgrammedMatrix:
                 peaks[index] = np.maximum(peaks[index], np.percentile(current, percentile, axis=0))
         self.adc_range = np.maximum(self._per_tile(peaks), self._range_floor())
 
+    def calibrate_output_gain(self, x, target, rng: np.random.Generator | None = None, limits=(0.5, 2.0)) -> np.ndarray:
+        """Set each output's digital gain to argmin_g Σ_b (g·y_b − t_b)² = Σ y·t / Σ y², clipped to ``limits``.
+
+        ``x`` (B, K) example inputs, ``target`` (B, N) their exact products (x @ W, computed once by
+        the digital controller, which holds the weights); ``y`` is this matrix's own read-out of
+        ``x`` with gain 1 (read and ADC noise drawn from ``rng``). Outputs with no signal keep gain
+        1. Returns the gains (N,).
+        """
+        x = _check_matrix("x", x, 2)
+        target = _check_matrix("target", target, 2)
+        if target.shape != (x.shape[0], self.out_features):
+            raise InputError(f"target must have shape {(x.shape[0], self.out_features)}, got {target.shape}")
+        self.output_gain = np.ones(self.out_features)
+        y = self.matmul(x, rng if rng is not None else np.random.default_rng(0))
+        power = np.sum(y * y, axis=0)
+        gain = np.divide(np.sum(y * target, axis=0), power, out=np.ones(self.out_features), where=power > 0)
+        self.output_gain = np.clip(gain, *limits)
+        return self.output_gain
+
     # --- accounting --------------------------------------------------------------------------------
     def _count(self, ledger, phase, batch, planes) -> None:
         cb, tech = self.cb, self.technology
-        conductance_per_row = (self.g_pos + self.g_neg).sum(axis=1)
-        read_energy = sum(float(((v**2) @ conductance_per_row).sum()) for v in planes) * cb.read_time
+        conductance_per_row = (self.g_pos + self.g_neg).sum(axis=1).astype(self.compute_dtype)
+        read_energy = sum(float(np.square(v, dtype=self.compute_dtype).sum(axis=0, dtype=np.float64) @ conductance_per_row) for v in planes) * cb.read_time
         cycles = len(planes)
         conversions = batch * cycles * len(self.chunks) * self.n_columns
         per_mvm = cycles * (cb.read_time + tech.adc_column_sharing / tech.adc_sample_rate)
@@ -450,7 +526,9 @@ def program(
     With the ``physics`` write model each cell starts in an unknown state (½ P, ½ AP), is read, and
     cells in the wrong state get VCMA write pulses, each verified by a read, until they switch or
     ``write_verify_attempts`` pulses are spent; cells still wrong are residual write errors and keep
-    the wrong conductance. Pulses and reads are added to ``ledger`` under ``"programming"``.
+    the wrong conductance. With the ``closed_loop`` weight mapping (the default) slices are written
+    MSB first and each lower slice corrects what the measured upper slices missed
+    (`_program_closed_loop`). Pulses and reads are added to ``ledger`` under ``"programming"``.
     ``compute_dtype`` (float64 or float32) is the emulator's arithmetic for the analog path.
     """
     weights = _check_matrix("weights", weights, 2)
@@ -458,28 +536,67 @@ def program(
         raise InputError(f"weights must have at least one row and one column, got shape {weights.shape}")
     rng = np.random.default_rng([seed, 11])
     levels, col_scale = quantise_weights(weights, cb.weight_bits)
-    if cb.weight_bits:
+    closed_loop = cb.weight_bits > 0 and cb.weight_mapping == "closed_loop"
+    if closed_loop:
+        shape = (weights.shape[0], weights.shape[1] * cb.weight_bits)
+    elif cb.weight_bits:
         target_pos, target_neg = slice_bits(levels, cb.weight_bits)
+        shape = target_pos.shape
     else:
         target_pos, target_neg = np.clip(levels, 0, None), np.clip(-levels, 0, None)
-    shape = target_pos.shape
-    n_cells = 2 * target_pos.size
+        shape = target_pos.shape
+    n_cells = 2 * shape[0] * shape[1]
     spread = variation if cb.cell_variation else mtj.NO_VARIATION
     population = mtj.sample_population(mtj_params, spread, n_cells, rng)
     g_on, g_off = cell_conductances(mtj_params, cb, population.resistance_parallel, population.tmr)
     stats = WriteStats(cells=n_cells)
-    targets = np.concatenate([target_pos.ravel(), target_neg.ravel()])
-    if cb.weight_bits == 0:
-        conductance = g_off + (g_on - g_off) * targets  # analog reference cell: no MTJ writes
+    if closed_loop:
+        conductance = _program_closed_loop(weights / col_scale, mtj_params, cb, population, g_on, g_off, rng, stats)
     else:
-        states = _write_cells(targets.astype(bool), mtj_params, cb, population, rng, stats)
-        conductance = np.where(states, g_on, g_off)
+        targets = np.concatenate([target_pos.ravel(), target_neg.ravel()])
+        if cb.weight_bits == 0:
+            conductance = g_off + (g_on - g_off) * targets  # analog reference cell: no MTJ writes
+        else:
+            states = _write_cells(targets.astype(bool), mtj_params, cb, population, rng, stats)
+            conductance = np.where(states, g_on, g_off)
     if ledger is not None:
         ledger.add("programming", write_pulses=stats.write_pulses, write_verify_reads=stats.verify_reads)
-    g_pos = conductance[: targets.size // 2].reshape(shape)
-    g_neg = conductance[targets.size // 2 :].reshape(shape)
+    g_pos = conductance[: n_cells // 2].reshape(shape)
+    g_neg = conductance[n_cells // 2 :].reshape(shape)
     check_ir_drop_range(g_pos, g_neg, cb)
     return ProgrammedMatrix(mtj_params, cb, technology, g_pos, g_neg, col_scale, stats, compute_dtype)
+
+
+def _program_closed_loop(unit_levels, mtj_params, cb, population, g_on, g_off, rng, stats: WriteStats) -> np.ndarray:
+    """Closed-loop bit-slice programming (see `CrossbarParameters.weight_mapping`); returns every cell's G.
+
+    ``unit_levels`` (K, N): the weights in LSB units, w/scale (floats in [−(2^b − 1), 2^b − 1]). Cell
+    layout as in open loop: positive cells first, cell (k, n·S + s) at k·N·S + n·S + s. For s from
+    b − 1 down to 0: digit d = clip(rint(r/2^s), −1, 1) → targets (pos = d > 0, neg = d < 0) → the
+    write-verify loop of `_write_cells` on that slice's cells (positive cells row-major, then
+    negative) → a verify read of every cell of the slice, G·(1 + read_noise·ξ) → r −= 2^s·(Ĝ⁺ − Ĝ⁻)/ΔG.
+    Random draws, in order, per slice: the write loop's draws, then one normal per cell.
+    """
+    k, n = unit_levels.shape
+    n_slices = cb.weight_bits
+    half = k * n * n_slices
+    delta_g = nominal_delta_g(mtj_params, cb)
+    conductance = np.empty(2 * half)
+    remaining = unit_levels.astype(np.float64).copy()
+    for s in reversed(range(n_slices)):
+        digit = np.clip(np.rint(remaining / 2.0**s), -1.0, 1.0)
+        cells_pos = (np.arange(k)[:, None] * (n * n_slices) + np.arange(n)[None, :] * n_slices + s).ravel()
+        cells = np.concatenate([cells_pos, cells_pos + half])
+        targets = np.concatenate([(digit > 0).ravel(), (digit < 0).ravel()])
+        subset = mtj.DevicePopulation(*(values[cells] for values in population))
+        states = _write_cells(targets, mtj_params, cb, subset, rng, stats)
+        g = np.where(states, g_on[cells], g_off[cells])
+        conductance[cells] = g
+        measured = g * (1.0 + cb.read_noise * rng.standard_normal(g.size)) if cb.read_noise > 0 else g
+        if cb.write_model == "ideal":
+            stats.verify_reads += g.size  # the physics loop's last verify read is this measurement
+        remaining -= 2.0**s * (measured[: k * n] - measured[k * n :]).reshape(k, n) / delta_g
+    return conductance
 
 
 def _write_cells(targets, mtj_params, cb, population, rng, stats: WriteStats) -> np.ndarray:

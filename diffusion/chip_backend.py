@@ -43,12 +43,12 @@ def linear_weight_matrix(linear: nn.Linear) -> np.ndarray:
 
 
 def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[np.ndarray, tuple[int, int]]:
-    """Input (B, C, H, W) → patches (B·H'·W', C·kh·kw) float64 and the output size (H', W')."""
+    """Input (B, C, H, W) → patches (B·H'·W', C·kh·kw) float32 and the output size (H', W')."""
     patches = F.unfold(x, conv.kernel_size, dilation=conv.dilation, padding=conv.padding, stride=conv.stride)
     b, k, length = patches.shape
     h_out = (x.shape[2] + 2 * conv.padding[0] - conv.dilation[0] * (conv.kernel_size[0] - 1) - 1) // conv.stride[0] + 1
     w_out = length // h_out
-    return patches.detach().transpose(1, 2).reshape(b * length, k).double().numpy(), (h_out, w_out)
+    return patches.detach().transpose(1, 2).reshape(b * length, k).float().numpy(), (h_out, w_out)
 
 
 class ChipConv2d(nn.Module):
@@ -82,7 +82,7 @@ class ChipLinear(nn.Module):
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1]).double().numpy()
+        flat = x.reshape(-1, x.shape[-1]).float().numpy()
         if self.network.capture is not None:
             self.network.capture.setdefault(self.name, []).append(flat)
             y = flat @ self.network.weights[self.name]
@@ -143,15 +143,25 @@ class ChipNetwork(nn.Module):
 
     @torch.inference_mode()
     def calibrate(self, *inputs, percentile: float = 99.99) -> None:
-        """Run ``inputs`` in float (no chip), record each layer's matmul inputs, set its ADC ranges."""
+        """Run ``inputs`` in float (no chip), record each layer's matmul inputs, set its ADC ranges.
+
+        Then, if the profile asks for it, each layer's digital output gains are fitted so that its
+        read-out of those inputs best matches their exact products (`ProgrammedMatrix.
+        calibrate_output_gain`). Calibration reads are not charged to the ledger.
+        """
         self.capture = {}
         try:
             self.model(*inputs)
             captured = self.capture
         finally:
             self.capture = None
+        gain_noise = np.random.default_rng([self.chip.chip_seed, 23])
         for name, batches in captured.items():
-            self.chip.layers[name].calibrate_adc(np.concatenate(batches), percentile=percentile)
+            inputs = np.concatenate(batches)
+            layer = self.chip.layers[name]
+            layer.calibrate_adc(inputs, percentile=percentile)
+            if layer.cb.output_gain_calibration:
+                layer.calibrate_output_gain(inputs, inputs.astype(np.float64) @ self.weights[name], gain_noise)
 
     def reseed(self, seed: int) -> None:
         """Restart the chip's analog noise (read/ADC) and its MTJ noise source for one request."""

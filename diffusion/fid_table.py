@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from device.errors import InputError
+from diffusion.shipped import FID_TABLE
 
-DEFAULT_TABLE = Path(__file__).resolve().parent / "assets" / "fid_table.json"
+DEFAULT_TABLE = FID_TABLE
 
 
 def key(model_sha256: str, sampler: str, steps: int, eta: float, profile: str) -> str:

@@ -22,7 +22,7 @@ from device.errors import InputError
 from device.ledger import Ledger
 from diffusion import images as image_io
 from diffusion.chip_backend import ChipNetwork
-from diffusion.generate_loop import sample
+from diffusion.generate_loop import Cancelled, sample
 from diffusion.noise import ArrayNoise, TorchNoise
 from diffusion.samplers.ddim import DDIMSampler
 from diffusion.samplers.ddpm import DDPMSampler
@@ -111,13 +111,18 @@ def count_macs(model: torch.nn.Module, shape: tuple, t_value: int = 0) -> int:
 
 
 def get_chip_network(model, model_sha256: str, profile, chip_seed: int, alphas_cumprod, calibration_batch: int, chip_cache: dict | None):
-    """The programmed chip for (model, profile, chip seed), built (and ADC-calibrated) on first use."""
+    """The programmed chip for (model, profile, chip seed), built (and calibrated) on first use.
+
+    Calibration (ADC ranges, output gains) runs the software network on ``calibration_batch`` noisy
+    versions x_t of its own samples at random t — what a deployed chip would be calibrated on.
+    """
     key = (model_sha256, profile.hash, chip_seed)
     if chip_cache is not None and key in chip_cache:
         return chip_cache[key], False
     data = torch.Generator().manual_seed(chip_seed)
     t = torch.randint(0, len(alphas_cumprod), (calibration_batch,), generator=data)
-    x0 = torch.randn((calibration_batch, 1, 28, 28), generator=data).clamp(-1, 1)
+    # x0: the model's own samples (software DDIM, 10 steps) — the activations the arrays will see
+    x0 = sample(model, DDIMSampler(alphas_cumprod), TorchNoise(chip_seed), (calibration_batch, 1, 28, 28), 10).clamp(-1, 1)
     abar = torch.tensor(alphas_cumprod, dtype=torch.float32)[t].reshape(-1, 1, 1, 1)
     x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * torch.randn(x0.shape, generator=data)
     network = ChipNetwork(model, profile, chip_seed, calibration_inputs=(x_t, t))
@@ -148,7 +153,12 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         denoise = network
         before = network.chip.ledger.copy()
     t0 = time.perf_counter()
-    x0 = sample(denoise, sampler, noise, shape, request.steps, progress=progress, cancel=cancel)
+    try:
+        x0 = sample(denoise, sampler, noise, shape, request.steps, progress=progress, cancel=cancel)
+    except Cancelled as cancelled:
+        timings["sampling_s"] = time.perf_counter() - t0
+        cancelled.telemetry = _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network, before if network else None, timings, started)
+        raise
     timings["sampling_s"] = time.perf_counter() - t0
     pictures = image_io.to_uint8(x0.numpy())
     telemetry = {
@@ -179,6 +189,22 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
     telemetry["workload"] = {"macs_per_image": macs_per_image}
     telemetry["timings"]["total_s"] = time.perf_counter() - started
     return GenerationResult(pictures, telemetry)
+
+
+def _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network, before, timings, started) -> dict:
+    """What a cancelled request had spent: attached to the `Cancelled` it raises as ``.telemetry``."""
+    telemetry = {
+        "request": {**asdict(request), "profile": SOFTWARE if hardware is None else hardware.name},
+        "cancelled": {"steps_done": cancelled.steps_done, "total": cancelled.total},
+        "timings": dict(timings),
+        "energy": None,
+    }
+    if network is not None:
+        per_request = Ledger.diff(network.chip.ledger, before)
+        workload = {"model_sha256": bundle.sha256, "steps": cancelled.steps_done, "sampler": request.sampler}
+        telemetry["energy"] = network.chip.report(per_request, images=request.num_images, steps=cancelled.steps_done or None, workload=workload)
+    telemetry["timings"]["total_s"] = time.perf_counter() - started
+    return telemetry
 
 
 def write_outputs(result: GenerationResult, out_dir: Path) -> list[Path]:

@@ -9,7 +9,10 @@ Programming (`program`): per-weight sign/magnitude quantisation, bit slicing and
 mapping, F16 conductances of each cell, and the write-verify loop. The write loop replays the
 random draws of `device.crossbar.program` in the same order, one cell at a time (population: K_i0,
 R_P, TMR, stray field of every cell, each clipped to ±4σ; then one uniform per cell for its initial
-state; then one geometric draw per cell that needed a write). That order is the reproducibility
+state; then one geometric draw per cell that needed a write). The closed-loop mapping writes slice
+by slice, MSB first (positive cells row-major, then negative, of that slice only), each slice's
+write loop followed by one normal per cell for its verify read, and picks each lower slice's signed
+digit from what the measured upper slices left over. That order is the reproducibility
 contract of a chip seed, so the twin checks it cell by cell. Cell order: all positive-column cells
 row-major (k, c), then all negative-column cells.
 
@@ -117,12 +120,18 @@ class Programming(NamedTuple):
     residual_errors: int
 
 
+def nominal_delta_g(mtj_params, cb) -> float:
+    """ΔG = G_on − G_off of the nominal cell at the read voltage (F16)."""
+    g_on, g_off = f16_conductances(mtj_params, cb.read_voltage, mtj_params.resistance_parallel, mtj_params.tmr)
+    return g_on - g_off
+
+
 def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
     """Cell-by-cell twin of `device.crossbar.program` (same random draws, same order)."""
     weights = np.asarray(weights, dtype=np.float64)
     levels, col_scale = quantise_weights(weights, cb.weight_bits)
     if cb.weight_bits:
-        target_pos, target_neg = slice_bits(levels, cb.weight_bits)
+        target_pos, target_neg = slice_bits(levels, cb.weight_bits)  # closed loop replaces these below
     else:
         target_pos, target_neg = analog_targets(levels)
     k, c = target_pos.shape
@@ -147,44 +156,77 @@ def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
     g = np.zeros((2, k, c))
     needed = np.zeros((2, k, c), dtype=bool)
     p_success = np.full((2, k, c), np.nan)
-    pulses = verify = residual = 0
+    counts = {"pulses": 0, "verify": 0, "residual": 0}
     targets = (target_pos, target_neg)
+    index = {cell: i for i, cell in enumerate(cells)}
 
-    if cb.weight_bits == 0:
-        for i, (side, row, col) in enumerate(cells):
-            g_on, g_off = f16_conductances(mtj_params, cb.read_voltage, r_p[i], tmr[i])
-            g[side, row, col] = g_off + (g_on - g_off) * float(targets[side][row, col])
-    else:
+    def conductance(cell, on):
+        g_on, g_off = f16_conductances(mtj_params, cb.read_voltage, r_p[index[cell]], tmr[index[cell]])
+        return g_on if on else g_off
+
+    def write(write_cells, target):
+        """The write-verify loop over ``write_cells`` in order; returns each cell's final state."""
         state = {}
         if cb.write_model == "ideal":
-            for side, row, col in cells:
-                state[side, row, col] = bool(targets[side][row, col])
-        else:
-            initial = [float(rng.random()) < 0.5 for _ in cells]  # one uniform per cell, in order
-            verify += n_cells  # every cell is read once before writing
-            for i, (side, row, col) in enumerate(cells):
-                target = bool(targets[side][row, col])
-                state[side, row, col] = target
-                if initial[i] == target:
-                    continue
-                needed[side, row, col] = True
-                toward = 1.0 if target else -1.0
-                field = stray[i] + toward * cb.write_field
-                p_minus = float(mtj.switching_probability_hard_axis(mtj_params, cb.write_pulse_voltage, field, k_i0[i]))
-                p_success[side, row, col] = 1.0 - p_minus if target else p_minus
-            for side, row, col in cells:  # one geometric draw per written cell, in cell order
-                if not needed[side, row, col]:
-                    continue
-                p = min(max(p_success[side, row, col], 1e-12), 1.0)
-                attempts = int(rng.geometric(p))
-                pulses += min(attempts, cb.write_verify_attempts)
-                verify += min(attempts, cb.write_verify_attempts)
-                if attempts > cb.write_verify_attempts:
-                    residual += 1
-                    state[side, row, col] = not state[side, row, col]
-        for i, (side, row, col) in enumerate(cells):
-            g_on, g_off = f16_conductances(mtj_params, cb.read_voltage, r_p[i], tmr[i])
-            g[side, row, col] = g_on if state[side, row, col] else g_off
+            return {cell: bool(target[cell]) for cell in write_cells}
+        initial = [float(rng.random()) < 0.5 for _ in write_cells]  # one uniform per cell, in order
+        counts["verify"] += len(write_cells)  # every cell is read once before writing
+        for start, cell in zip(initial, write_cells):
+            state[cell] = bool(target[cell])
+            if start == state[cell]:
+                continue
+            i = index[cell]
+            needed[cell] = True
+            toward = 1.0 if state[cell] else -1.0
+            field = stray[i] + toward * cb.write_field
+            p_minus = float(mtj.switching_probability_hard_axis(mtj_params, cb.write_pulse_voltage, field, k_i0[i]))
+            p_success[cell] = 1.0 - p_minus if state[cell] else p_minus
+        for cell in write_cells:  # one geometric draw per written cell, in cell order
+            if not needed[cell]:
+                continue
+            attempts = int(rng.geometric(min(max(p_success[cell], 1e-12), 1.0)))
+            counts["pulses"] += min(attempts, cb.write_verify_attempts)
+            counts["verify"] += min(attempts, cb.write_verify_attempts)
+            if attempts > cb.write_verify_attempts:
+                counts["residual"] += 1
+                state[cell] = not state[cell]
+        return state
+
+    if cb.weight_bits == 0:
+        for side, row, col in cells:
+            g_on, g_off = conductance((side, row, col), True), conductance((side, row, col), False)
+            g[side, row, col] = g_off + (g_on - g_off) * float(targets[side][row, col])
+    elif cb.weight_mapping == "sign_magnitude":
+        target = {cell: targets[cell[0]][cell[1], cell[2]] for cell in cells}
+        state = write(cells, target)
+        for cell in cells:
+            g[cell] = conductance(cell, state[cell])
+    else:  # closed loop: MSB slice first, each lower slice encodes what the measured ones missed
+        n_out, n_slices = c // cb.weight_bits, cb.weight_bits
+        delta_g = nominal_delta_g(mtj_params, cb)
+        remaining = np.array([[float(weights[row, n]) / col_scale[n] for n in range(n_out)] for row in range(k)])
+        target_pos = np.zeros((k, c), dtype=bool)
+        target_neg = np.zeros((k, c), dtype=bool)
+        for s in reversed(range(n_slices)):
+            slice_cells = [(side, row, n * n_slices + s) for side in range(2) for row in range(k) for n in range(n_out)]
+            target = {}
+            for side, row, col in slice_cells:
+                digit = min(max(float(np.rint(remaining[row, col // n_slices] / 2.0**s)), -1.0), 1.0)
+                target[side, row, col] = digit > 0 if side == 0 else digit < 0
+                (target_pos if side == 0 else target_neg)[row, col] = target[side, row, col]
+            state = write(slice_cells, target)
+            if cb.write_model == "ideal":
+                counts["verify"] += len(slice_cells)
+            measured = {}
+            for cell in slice_cells:  # the verify read of every cell: one normal each, in order
+                g[cell] = conductance(cell, state[cell])
+                noise = float(rng.standard_normal()) if cb.read_noise > 0 else 0.0
+                measured[cell] = g[cell] * (1.0 + cb.read_noise * noise)
+            for row in range(k):
+                for n in range(n_out):
+                    col = n * n_slices + s
+                    remaining[row, n] -= 2.0**s * (measured[0, row, col] - measured[1, row, col]) / delta_g
+    pulses, verify, residual = counts["pulses"], counts["verify"], counts["residual"]
     return Programming(g[0], g[1], col_scale, target_pos, target_neg, needed, p_success, pulses, verify, residual)
 
 
@@ -384,7 +426,7 @@ def matmul(pm, x, rng: np.random.Generator | None = None) -> Result:
             total = 0.0
             for s in range(n_slices):
                 total += 2.0**s * accumulated[b, n * n_slices + s]  # shift-and-add
-            y[b, n] = total / (pm.delta_g * cb.read_voltage) * pm.col_scale[n] * x_scale[b]
+            y[b, n] = total / (pm.delta_g * cb.read_voltage) * (pm.col_scale[n] * pm.output_gain[n]) * x_scale[b]
     return Result(y, all_currents, all_codes, plane_weights, x_scale)
 
 

@@ -344,12 +344,19 @@ def test_fake_technology_matches_the_real_defaults():
     assert (real.adc_column_sharing, real.adc_sample_rate) == (TECH.adc_column_sharing, TECH.adc_sample_rate)
 
 
-def test_ideal_writes_and_analog_cells_count_no_pulses():
-    for changes in ({"write_model": "ideal"}, {"weight_bits": 0}):
-        ledger = RecordingLedger()
-        pm = _program(_weights(10, 2), X.CrossbarParameters(**{**DETERMINISTIC, **changes}), ledger=ledger)
-        assert ledger.calls == [("programming", {"write_pulses": 0, "write_verify_reads": 0})]
-        assert pm.write_stats.residual_errors == 0
+@pytest.mark.parametrize(
+    "changes, reads",
+    [
+        ({"write_model": "ideal", "weight_mapping": "sign_magnitude"}, 0),
+        ({"write_model": "ideal"}, 2 * 10 * 2 * 6),  # closed loop still reads every cell once to measure it
+        ({"weight_bits": 0}, 0),
+    ],
+)
+def test_ideal_writes_and_analog_cells_count_no_pulses(changes, reads):
+    ledger = RecordingLedger()
+    pm = _program(_weights(10, 2), X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, **changes}), ledger=ledger)
+    assert ledger.calls == [("programming", {"write_pulses": 0, "write_verify_reads": reads})]
+    assert pm.write_stats.residual_errors == 0
 
 
 @pytest.mark.parametrize("k, n, bits, tile", [(40, 7, 3, 16), (300, 70, 1, 128), (5, 1, 6, 8)])

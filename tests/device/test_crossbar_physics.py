@@ -83,7 +83,8 @@ def test_noise_off_needs_no_rng_and_is_deterministic():
 
 @pytest.mark.parametrize("read_voltage", [0.1, 0.25])
 def test_nominal_conductances_follow_f16(read_voltage):
-    cb = X.CrossbarParameters(**{**DETERMINISTIC, "cell_variation": False, "write_model": "ideal", "read_voltage": read_voltage})
+    cb = X.CrossbarParameters(**{**DETERMINISTIC, "cell_variation": False, "write_model": "ideal", "read_voltage": read_voltage,
+                                 "weight_mapping": "sign_magnitude"})  # fmt: skip
     w = _weights(20, 4)
     pm = _program(w, cb)
     bias = (read_voltage / P.tmr_half_voltage) ** 2
@@ -98,7 +99,7 @@ def test_nominal_conductances_follow_f16(read_voltage):
 
 
 def test_cell_variation_spreads_conductances_by_about_r_p_sigma():
-    cb = X.CrossbarParameters(**{**DETERMINISTIC, "write_model": "ideal"})
+    cb = X.CrossbarParameters(**{**DETERMINISTIC, "write_model": "ideal", "weight_mapping": "sign_magnitude"})
     w = np.ones((64, 16))  # level 7 everywhere: every positive cell on, every negative cell off
     pm = _program(w, cb)
     ratio = pm.g_pos * P.resistance_parallel  # R_P,nominal/R_P,cell = 1/(1 + σz), z clipped at ±4
@@ -221,7 +222,8 @@ def test_write_errors_with_one_weak_pulse_match_analytic_rate():
 def test_write_errors_without_variation_match_binomial_over_initial_states():
     # no replay of the draws: with identical cells P_success depends on the target only, and each
     # cell is wrong after programming with probability ½·(1 − P_success(target))
-    cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 4, "write_field": 3e3, "write_verify_attempts": 1, "cell_variation": False})
+    cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 4, "write_field": 3e3, "write_verify_attempts": 1, "cell_variation": False,
+                                 "weight_mapping": "sign_magnitude"})  # fmt: skip
     w = _write_check_matrix()
     pm = _program(w, cb, seed=52)
     levels, _ = X.quantise_weights(w, 4)
@@ -232,6 +234,35 @@ def test_write_errors_without_variation_match_binomial_over_initial_states():
     g_on = 1.0 / P.resistance_parallel
     on = np.concatenate([pm.g_pos.ravel(), pm.g_neg.ravel()]) == g_on
     assert np.sum(on != target) == pm.write_stats.residual_errors
+
+
+def _realised_levels(pm):
+    """Each weight as the chip holds it, in LSB units: Σ_s 2^s·(G⁺ − G⁻)/ΔG over its slices."""
+    k, n, slices = pm.in_features, pm.out_features, pm.n_slices
+    per_slice = (pm.g_pos - pm.g_neg).reshape(k, n, slices) / pm.delta_g
+    return per_slice @ (2.0 ** np.arange(slices))
+
+
+def test_closed_loop_mapping_cancels_cell_variation():
+    # open loop: every cell's R_P/TMR error lands in the weight, the MSB's scaled by 32; closed loop:
+    # the lower slices absorb the measured error of the upper ones, leaving ~ the rounding error
+    w = _weights(96, 24, seed=60)
+    errors = {}
+    for mapping in ("sign_magnitude", "closed_loop"):
+        cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, "write_model": "ideal", "weight_mapping": mapping})
+        pm = _program(w, cb, seed=61)
+        errors[mapping] = np.sqrt(np.mean((_realised_levels(pm) - w / pm.col_scale) ** 2))
+    rounding = 1 / math.sqrt(12)  # RMS of a uniform ±½ LSB rounding error
+    assert errors["sign_magnitude"] > 4 * rounding  # 5 % R_P/TMR spread: several LSB
+    assert errors["closed_loop"] < 1.5 * rounding
+    assert errors["closed_loop"] < errors["sign_magnitude"] / 4
+
+
+def test_closed_loop_without_variation_is_plain_rounding():
+    cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 5, "write_model": "ideal", "cell_variation": False})
+    w = _weights(40, 9, seed=62)
+    pm = _program(w, cb, seed=63)
+    np.testing.assert_array_less(np.abs(_realised_levels(pm) - w / pm.col_scale), 0.5 + 1e-9)
 
 
 def test_write_verify_with_default_field_leaves_no_errors():
@@ -266,3 +297,29 @@ def test_write_success_probability_directions():
     p0 = X.write_success_probability(P, zero_field, P.interfacial_anisotropy, P.stray_field, np.array([True, False]))
     assert p0[0] + p0[1] == pytest.approx(1.0, abs=1e-12)  # no write field: one outcome or the other
 
+
+
+def test_output_gain_calibration_removes_the_average_ir_drop_loss():
+    # IR drop only (no noise, no variation, ideal ADC): the read-out is attenuated by c(a); a
+    # per-output gain fitted on one batch must shrink the error on a fresh batch, and the twin
+    # must apply the same gains
+    cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, "cell_variation": False, "adc_bits": 0,
+                                 "input_bits": 0, "tile_rows": 64, "wire_resistance": 1.0})  # fmt: skip
+    w = _weights(128, 12, seed=70)
+    pm = _program(w, cb, seed=71)
+    fit, fresh = np.abs(_inputs(64, 128, seed=72)), np.abs(_inputs(64, 128, seed=73))
+    before = np.linalg.norm(pm.matmul(fresh) - fresh @ w) / np.linalg.norm(fresh @ w)
+    gains = pm.calibrate_output_gain(fit, fit @ w)
+    after = np.linalg.norm(pm.matmul(fresh) - fresh @ w) / np.linalg.norm(fresh @ w)
+    assert before > 0.02 and after < before / 3, (before, after)
+    assert np.all(gains > 1.0) and np.all(gains <= 2.0)  # IR drop only ever loses current
+    np.testing.assert_allclose(pm.matmul(fresh), naive.matmul(pm, fresh).y, rtol=1e-10, atol=0)
+
+
+def test_output_gain_calibration_checks_shapes_and_keeps_silent_outputs_at_one():
+    pm = _program(_weights(16, 3, seed=74), X.CrossbarParameters(**DETERMINISTIC))
+    x = _inputs(4, 16, seed=75)
+    with pytest.raises(InputError, match="target must have shape"):
+        pm.calibrate_output_gain(x, np.zeros((4, 2)))
+    gains = pm.calibrate_output_gain(np.zeros((4, 16)), np.zeros((4, 3)))
+    np.testing.assert_array_equal(gains, np.ones(3))

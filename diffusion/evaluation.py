@@ -1,0 +1,150 @@
+"""Offline quality of one configuration: generate N images, score them against reference statistics.
+
+Shared by `spindiff eval` and the quality study (`diffusion.quality_study`). A configuration is a
+profile (``"software"``, a preset name, or a `device.profiles.HardwareProfile` with overrides) plus
+sampler settings. Images are generated in batches whose seeds are ``seed + first index`` of the
+batch, so two configurations with the same seed start from the same software noise; the chip draws
+its own noise from its MTJ source (seeded the same way). FID uses all N images against the
+reference μ, Σ (its bias at small N is the same for every configuration at that N, so compare FIDs
+only at one N); KID is unbiased and reported as mean ± std over subsets.
+
+`epsilon_error` is a cheap fidelity probe that needs no FID: the relative error of the chip's ε
+prediction against the software network on the same noisy inputs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from device.errors import InputError
+from diffusion.generate import SOFTWARE, GenerationRequest, generate, get_chip_network
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One row of an evaluation: what to generate and how many."""
+
+    label: str
+    profile: object = SOFTWARE  # "software", a preset name, or a HardwareProfile
+    n: int = 1000
+    steps: int = 50
+    sampler: str = "ddpm"
+    eta: float = 0.0
+    seed: int = 0
+    chip_seed: int = 0
+    batch: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("n", "batch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+
+    def request(self, start: int, size: int) -> GenerationRequest:
+        return GenerationRequest(
+            profile=self.profile, num_images=size, steps=self.steps, sampler=self.sampler,
+            eta=self.eta, seed=self.seed + start, chip_seed=self.chip_seed,
+        )  # fmt: skip
+
+
+ProgressFactory = Callable[[str], Callable[[int, int, object], None] | None]
+
+
+def tqdm_step_progress(total_steps: int) -> ProgressFactory:
+    """A `ProgressFactory` drawing one transient tqdm bar per batch on stderr (closed after it)."""
+    import sys
+
+    from tqdm import tqdm
+
+    def factory(label: str):
+        bar = tqdm(total=total_steps, desc=label, file=sys.stderr, leave=False)
+
+        def update(done, _total, _x0):
+            bar.update(done - bar.n)
+
+        update.close = bar.close
+        return update
+
+    return factory
+
+
+def generate_images(config: EvalConfig, bundle, chip_cache: dict | None = None, progress: ProgressFactory | None = None):
+    """All N images of ``config`` → (uint8 (N, 28, 28), energy per image in J or None, seconds).
+
+    ``progress(label)`` may return a per-batch ``callback(step, total, x0)``; None for silence.
+    """
+    batches, energy, started = [], 0.0, time.perf_counter()
+    for start in range(0, config.n, config.batch):
+        size = min(config.batch, config.n - start)
+        callback = progress(f"{config.label} {start + size}/{config.n}") if progress else None
+        try:
+            result = generate(config.request(start, size), bundle, progress=callback, chip_cache=chip_cache)
+        finally:
+            if callback is not None and hasattr(callback, "close"):
+                callback.close()
+        batches.append(result.images)
+        energy += result.telemetry["energy"].get("energy_total_j", 0.0)
+    seconds = time.perf_counter() - started
+    hardware = config.request(0, 1).hardware
+    return np.concatenate(batches), (energy / config.n if hardware is not None else None), seconds
+
+
+def score(images: np.ndarray, reference, kid_subsets: int = 50) -> dict:
+    """FID (all N images) and KID (mean, std over subsets) of uint8 images against ``reference``."""
+    from diffusion import inception, quality
+
+    features = inception.features(images)
+    mu, sigma = quality.gaussian_stats(features)
+    kid = quality.kid(features, reference.features, subsets=kid_subsets)
+    return {
+        "n": int(images.shape[0]),
+        "fid": quality.frechet_distance(mu, sigma, reference.mu, reference.sigma),
+        "kid_mean": kid["mean"],
+        "kid_std": kid["std"],
+    }
+
+
+def evaluate(config: EvalConfig, bundle, reference, chip_cache: dict | None = None, progress: ProgressFactory | None = None) -> dict:
+    """Generate and score one configuration; the row `spindiff eval` prints."""
+    images, energy_per_image, seconds = generate_images(config, bundle, chip_cache, progress)
+    scores = score(images, reference)
+    hardware = config.request(0, 1).hardware
+    return {
+        "profile": config.label,
+        "profile_hash": None if hardware is None else hardware.hash,
+        "steps": config.steps,
+        "sampler": config.sampler,
+        "eta": config.eta,
+        **scores,
+        "images_per_second": images.shape[0] / seconds,
+        "energy_per_image_j": energy_per_image,
+    }
+
+
+@torch.no_grad()
+def epsilon_error(bundle, profile, timesteps=(50, 250, 500, 750, 950), batch: int = 32, seed: int = 0, chip_seed: int = 0) -> dict:
+    """Relative RMS error of the chip's ε against software, ‖ε_chip − ε_sw‖ / ‖ε_sw‖, per timestep.
+
+    Inputs are x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε with x₀ = ``batch`` images the software model itself
+    generates (DDPM, 20 steps, ``seed``): realistic garments, no dataset needed. Both networks see the
+    same x_t, so the number isolates the arrays' error at each noise level from sampling randomness.
+    """
+    samples = generate(GenerationRequest(profile=SOFTWARE, num_images=batch, steps=20, seed=seed), bundle).images
+    x0_all = torch.from_numpy(samples.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
+    network, _ = get_chip_network(bundle.model, bundle.sha256, profile, chip_seed, bundle.alphas_cumprod, 16, None)
+    network.reseed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    errors = {}
+    for t in timesteps:
+        abar = float(bundle.alphas_cumprod[t])
+        x_t = abar**0.5 * x0_all + (1 - abar) ** 0.5 * torch.randn(x0_all.shape, generator=generator)
+        t_batch = torch.full((batch,), t, dtype=torch.long)
+        reference = bundle.model(x_t, t_batch)
+        chip = network(x_t, t_batch)
+        errors[int(t)] = float((chip - reference).norm() / reference.norm())
+    return {"per_timestep": errors, "mean": float(np.mean(list(errors.values())))}

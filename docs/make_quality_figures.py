@@ -1,0 +1,113 @@
+"""Figures and table of docs/quality.md from the quality study's JSON-lines results.
+
+    .venv/bin/python docs/make_quality_figures.py [--results docs/figures/quality_study.jsonl]
+
+Reads the rows `python -m diffusion.quality_study` appended (one per variant), keeps the most
+common (model, N, sampler, steps) setting, and writes:
+
+* docs/figures/fid_vs_adc_bits_and_sigma.svg — FID against ADC resolution and against the R_P/TMR
+  variation σ (vcma-default is the 8-bit, 5 % point), software FID as a dashed line; a second row of
+  panels shows the chip's relative ε-prediction error for the same variants;
+* docs/figures/quality_study.md — the full table (FID, KID ± std, ε error, images/s, energy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from svg_plot import H, W, panel, svg  # docs/svg_plot.py, next to this script
+
+OUT = Path(__file__).parent / "figures"
+SHARED_POINTS = {"adc_bits": ("vcma-default", 8.0), "sigma": ("vcma-default", 0.05)}
+AXES = {
+    "adc_bits": ("FID vs ADC resolution", "ADC bits", [4, 5, 6, 7, 8], ".0f"),
+    "sigma": ("FID vs R_P / TMR variation", "σ (relative)", [0.0, 0.05, 0.10, 0.15, 0.20], ".2f"),
+}
+
+
+def select_rows(rows: list[dict]) -> tuple[dict, dict]:
+    """Rows of the most common (model, N, sampler, steps) setting, keyed by label (last one wins)."""
+    if not rows:
+        raise SystemExit("no rows: run `python -m diffusion.quality_study` first")
+    setting = Counter((r["model_sha256"], r["n"], r["sampler"], r["steps"]) for r in rows).most_common(1)[0][0]
+    chosen = {r["label"]: r for r in rows if (r["model_sha256"], r["n"], r["sampler"], r["steps"]) == setting}
+    model, n, sampler, steps = setting
+    return chosen, {"model_sha256": model, "n": n, "sampler": sampler, "steps": steps}
+
+
+def sweep_points(rows: dict, group: str, value: str) -> list[tuple[float, float]]:
+    """(x, value) of one sweep, the shared vcma-default point included, sorted by x."""
+    points = [(float(r["x"]), _value(r, value)) for r in rows.values() if r["group"] == group]
+    label, x = SHARED_POINTS[group]
+    if label in rows:
+        points.append((x, _value(rows[label], value)))
+    return sorted(points)
+
+
+def _value(row: dict, value: str) -> float:
+    return row["epsilon_error"]["mean"] if value == "epsilon" else float(row[value])
+
+
+def sweep_figure(rows: dict, setting: dict) -> str:
+    software = rows.get("software")
+    parts = []
+    for col, group in enumerate(("adc_bits", "sigma")):
+        title, xlabel, ticks, fmt = AXES[group]
+        for row_index, value in enumerate(("fid", "epsilon")):
+            pts = sweep_points(rows, group, value)
+            if not pts:
+                continue
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            hlines = [(software["fid"], "#555", f"software FID {software['fid']:.1f}")] if value == "fid" and software else []
+            top = max(ys + [h[0] for h in hlines]) * 1.15
+            label = f"FID@{setting['n']}" if value == "fid" else "ε error"
+            group_svg = panel(
+                title if value == "fid" else title.replace("FID", "ε-prediction error"), xlabel,
+                label, (ticks[0], ticks[-1]), (0.0, top), [(xs, ys, "#1f77b4", f"chip ({setting['sampler']}, {setting['steps']} steps)")],
+                [(xs, ys, [0.0] * len(xs), "#1f77b4")], x0=col * W, x_ticks=ticks, x_format=fmt,
+                y_format=".1f" if value == "fid" else ".3f", hlines=hlines,
+            )  # fmt: skip
+            parts.append(f'<g transform="translate(0 {row_index * H})">{group_svg}</g>')
+    return svg(parts, 2, n_rows=2)
+
+
+def table(rows: dict, setting: dict) -> str:
+    lines = [
+        f"Model `{setting['model_sha256'][:12]}`, {setting['sampler']} {setting['steps']} steps, N = {setting['n']} "
+        "images per row (FID at this N; compare rows only with each other).",
+        "",
+        "| variant | group | change from its base | FID | Δ vs software | KID ×10³ (± std) | ε error | images/s | energy/image |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    software = rows.get("software", {}).get("fid")
+    for r in rows.values():
+        delta = f"{(r['fid'] / software - 1) * 100:+.1f} %" if software else "–"
+        eps = f"{r['epsilon_error']['mean']:.3f}" if r.get("epsilon_error") else "–"
+        energy = f"{r['energy_per_image_j'] * 1e6:.0f} µJ" if r.get("energy_per_image_j") else "–"
+        change = json.dumps(r["overrides"]) if r["overrides"] else r["base"]
+        lines.append(
+            f"| {r['label']} | {r['group']} | `{change}` | {r['fid']:.2f} | {delta} | "
+            f"{r['kid_mean'] * 1e3:.2f} ± {r['kid_std'] * 1e3:.2f} | {eps} | {r['images_per_second']:.2f} | {energy} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=str(OUT / "quality_study.jsonl"))
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args(argv)
+    rows = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
+    chosen, setting = select_rows(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fid_vs_adc_bits_and_sigma.svg").write_text(sweep_figure(chosen, setting))
+    (out / "quality_study.md").write_text(table(chosen, setting))
+    print(f"wrote {out}/fid_vs_adc_bits_and_sigma.svg and quality_study.md ({len(chosen)} variants)")
+
+
+if __name__ == "__main__":
+    main()

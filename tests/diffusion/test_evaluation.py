@@ -1,0 +1,104 @@
+"""Tests of diffusion/evaluation.py and diffusion/quality_study.py (tiny model, tiny N)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from device import profiles
+from device.errors import InputError
+from diffusion import quality_study
+from diffusion.checkpoints import ModelBundle
+from diffusion.evaluation import EvalConfig, epsilon_error, generate_images
+from diffusion.schedule import ScheduleConfig
+from diffusion.unet import UNet, UNetConfig
+
+TINY = UNetConfig(base_channels=8, channel_mults=(1, 2), num_res_blocks=1, time_embed_dim=16, norm_groups=4)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    torch.manual_seed(0)
+    model = UNet(TINY).eval()
+    with torch.no_grad():  # the U-Net zero-initialises its output layer; give ε a non-zero norm
+        for parameter in model.parameters():
+            if not parameter.any():
+                parameter.normal_(0.0, 0.05)
+    return ModelBundle(model, TINY, ScheduleConfig(), {"sha256": "1" * 64})
+
+
+def small(name, **sections):
+    return profiles.with_overrides(profiles.get_profile(name), {"rng": {"n_devices": 64}, **sections})
+
+
+def test_ideal_chip_has_float_level_epsilon_error_and_a_real_chip_does_not(bundle):
+    ideal = epsilon_error(bundle, small("ideal"), timesteps=(100, 900), batch=4)
+    assert ideal["mean"] < 1e-5, ideal  # float32 analog path vs float torch
+    default = epsilon_error(bundle, small("vcma-default"), timesteps=(100, 900), batch=4)
+    assert 1e-3 < default["mean"] < 2.0 and set(default["per_timestep"]) == {100, 900}
+    lowbit = epsilon_error(bundle, small("vcma-lowbit"), timesteps=(100, 900), batch=4)
+    assert lowbit["mean"] > default["mean"]  # 4-bit DAC and ADC lose more than 8-bit
+
+
+def test_generate_images_batches_with_offset_seeds(bundle):
+    config = EvalConfig(label="sw", profile="software", n=5, steps=2, batch=2, seed=3)
+    images, energy, seconds = generate_images(config, bundle)
+    assert images.shape == (5, 28, 28) and images.dtype == np.uint8 and energy is None and seconds > 0
+    again, _, _ = generate_images(EvalConfig(label="sw", profile="software", n=2, steps=2, batch=2, seed=3), bundle)
+    np.testing.assert_array_equal(images[:2], again)  # batch k uses seed + first index
+
+
+@pytest.mark.parametrize("field", ["n", "batch"])
+def test_eval_config_rejects_bad_sizes(field):
+    with pytest.raises(InputError, match=field):
+        EvalConfig(label="x", **{field: 0})
+
+
+def test_every_study_variant_builds_a_valid_profile():
+    labels = [v.label for v in quality_study.VARIANTS]
+    assert len(labels) == len(set(labels))
+    for v in quality_study.VARIANTS:
+        profile = v.profile()
+        if v.base == "software":
+            assert profile == "software"
+            continue
+        assert isinstance(profile, profiles.HardwareProfile)
+        if v.overrides:
+            assert profile.hash != profiles.get_profile(v.base).hash, v.label
+    assert quality_study.variant("adc-4").profile().crossbar.adc_bits == 4
+    assert quality_study.variant("sigma-20").profile().variation.tmr_rel == 0.20
+    with pytest.raises(KeyError, match="unknown variant"):
+        quality_study.variant("nope")
+
+
+def test_study_figures_render_from_rows(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "make_quality_figures.py"
+    import sys
+
+    sys.path.insert(0, str(script.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("make_quality_figures", script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(script.parent))
+    def row(label, group, fid, x=None, eps=0.1):
+        v = quality_study.variant(label)
+        return {"label": label, "group": group, "x": x, "base": v.base, "overrides": v.overrides, "fid": fid,
+                "kid_mean": 0.01, "kid_std": 0.001, "images_per_second": 1.0, "energy_per_image_j": 1e-4,
+                "epsilon_error": None if label == "software" else {"mean": eps}, "model_sha256": "ab" * 32,
+                "n": 200, "sampler": "ddpm", "steps": 10}  # fmt: skip
+    rows = [row("software", "baseline", 50.0), row("vcma-default", "preset", 53.0), row("adc-4", "adc_bits", 90.0, 4, 0.4),
+            row("adc-6", "adc_bits", 60.0, 6, 0.2), row("sigma-0", "sigma", 52.0, 0.0), row("sigma-20", "sigma", 70.0, 0.2)]
+    results = tmp_path / "rows.jsonl"
+    results.write_text("\n".join(json.dumps(r) for r in rows))
+    module.main(["--results", str(results), "--out", str(tmp_path)])
+    svg = (tmp_path / "fid_vs_adc_bits_and_sigma.svg").read_text()
+    assert svg.startswith("<svg") and "software FID 50.0" in svg and svg.count("<circle") == 2 * (3 + 3)
+    table = (tmp_path / "quality_study.md").read_text()
+    assert "| adc-4 | adc_bits |" in table and "+80.0 %" in table
+    assert quality_study.load_rows(results)[1]["label"] == "vcma-default"
