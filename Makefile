@@ -17,9 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job. Until the service exists (issue 5) it runs the MTJ random-source self-test.
+# The main job: the generation service on http://127.0.0.1:8000 (Redis, a worker and the API;
+# Ctrl-C stops all three). HOST/PORT override the address.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: install
-	$(VENV)/bin/spindiff rng-test --profile vcma-default --bits 1000000
+	$(VENV)/bin/spindiff serve --host $(HOST) --port $(PORT)
 
 # Every test, the statistical and the browser ones included. CI (.ci/run) calls exactly this.
 test: install

@@ -209,10 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cost)
 
+    from app.cli_service import add_service_parsers
     from app.cli_train import add_train_parser
 
     add_train_parser(sub)
     add_diffusion_parsers(sub)
+    add_service_parsers(sub)
 
     p = sub.add_parser("physics-check", help="compact switching model vs stochastic-LLG macrospin")
     p.add_argument("--trials", type=int, default=4000)

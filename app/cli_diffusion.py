@@ -45,30 +45,13 @@ def cmd_generate(args) -> int:
         result = generate(request, bundle, progress=update)
     finally:
         bar.close()
-    result.telemetry["quality"] = _quality_block(result.images, args.reference, bundle, request)
+    from diffusion.request_quality import quality_block
+
+    result.telemetry["quality"] = quality_block(result.images, bundle, request.sampler, request.steps, request.eta,
+                                                args.profile, Path(args.reference or DEFAULT_REFERENCE))  # fmt: skip
     written = write_outputs(result, Path(args.out))
     print(json.dumps({"out": str(args.out), "files": len(written), "timings": result.telemetry["timings"]}, indent=2))
     return 0
-
-
-def _quality_block(images, reference_path, bundle, request) -> dict:
-    """Batch KID and FID (labelled with its N) against the shipped test-set statistics, if present,
-    and the FID measured offline at large N for this configuration when the table has it."""
-    from diffusion import fid_table
-
-    profile = request.profile if isinstance(request.profile, str) else request.profile.name
-    entry = fid_table.lookup(bundle.sha256, request.sampler, request.steps, request.eta, profile)
-    calibrated = None if entry is None else {"value": entry["fid"], "n": entry["n"], "source": "diffusion/assets/fid_table.json"}
-    path = Path(reference_path or DEFAULT_REFERENCE)
-    if not path.is_file():
-        return {"available": False, "reason": f"no reference statistics at {path} (python -m diffusion.reference_stats)",
-                "fid_calibrated": calibrated}  # fmt: skip
-    from diffusion import inception, quality
-    from diffusion.reference_stats import load_reference
-
-    reference = load_reference(path)
-    features = inception.features(images)
-    return quality.batch_quality(features, reference, fid_calibrated=calibrated)
 
 
 def cmd_eval(args) -> int:

@@ -1,0 +1,1 @@
+"""The HTTP API of the generation service (FastAPI). Never imports torch or numba."""

@@ -1,0 +1,89 @@
+"""Dependencies of the routes: the service objects kept on the app, "job or 404", API keys.
+
+The service objects (settings, job store, Celery client, profile catalog, async Redis for SSE) are
+made once in `app.api.main.create_app` and kept in ``app.state``; routes ask for them here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from fastapi import Depends, Request
+
+from app.api.errors import ApiError
+from worker.settings import Settings
+from worker.store import JobStore
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def store(request: Request) -> JobStore:
+    return request.app.state.store
+
+
+def catalog(request: Request):
+    return request.app.state.catalog
+
+
+def celery(request: Request):
+    return request.app.state.celery
+
+
+def job_or_404(job_id: str, jobs: JobStore = Depends(store)) -> dict:
+    job = jobs.get(job_id)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no generation job {job_id!r} (unknown id, or removed after the retention period)", "id")
+    return job
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def key_id(key: str) -> str:
+    """A short, non-reversible name of an API key (used in Redis keys and logs instead of the key)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def api_key(request: Request, config: Settings = Depends(settings), jobs: JobStore = Depends(store)) -> str | None:
+    """When ``SPINDIFF_API_KEYS`` is set: the caller's key id, checked in constant time and rate limited."""
+    keys = config.api_key_list
+    if not keys:
+        return None
+    presented = _presented_key(request)
+    if not presented:
+        raise ApiError(401, "api_key_required", "this server requires an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    digest = hashlib.sha256(presented.encode()).digest()
+    matched = False
+    for key in keys:  # compare with every key, so the time taken does not tell which one nearly matched
+        matched |= hmac.compare_digest(digest, hashlib.sha256(key.encode()).digest())
+    if not matched:
+        raise ApiError(401, "api_key_invalid", "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    ident = key_id(presented)
+    _rate_limit(jobs, ident, config.rate_limit_per_minute)
+    return ident
+
+
+def _rate_limit(jobs: JobStore, ident: str, per_minute: int) -> None:
+    """Fixed one-minute windows per key in Redis, shared by all API replicas."""
+    if per_minute <= 0:
+        return
+    now = time.time()
+    window = int(now // 60)
+    key = f"spindiff:rate:{ident}:{window}"
+    pipe = jobs.r.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 120)
+    count, _ = pipe.execute()
+    if count > per_minute:
+        retry = max(1, int(60 - now % 60) + 1)
+        raise ApiError(429, "rate_limited", f"more than {per_minute} requests this minute for this API key; retry in {retry} s",
+                       headers={"Retry-After": str(retry)})  # fmt: skip

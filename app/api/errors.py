@@ -1,0 +1,90 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "field"}}``.
+
+``code`` is stable and machine-readable, ``message`` says what to change, ``field`` names the
+request field at fault (dotted, e.g. ``hardware.overrides.rng.dac_bits``) or is null.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    """Raised by routes and dependencies; rendered by `install`."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field, self.headers = status, code, message, field, headers
+
+
+def body(code: str, message: str, field: str | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _field(loc) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # drop pydantic's union-branch labels ("str", "HardwareSpec") from the path
+    parts = [p for p in parts if p not in ("str", "HardwareSpec", "function-after[_as_spec(), union[str,HardwareSpec]]")]
+    return ".".join(parts) or None
+
+
+def _validation_message(error: dict) -> str:
+    field = _field(error.get("loc", ()))
+    message = error.get("msg", "invalid value").removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        message = "unknown field (see the request schema at /docs)"
+    elif error.get("type") == "json_invalid":
+        return f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
+    return f"{field}: {message}" if field else message
+
+
+def _relevant(errors: list) -> list:
+    """Drop the union branch that does not fit the input (a dict is not a bad profile *name*);
+    the deepest error first: it names the most specific field."""
+    kept = [e for e in errors if not ("str" in e.get("loc", ()) and isinstance(e.get("input"), dict))] or errors
+    return sorted(kept, key=lambda e: -(_field(e.get("loc", ())) or "").count("."))
+
+
+async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = _relevant(list(exc.errors()))
+    first = errors[0] if errors else {}
+    payload = body("validation_error", _validation_message(first), _field(first.get("loc", ())))
+    payload["error"]["details"] = [{"field": _field(e.get("loc", ())), "message": _validation_message(e)} for e in errors]
+    return JSONResponse(payload, status_code=422)
+
+
+async def _on_api_error(_: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse(body(exc.code, exc.message, exc.field), status_code=exc.status, headers=exc.headers)
+
+
+_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+
+
+async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = "no such route; the API is described at /docs"
+    return JSONResponse(body(_CODES.get(exc.status_code, "http_error"), message), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))  # fmt: skip
+
+
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(body("internal_error", f"unexpected {type(exc).__name__}; see the API log"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+# OpenAPI: the error responses every route may give.
+RESPONSES = {
+    401: {"description": "missing or unknown API key", "model": None},
+    422: {"description": "invalid request; `error.field` names the field"},
+    429: {"description": "rate limit or queue cap reached; see Retry-After"},
+}

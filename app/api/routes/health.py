@@ -1,0 +1,47 @@
+"""/healthz (the process is up), /readyz (Redis reachable, a worker alive), /metrics (Prometheus).
+
+None of them needs an API key: load balancers, compose healthchecks and Prometheus call them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.api import deps
+from app.api.metrics import render
+from worker import registry
+from worker.settings import Settings
+from worker.store import JobStore
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The API process is up")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Ready to take jobs: Redis reachable and at least one worker alive")
+def readyz(request: Request, jobs: JobStore = Depends(deps.store)) -> JSONResponse:
+    checks: dict = {}
+    try:
+        jobs.r.ping()
+        checks["redis"] = {"ok": True}
+        workers = registry.alive(jobs.r)
+        checks["workers"] = {"ok": bool(workers), "alive": len(workers),
+                             "processes": sum(int(w.get("concurrency") or 0) for w in workers),
+                             "hosts": sorted(w["hostname"] for w in workers)}  # fmt: skip
+        if not workers:
+            checks["workers"]["message"] = "no worker is alive: start one with `spindiff worker`"
+    except Exception as error:  # noqa: BLE001 - any Redis failure means not ready
+        checks["redis"] = {"ok": False, "message": f"{type(error).__name__}: {error}"}
+        checks["workers"] = {"ok": False, "alive": 0}
+    checks["catalog"] = {"ok": request.app.state.catalog.ready}
+    ready = all(c["ok"] for c in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(jobs: JobStore = Depends(deps.store), config: Settings = Depends(deps.settings)) -> Response:
+    return Response(render(jobs, config.queue), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,79 @@
+"""``spindiff serve``: Redis (unless ``REDIS_URL`` is set), a worker and the API in one command.
+
+The API runs in this process (uvicorn; no torch, no numba), the worker and Redis as child
+processes in their own sessions, so that a Ctrl-C reaches this process alone and the parts stop in
+order: the API first (no new jobs), then the worker (warm shutdown for ``grace_s``, then a cold
+one that puts a running job back on the queue, then SIGKILL), then Redis (AOF flushed).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from app.embedded_redis import EmbeddedRedis
+
+
+def _say(message: str) -> None:
+    print(f"[spindiff serve] {message}", file=sys.stderr, flush=True)
+
+
+def start_worker(env: dict, concurrency: int | None = None, log_file=None) -> subprocess.Popen:
+    """`spindiff worker` as a child in its own process group."""
+    command = [sys.executable, "-m", "app.cli", "worker"]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    return subprocess.Popen(command, env=env, start_new_session=True, stdout=log_file, stderr=subprocess.STDOUT if log_file else None)
+
+
+def stop_worker(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Warm shutdown, then cold (running jobs requeued), then SIGKILL of the whole group."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 10.0)):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            if sig == signal.SIGTERM:
+                _say(f"worker still busy after {grace_s:.0f} s; stopping it cold (running jobs go back on the queue)")
+
+
+def serve(host: str, port: int, concurrency: int | None = None, grace_s: float = 10.0) -> int:
+    import uvicorn
+
+    from app.api.main import create_app
+    from worker.settings import Settings, get_settings
+
+    settings = get_settings()
+    env = dict(os.environ)
+    redis_server = None
+    if not settings.redis_url:
+        redis_server = EmbeddedRedis(settings.data_dir / "redis").start()
+        env["REDIS_URL"] = redis_server.url
+        settings = Settings(redis_url=redis_server.url)
+        _say(f"Redis {redis_server.url} (append-only file in {redis_server.data_dir})")
+    else:
+        _say("using the Redis at REDIS_URL")
+    worker = start_worker(env, concurrency)
+    try:
+        _say(f"worker pid {worker.pid}; the first job waits until it has loaded the model")
+        _say(f"spindiff is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs, readiness: /readyz); Ctrl-C stops it")
+        started = time.monotonic()
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5)
+        if time.monotonic() - started < 2:
+            _say(f"the API stopped at once (is port {port} free?)")
+    finally:
+        _say("stopping the worker")
+        stop_worker(worker, grace_s)
+        if redis_server is not None:
+            _say("stopping Redis")
+            redis_server.stop()
+        _say("stopped")
+    return 0

@@ -1,0 +1,49 @@
+"""Bad bodies are 422 with the offending field named and a message a person can act on; nothing is queued."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.helpers import TINY
+
+CASES = [
+    ({"num_images": 0}, "num_images", "greater than or equal to 1"),
+    ({"num_images": 65}, "num_images", "less than or equal to 64"),
+    ({"steps": 0}, "steps", "greater than or equal to 1"),
+    ({"steps": 1001}, "steps", "less than or equal to 1000"),
+    ({"sampler": "euler"}, "sampler", "'ddpm' or 'ddim'"),
+    ({"eta": 0.5}, "eta", "ddim sampler only"),
+    ({"sampler": "ddim", "eta": 1.5}, "eta", "less than or equal to 1"),
+    ({"seed": -1}, "seed", "greater than or equal to 0"),
+    ({"num_imgs": 4}, "num_imgs", "unknown field"),
+    ({"model": "gpt"}, "model", "known models: default"),
+    ({"hardware": "vcma-nope"}, "hardware", "unknown profile 'vcma-nope'"),
+    ({"hardware": {"profile": "vcma-nope", "overrides": {}}}, "hardware.profile", "unknown profile"),
+    ({"hardware": {"profile": "vcma-default", "overrides": {"rng": {"nope": 1}}}}, "hardware.overrides.rng.nope", "unknown key rng.nope"),
+    ({"hardware": {"profile": "vcma-default", "overrides": {"rng": {"dac_bits": 99}}}}, "hardware.overrides.rng.dac_bits", "[1, 16]"),
+    ({"hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": "eight"}}}}, "hardware.overrides.crossbar.adc_bits", "must be a int"),
+    ({"hardware": {"profile": "vcma-default", "overrides": {"magic": {"x": 1}}}}, "hardware.overrides.magic", "unknown profile key 'magic'"),
+    ({"hardware": {"profile": "software", "overrides": {"rng": {"dac_bits": 8}}}}, "hardware.overrides", "no hardware parameters"),
+    ({"quality": {"enabled": "maybe"}}, "quality.enabled", "valid boolean"),
+]
+
+
+@pytest.mark.parametrize("change, field, words", CASES, ids=[c[1] + ":" + c[2][:20] for c in CASES])
+def test_bad_body_is_422_naming_the_field(service, change, field, words):
+    with service.client() as client:
+        before = service.store.counts()
+        response = client.post("/v1/generations", json={**TINY, **change})
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["field"] == field, error
+        assert words in error["message"], error
+        assert error["code"] in ("validation_error", "invalid_profile", "unknown_model")
+        assert service.store.counts() == before
+
+
+def test_a_body_that_is_not_json_is_422(service):
+    with service.client() as client:
+        response = client.post("/v1/generations", content=b"{num_images: 4", headers={"Content-Type": "application/json"})
+        assert response.status_code == 422 and "not valid JSON" in response.json()["error"]["message"]
+        response = client.post("/v1/generations", json=[1, 2])
+        assert response.status_code == 422 and response.json()["error"]["message"]

@@ -1,0 +1,66 @@
+"""Service metrics that outlive processes: histograms and counters kept in Redis hashes.
+
+Workers add one observation per finished job; the API's /metrics reads them (`app.api.metrics`),
+so the numbers are the same whichever API replica is scraped and survive worker restarts. Each
+histogram is one hash per label set: a field per bucket (non-cumulative counts), ``sum`` and
+``count``; the reader makes the buckets cumulative as Prometheus expects.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis
+
+KEY = "spindiff:metrics:"
+DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+ENERGY_BUCKETS = (1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+def _bucket(value: float, buckets: tuple) -> str:
+    for le in buckets:
+        if value <= le:
+            return repr(float(le))
+    return "+Inf"
+
+
+def _observe(pipe, key: str, value: float, buckets: tuple) -> None:
+    pipe.hincrby(key, _bucket(value, buckets), 1)
+    pipe.hincrbyfloat(key, "sum", float(value))
+    pipe.hincrby(key, "count", 1)
+
+
+def record_job(client: redis.Redis, outcome: str, duration_s: float, images: int, profile: str,
+               energy_per_image_j: float | None) -> None:
+    """One finished job: its run time, the images it made, and the chip energy per image (chip jobs)."""
+    pipe = client.pipeline(transaction=False)
+    _observe(pipe, f"{KEY}duration:{outcome}", duration_s, DURATION_BUCKETS)
+    if images:
+        pipe.hincrby(f"{KEY}images", profile, int(images))
+    if energy_per_image_j is not None and math.isfinite(energy_per_image_j):
+        _observe(pipe, f"{KEY}energy:{profile}", energy_per_image_j, ENERGY_BUCKETS)
+    pipe.execute()
+
+
+def _histogram(raw: dict, buckets: tuple) -> dict:
+    values = {k.decode(): v.decode() for k, v in raw.items()}
+    cumulative, running = [], 0
+    for le in [repr(float(b)) for b in buckets] + ["+Inf"]:
+        running += int(values.get(le, 0))
+        cumulative.append((le, running))
+    return {"buckets": cumulative, "sum": float(values.get("sum", 0.0)), "count": int(values.get("count", 0))}
+
+
+def snapshot(client: redis.Redis) -> dict:
+    """{'duration': {outcome: hist}, 'images': {profile: n}, 'energy': {profile: hist}}."""
+    out = {"duration": {}, "images": {}, "energy": {}}
+    for key in client.scan_iter(match=KEY + "*", count=100):
+        name = key.decode()[len(KEY):]
+        kind, _, label = name.partition(":")
+        if kind == "duration":
+            out["duration"][label] = _histogram(client.hgetall(key), DURATION_BUCKETS)
+        elif kind == "energy":
+            out["energy"][label] = _histogram(client.hgetall(key), ENERGY_BUCKETS)
+        elif kind == "images":
+            out["images"] = {k.decode(): int(v) for k, v in client.hgetall(key).items()}
+    return out

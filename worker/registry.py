@@ -1,0 +1,38 @@
+"""Worker liveness: each `spindiff worker` beats a short-lived key in Redis; /readyz counts them.
+
+A beat is written every ``heartbeat_interval_s`` by a thread of the worker's main process and lives
+for three intervals, so a worker that is killed (even with SIGKILL) drops out within three beats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+import redis
+
+KEY = "spindiff:workers:"
+
+
+def beat(client: redis.Redis, hostname: str, info: dict, ttl_s: float) -> None:
+    """Mark ``hostname`` alive for ``ttl_s`` seconds with ``info`` (pid, concurrency, started_at)."""
+    client.set(KEY + hostname, json.dumps({**info, "hostname": hostname, "beat_at": time.time()}), px=int(ttl_s * 1000))
+
+
+def forget(client: redis.Redis, hostname: str) -> None:
+    client.delete(KEY + hostname)
+
+
+def alive(client: redis.Redis) -> list[dict]:
+    """Every worker whose beat has not expired."""
+    keys = sorted(client.scan_iter(match=KEY + "*", count=100))
+    if not keys:
+        return []
+    return [json.loads(value) for value in client.mget(keys) if value is not None]
+
+
+def identity() -> dict:
+    """This process's host and pid, stored on the job it runs (the job record shows who ran it)."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}

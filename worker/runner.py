@@ -1,0 +1,121 @@
+"""Run one job: the body of the Celery task, safe to run twice (serving.md).
+
+1. `JobStore.begin` takes the job atomically: a job that already ended (finished, cancelled) is
+   left alone, a redelivered half-done job restarts from step 0 with its attempt counter raised,
+   and past ``SPINDIFF_MAX_ATTEMPTS`` the job fails as ``worker_lost`` instead of looping.
+2. One library call, `diffusion.generate.generate`, with a progress reporter and a cancel check
+   that reads the job's cancel flag before every sampler step.
+3. Results are stored with this attempt's number: PNGs first, then the record's status, telemetry
+   and reproducibility record in one atomic transition; a superseded attempt writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from worker import metrics_store, registry
+from worker.progress import ProgressReporter, Superseded
+from diffusion.request_quality import quality_block
+from worker.runtime import Runtime
+
+log = logging.getLogger("spindiff.worker")
+
+
+def generation_request(request: dict):
+    """The `diffusion.generate.GenerationRequest` of a stored job request."""
+    from device import profiles
+    from diffusion.generate import SOFTWARE, GenerationRequest
+
+    hardware = request["hardware"]
+    profile = hardware["profile"]
+    if profile != SOFTWARE and hardware.get("overrides"):
+        profile = profiles.with_overrides(profiles.get_profile(profile), hardware["overrides"])
+    return GenerationRequest(profile=profile, num_images=request["num_images"], steps=request["steps"],
+                             sampler=request["sampler"], eta=request["eta"], seed=request["seed"],
+                             chip_seed=request["chip_seed"])  # fmt: skip
+
+
+def run_job(job_id: str, runtime: Runtime) -> str:
+    """Run ``job_id`` to an end state; returns what happened (for logs and tests)."""
+    store, settings = runtime.store, runtime.settings
+    outcome, value = store.begin(job_id, settings.max_attempts, registry.identity())
+    if outcome in ("missing", "skip"):
+        log.info("job %s: nothing to do (%s %s)", job_id, outcome, value)
+        return outcome
+    job = store.get(job_id)
+    if outcome == "exhausted":
+        log.warning("job %s failed: worker lost %s time(s)", job_id, value)
+        metrics_store.record_job(store.r, "failed", 0.0, 0, job["profile_label"], None)
+        return "failed"
+    attempt = int(value)
+    started = time.monotonic()
+    status, fields, event, energy_per_image = _execute(job, attempt, runtime)
+    if status is None:
+        return "superseded"
+    outcome = store.finish(job_id, attempt, status, fields, event)
+    if outcome == "ok":
+        images = job["num_images"] if status == "succeeded" else 0
+        metrics_store.record_job(store.r, status, time.monotonic() - started, images, job["profile_label"], energy_per_image)
+    log.info("job %s attempt %d: %s (%s)", job_id, attempt, status, outcome)
+    return status if outcome == "ok" else outcome
+
+
+def _execute(job: dict, attempt: int, runtime: Runtime):
+    """(status, record fields, event, energy per image) — status None when superseded."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from device.errors import SpindiffError
+    from diffusion.generate import generate
+    from diffusion.generate_loop import Cancelled
+
+    store, settings, job_id, request = runtime.store, runtime.settings, job["id"], job["request"]
+    reporter = ProgressReporter(store, job_id, attempt, settings.progress_interval_s, bool(request.get("preview")))
+    try:
+        if store.cancel_requested(job_id):
+            raise Cancelled(0, request["steps"])
+        bundle = runtime.bundle(request["model"])
+        result = generate(generation_request(request), bundle, progress=reporter,
+                          cancel=lambda: store.cancel_requested(job_id), chip_cache=runtime.chips)  # fmt: skip
+        t0 = time.perf_counter()
+        result.telemetry["quality"] = quality_block(
+            result.images, bundle, request["sampler"], request["steps"], request["eta"], job["profile_label"],
+            settings.reference_stats, enabled=request.get("quality", {}).get("enabled", True),
+        )
+        result.telemetry["timings"]["quality_s"] = time.perf_counter() - t0
+    except Superseded:
+        log.warning("job %s attempt %d superseded by a later delivery; stopping", job_id, attempt)
+        return None, {}, {}, None
+    except Cancelled as cancelled:
+        telemetry = getattr(cancelled, "telemetry", None) or {"cancelled": {"steps_done": cancelled.steps_done, "total": cancelled.total}}
+        fields = {"telemetry": telemetry}
+        return "cancelled", fields, {"status": "cancelled", **telemetry["cancelled"]}, None
+    except SoftTimeLimitExceeded:
+        error = {"code": "time_limit", "field": None,
+                 "message": f"the job ran past the soft time limit of {settings.soft_limit} s (SPINDIFF_SOFT_TIME_LIMIT_S); "
+                            "ask for fewer images or steps, or raise the limit"}  # fmt: skip
+        return "failed", {"error": error}, {"status": "failed", "error": error}, None
+    except SpindiffError as error:
+        error = {"code": "invalid_request", "field": None, "message": str(error)}
+        return "failed", {"error": error}, {"status": "failed", "error": error}, None
+    except Exception as error:  # noqa: BLE001 - recorded on the job; the task must not be redelivered for a bug
+        log.exception("job %s attempt %d crashed", job_id, attempt)
+        error = {"code": "internal_error", "field": None, "message": f"{type(error).__name__}: {error}"}
+        return "failed", {"error": error}, {"status": "failed", "error": error}, None
+    return _succeeded(store, job, result)
+
+
+def _succeeded(store, job: dict, result):
+    from diffusion import images as image_io
+
+    record = {**result.telemetry.pop("reproducibility"), "job_id": job["id"], "model": job["request"]["model"],
+              "hardware": job["request"]["hardware"]}  # fmt: skip
+    pngs = [image_io.png_bytes(image, {**record, "index": k}) for k, image in enumerate(result.images)]
+    grid = image_io.png_bytes(image_io.grid(result.images), record, scale=4)
+    store.put_images(job["id"], pngs, grid)
+    energy = result.telemetry.get("energy") or {}
+    steps = len(record["sampler"]["timesteps"])
+    fields = {"telemetry": result.telemetry, "reproducibility": record,
+              "progress": {"step": steps, "total": steps, "eta_s": 0.0}}
+    event = {"status": "succeeded", "images": len(pngs)}
+    return "succeeded", fields, event, energy.get("energy_per_image_j")

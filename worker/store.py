@@ -1,0 +1,272 @@
+"""The job store: job records, progress, events, images and idempotency keys in Redis.
+
+The job record is the source of truth (serving.md: Celery's result backend reports every unknown id
+as PENDING). Layout, below the prefix ``spindiff:``:
+
+| key | type | holds |
+|---|---|---|
+| ``job:{id}`` | hash | status, request, timestamps, attempts, progress, cancel flag, telemetry, error |
+| ``job:{id}:events`` | stream | queued / running / progress / succeeded / failed / cancelled events (SSE ids) |
+| ``job:{id}:images`` | hash | ``0``, ``1``, … and ``grid``: PNG bytes with the reproducibility record |
+| ``jobs``, ``status:{name}`` | sorted sets | job ids by creation sequence, for listing and counting |
+| ``idem:{scope}:{key}`` | string | job id and request hash of an ``Idempotency-Key`` |
+| ``seq`` | counter | creation sequence |
+
+A job's keys expire ``retention_s`` after it ends (and, while it waits, ``retention_s`` after it
+was created). Status changes are Lua scripts (`worker.store_scripts`), each atomic. Workers pass
+their attempt number to every write, so a stale delivery can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import redis
+
+from worker import store_scripts
+
+PREFIX = "spindiff:"
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+_JSON_FIELDS = ("request", "progress", "error", "telemetry", "reproducibility", "worker", "timings")
+
+
+def dumps(obj) -> str:
+    """Compact JSON; numpy scalars and arrays become numbers and lists."""
+    return json.dumps(obj, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value):
+    for attr in ("tolist", "item"):  # numpy arrays and scalars, without importing numpy here
+        if hasattr(value, attr):
+            return getattr(value, attr)()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """What `JobStore.create` did: ``created``, ``existing`` (idempotent replay) or ``full`` (cap)."""
+
+    outcome: str
+    job_id: str | None = None
+    body_hash: str | None = None
+    depth: int | None = None
+
+
+class JobStore:
+    """Synchronous access to jobs (API routes, workers, tests). One per process; thread-safe."""
+
+    def __init__(self, client: redis.Redis, retention_s: int = 7 * 24 * 3600):
+        self.r = client
+        self.retention_s = int(retention_s)
+        self._create = client.register_script(store_scripts.CREATE)
+        self._transition = client.register_script(store_scripts.TRANSITION)
+        self._begin = client.register_script(store_scripts.BEGIN)
+        self._cancel = client.register_script(store_scripts.CANCEL)
+        self._progress = client.register_script(store_scripts.PROGRESS)
+
+    @classmethod
+    def from_url(cls, url: str, retention_s: int = 7 * 24 * 3600) -> "JobStore":
+        return cls(redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5), retention_s)
+
+    # --- keys -----------------------------------------------------------------------------------------
+    @staticmethod
+    def job_key(job_id: str) -> str:
+        return f"{PREFIX}job:{job_id}"
+
+    @classmethod
+    def events_key(cls, job_id: str) -> str:
+        return cls.job_key(job_id) + ":events"
+
+    @classmethod
+    def images_key(cls, job_id: str) -> str:
+        return cls.job_key(job_id) + ":images"
+
+    def _keys(self, job_id: str) -> list[str]:
+        return [self.job_key(job_id), self.events_key(job_id), self.images_key(job_id)]
+
+    # --- creating and reading -------------------------------------------------------------------------
+    def create(self, job_id: str, request: dict, *, profile_label: str, body_hash: str,
+               idempotency_key: str | None = None, queue_cap: int = 0) -> CreateResult:
+        """Store a new queued job, unless the idempotency key is known or the queue is full."""
+        now = time.time()
+        fields = {"id": job_id, "created_at": repr(now), "request": dumps(request), "profile_label": profile_label,
+                  "num_images": str(request["num_images"]), "attempts": "0", "cancel_requested": "0",
+                  "body_hash": body_hash}  # fmt: skip
+        idem = f"{PREFIX}idem:{idempotency_key}" if idempotency_key else ""
+        outcome, value = self._create(
+            keys=[self.job_key(job_id), self.events_key(job_id), idem],
+            args=[PREFIX, job_id, dumps(fields), int(queue_cap), self.retention_s, f"{job_id}\n{body_hash}",
+                  dumps({"status": "queued"})],
+        )  # fmt: skip
+        outcome, value = outcome.decode(), value.decode()
+        if outcome == "existing":
+            existing_id, _, existing_hash = value.partition("\n")
+            return CreateResult("existing", existing_id, existing_hash)
+        if outcome == "full":
+            return CreateResult("full", depth=int(value))
+        return CreateResult("created", job_id, body_hash)
+
+    def get(self, job_id: str) -> dict | None:
+        """The job record with JSON fields decoded and numbers parsed, or None."""
+        raw = self.r.hgetall(self.job_key(job_id))
+        return _decode(raw) if raw else None
+
+    def exists(self, job_id: str) -> bool:
+        return bool(self.r.exists(self.job_key(job_id)))
+
+    def status(self, job_id: str) -> str | None:
+        value = self.r.hget(self.job_key(job_id), "status")
+        return value.decode() if value is not None else None
+
+    def list(self, status: str | None = None, limit: int = 20, before: int | None = None) -> tuple[list[dict], int | None]:
+        """Newest first: (jobs, cursor of the next page or None). ``before`` is a creation sequence number."""
+        index = f"{PREFIX}status:{status}" if status else f"{PREFIX}jobs"
+        upper = f"({before}" if before is not None else "+inf"
+        entries = self.r.zrevrangebyscore(index, upper, "-inf", start=0, num=limit + 1, withscores=True)
+        page, more = entries[:limit], len(entries) > limit
+        pipe = self.r.pipeline()
+        for job_id, _ in page:
+            pipe.hgetall(self.job_key(job_id.decode()))
+        jobs, gone = [], []
+        for (job_id, _), raw in zip(page, pipe.execute()):
+            if raw:
+                jobs.append(_decode(raw))
+            else:
+                gone.append(job_id)
+        if gone:  # expired by retention: drop from the indexes lazily
+            self._forget(gone)
+        cursor = int(page[-1][1]) if more and page else None
+        return jobs, cursor
+
+    def _forget(self, job_ids) -> None:
+        pipe = self.r.pipeline()
+        for key in [f"{PREFIX}jobs"] + [f"{PREFIX}status:{s}" for s in STATUSES]:
+            pipe.zrem(key, *job_ids)
+        pipe.execute()
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per status (expired ones are removed by `prune`)."""
+        pipe = self.r.pipeline()
+        for s in STATUSES:
+            pipe.zcard(f"{PREFIX}status:{s}")
+        return dict(zip(STATUSES, pipe.execute()))
+
+    def prune(self, batch: int = 500) -> int:
+        """Remove index entries of expired jobs (the oldest ``batch`` of each index); returns how many."""
+        removed = 0
+        for key in [f"{PREFIX}jobs"] + [f"{PREFIX}status:{s}" for s in STATUSES]:
+            ids = self.r.zrange(key, 0, batch - 1)
+            if not ids:
+                continue
+            pipe = self.r.pipeline()
+            for job_id in ids:
+                pipe.exists(self.job_key(job_id.decode()))
+            gone = [job_id for job_id, alive in zip(ids, pipe.execute()) if not alive]
+            if gone:
+                self._forget(gone)
+                removed += len(gone)
+        return removed
+
+    # --- status changes -------------------------------------------------------------------------------
+    def transition(self, job_id: str, allowed: tuple[str, ...], new: str, fields: dict | None = None,
+                   event: dict | None = None, attempt: int | None = None, expire: bool = False) -> tuple[str, str]:
+        """Move ``job_id`` from one of ``allowed`` to ``new``: ('ok'|'missing'|'conflict'|'stale', previous)."""
+        encoded = {k: (v if isinstance(v, str) else dumps(v)) for k, v in (fields or {}).items()}
+        outcome, previous = self._transition(
+            keys=self._keys(job_id),
+            args=[PREFIX, "," + ",".join(allowed) + ",", new, dumps(encoded) if encoded else "{}",
+                  dumps(event) if event is not None else "", "" if attempt is None else str(attempt),
+                  self.retention_s if expire else ""],
+        )  # fmt: skip
+        return outcome.decode(), previous.decode()
+
+    def begin(self, job_id: str, max_attempts: int, worker: dict) -> tuple[str, str]:
+        """A worker takes the job: ('started', attempt) | ('skip', status) | ('exhausted', attempts) | ('missing', '')."""
+        outcome, value = self._begin(keys=self._keys(job_id)[:2],
+                                     args=[PREFIX, int(max_attempts), repr(time.time()), dumps(worker), self.retention_s])
+        return outcome.decode(), value.decode()
+
+    def cancel(self, job_id: str) -> tuple[str, str]:
+        """('cancelled', 'queued') at once, ('requested', 'running'), ('terminal', status) or ('missing', '')."""
+        outcome, value = self._cancel(keys=self._keys(job_id)[:2],
+                                      args=[PREFIX, repr(time.time()), self.retention_s, dumps({"status": "cancelled"})])
+        return outcome.decode(), value.decode()
+
+    def progress(self, job_id: str, attempt: int, progress: dict, event: dict | None) -> str:
+        """Record progress (and an event when given): returns 'stale', or the cancel flag '0'/'1'."""
+        result = self._progress(keys=self._keys(job_id)[:2],
+                                args=[str(attempt), repr(time.time()), dumps(progress), dumps(event) if event else ""])
+        return result.decode()
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return self.r.hget(self.job_key(job_id), "cancel_requested") == b"1"
+
+    def finish(self, job_id: str, attempt: int, status: str, fields: dict, event: dict) -> str:
+        """running → ``status`` for this attempt, keys set to expire after the retention; returns the outcome."""
+        fields = {**fields, "finished_at": repr(time.time())}
+        outcome, _ = self.transition(job_id, ("running",), status, fields, event, attempt=attempt, expire=True)
+        return outcome
+
+    def fail_unless_finished(self, job_id: str, code: str, message: str) -> str:
+        """Mark a queued or running job failed (hard time limit, enqueue failure); returns the outcome."""
+        error = {"code": code, "message": message, "field": None}
+        fields = {"error": error, "finished_at": repr(time.time())}
+        outcome, _ = self.transition(job_id, ("queued", "running"), "failed", fields,
+                                     {"status": "failed", "error": error}, expire=True)  # fmt: skip
+        return outcome
+
+    def reap_stale(self, stale_after_s: float) -> list[str]:
+        """Fail running jobs without a heartbeat for ``stale_after_s`` (longer than any redelivery
+        takes): e.g. a job whose worker lost Redis mid-job and could not record its end."""
+        now, reaped = time.time(), []
+        for raw in self.r.zrange(f"{PREFIX}status:running", 0, -1):
+            job_id = raw.decode()
+            beat = self.r.hget(self.job_key(job_id), "heartbeat_at")
+            if beat is not None and now - float(beat) > stale_after_s:
+                message = (f"no progress from its worker for {now - float(beat):.0f} s (more than {stale_after_s:.0f} s, "
+                           "by which time a lost job would have been redelivered); submit it again")  # fmt: skip
+                if self.transition(job_id, ("running",), "failed", {"error": {"code": "stale", "message": message, "field": None},
+                                                                    "finished_at": repr(now)},
+                                   {"status": "failed", "error": {"code": "stale", "message": message}}, expire=True)[0] == "ok":  # fmt: skip
+                    reaped.append(job_id)
+        return reaped
+
+    # --- images and events ----------------------------------------------------------------------------
+    def put_images(self, job_id: str, pngs: list[bytes], grid: bytes) -> None:
+        mapping = {str(k): png for k, png in enumerate(pngs)}
+        mapping["grid"] = grid
+        pipe = self.r.pipeline()
+        pipe.hset(self.images_key(job_id), mapping=mapping)
+        pipe.expire(self.images_key(job_id), self.retention_s)
+        pipe.execute()
+
+    def image(self, job_id: str, name: str) -> bytes | None:
+        return self.r.hget(self.images_key(job_id), name)
+
+    def events(self, job_id: str, after: str = "0-0", count: int = 1000) -> list[tuple[str, str, dict]]:
+        """Events after the stream id ``after``: [(id, type, data)]."""
+        raw = self.r.xrange(self.events_key(job_id), min=f"({after}" if after != "0-0" else "-", count=count)
+        return [decode_event(entry_id, fields) for entry_id, fields in raw]
+
+
+def decode_event(entry_id, fields: dict) -> tuple[str, str, dict]:
+    """(id, type, data) of one raw stream entry."""
+    entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    get = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
+    return entry_id, get["type"], json.loads(get["data"])
+
+
+def _decode(raw: dict) -> dict:
+    record = {k.decode(): v.decode() for k, v in raw.items()}
+    for name in _JSON_FIELDS:
+        value = record.get(name)
+        record[name] = json.loads(value) if value else None
+    for name in ("created_at", "started_at", "finished_at", "heartbeat_at"):
+        record[name] = float(record[name]) if record.get(name) else None
+    for name in ("attempts", "seq", "num_images"):
+        record[name] = int(record[name]) if record.get(name) else 0
+    record["cancel_requested"] = record.get("cancel_requested") == "1"
+    return record

@@ -1,0 +1,112 @@
+"""The Celery task (a thin adapter: job id in, `worker.runner.run_job`, results stored) and the
+worker's process hooks.
+
+* ``worker_process_init`` (each pool process, after the fork): load torch, the model and the
+  emulator (`worker.runtime.init_process`). The parent never imports them.
+* ``worker_ready`` / ``worker_shutdown`` (the parent): a daemon thread beats the worker's liveness
+  key (`worker.registry`), prunes expired jobs from the indexes and fails ``running`` jobs that
+  have had no heartbeat for longer than any redelivery takes; the key is removed on shutdown.
+* ``GenerateTask.on_failure``: runs (in the parent) when the hard time limit kills a job, so the
+  job record says ``failed`` with the reason instead of staying ``running``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from celery import Task
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from worker import registry
+from worker.celery_app import GENERATE, app
+from worker.settings import get_settings
+from worker.store import JobStore
+
+log = logging.getLogger("spindiff.worker")
+
+
+class GenerateTask(Task):
+    """Marks the job failed when Celery gives up on it (hard time limit, unexpected exception)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        settings = get_settings()
+        job_id = args[0] if args else task_id
+        name = type(exc).__name__
+        if name == "TimeLimitExceeded":
+            code, message = "time_limit", (f"the job was stopped at the hard time limit of {settings.time_limit_s} s "
+                                           "(SPINDIFF_TIME_LIMIT_S); ask for fewer images or steps, or raise the limit")  # fmt: skip
+        else:
+            code, message = "internal_error", f"{name}: {exc}"
+        JobStore.from_url(settings.redis, settings.retention_s).fail_unless_finished(job_id, code, message)
+
+
+@app.task(name=GENERATE, base=GenerateTask, ignore_result=True)
+def generate(job_id: str) -> str:
+    """Run the job ``job_id`` (idempotent: a redelivered finished job does nothing)."""
+    from worker.runner import run_job
+    from worker.runtime import get_runtime
+
+    return run_job(job_id, get_runtime(get_settings()))
+
+
+@worker_process_init.connect
+def _load_in_child(**_) -> None:
+    from worker.runtime import init_process
+
+    init_process(get_settings())
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, hostname: str, concurrency: int):
+        super().__init__(name="spindiff-heartbeat", daemon=True)
+        self.settings = get_settings()
+        self.hostname = hostname
+        self.info = {"pid": os.getpid(), "concurrency": concurrency, "started_at": time.time(),
+                     "threads_per_process": self.settings.threads_per_process}  # fmt: skip
+        self.stopping = threading.Event()
+        self.store = JobStore.from_url(self.settings.redis, self.settings.retention_s)
+        # past the visibility timeout and two restore sweeps a lost job has been redelivered (its
+        # heartbeat renewed) if it ever will be
+        self.stale_after_s = self.settings.visibility_timeout + 2 * self.settings.restore_interval_s + 60
+
+    def run(self) -> None:
+        interval = self.settings.heartbeat_interval_s
+        beats = 0
+        while not self.stopping.is_set():
+            try:
+                registry.beat(self.store.r, self.hostname, self.info, ttl_s=3 * interval)
+                if beats % 60 == 0:
+                    self.store.prune()
+                    self.store.reap_stale(self.stale_after_s)
+            except Exception as error:  # noqa: BLE001 - Redis away: try again next beat
+                log.warning("heartbeat failed: %s", error)
+            beats += 1
+            self.stopping.wait(interval)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        try:
+            registry.forget(self.store.r, self.hostname)
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+
+
+_heartbeat: _Heartbeat | None = None
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **_) -> None:
+    global _heartbeat
+    hostname = getattr(sender, "hostname", None) or registry.identity()["host"]
+    concurrency = getattr(getattr(sender, "controller", None), "concurrency", None) or get_settings().concurrency
+    _heartbeat = _Heartbeat(hostname, concurrency)
+    _heartbeat.start()
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
