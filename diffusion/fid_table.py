@@ -45,12 +45,18 @@ def lookup(model_sha256: str, sampler: str, steps: int, eta: float, profile: str
 
 
 def record(row: dict, model_sha256: str, eta: float, reference_record: dict, path: str | Path = DEFAULT_TABLE) -> str:
-    """Add one `spindiff eval` row (profile, n, steps, sampler, fid, kid_*) to the table; returns its key."""
+    """Add one `spindiff eval` row (profile, n, steps, sampler, fid, kid_*) to the table; returns its key.
+
+    An entry measured at a larger N is kept (a bigger sample is the better estimate); an equal or
+    smaller N replaces it with the newer measurement.
+    """
     for field in ("profile", "n", "steps", "sampler", "fid"):
         if field not in row:
             raise InputError(f"an eval row needs {field!r}, got keys {sorted(row)}")
     table = load(path)
     entry_key = key(model_sha256, row["sampler"], row["steps"], eta, row["profile"])
+    if entry_key in table and table[entry_key]["n"] > int(row["n"]):
+        return entry_key
     table[entry_key] = {
         "fid": float(row["fid"]),
         "n": int(row["n"]),

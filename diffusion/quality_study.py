@@ -62,19 +62,21 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("vcma-uncalibrated", "vcma-uncalibrated", group="preset"),
     Variant("vcma-lowbit", "vcma-lowbit", group="preset"),
     Variant("vcma-noisy", "vcma-noisy", group="preset"),
-    # ablations: vcma-default with one non-ideality removed
+    # ablations: vcma-default with one non-ideality removed, or one of its two corrections undone
     Variant("no-ir-drop", "vcma-default", {"crossbar": {"ir_drop": False}}, note="IR drop off"),
-    Variant("no-read-noise", "vcma-default", {"crossbar": {"read_noise": 0.0}}, note="cell read noise off"),
     Variant("ideal-adc", "vcma-default", {"crossbar": {"adc_bits": 0, "adc_noise": 0.0}}, note="ideal readout"),
-    Variant("ideal-writes", "vcma-default", {"crossbar": {"write_model": "ideal"}}, note="no residual write errors"),
-    Variant("ideal-rng", "vcma-default", {"rng": {"source": "ideal", "calibration": "none"}}, note="perfect fair bits"),
-    # sweeps (vcma-default is the adc_bits = 8 and σ = 5 % point)
+    Variant("no-read-noise", "vcma-default", {"crossbar": {"read_noise": 0.0}}, note="cell read noise off"),
+    Variant("ideal-writes", "vcma-default", {"crossbar": {"write_model": "ideal"}}, note="no write errors"),
+    Variant("ideal-dac", "vcma-default", {"crossbar": {"input_bits": 0}}, note="unquantised inputs"),
+    Variant("open-loop", "vcma-default", {"crossbar": {"weight_mapping": "sign_magnitude"}}, note="session-1 mapping: no closed-loop slices"),
+    Variant("no-gain-trim", "vcma-default", {"crossbar": {"output_gain_calibration": False}}, note="no digital output-gain trims"),
+    # sweeps (vcma-default is the adc_bits = 8 and σ = 5 % point; sigma-0 doubles as "variation off")
     Variant("adc-4", "vcma-default", {"crossbar": {"adc_bits": 4}}, group="adc_bits", x=4),
-    Variant("adc-5", "vcma-default", {"crossbar": {"adc_bits": 5}}, group="adc_bits", x=5),
     Variant("adc-6", "vcma-default", {"crossbar": {"adc_bits": 6}}, group="adc_bits", x=6),
     Variant("sigma-0", "vcma-default", _sigma(0.0), group="sigma", x=0.0, note="no R_P/TMR spread"),
-    Variant("sigma-10", "vcma-default", _sigma(0.10), group="sigma", x=0.10),
     Variant("sigma-20", "vcma-default", _sigma(0.20), group="sigma", x=0.20),
+    Variant("adc-5", "vcma-default", {"crossbar": {"adc_bits": 5}}, group="adc_bits", x=5),
+    Variant("sigma-10", "vcma-default", _sigma(0.10), group="sigma", x=0.10),
 )
 
 #: Rows that double as sweep points: vcma-default is adc_bits = 8 and σ = 0.05.
@@ -116,6 +118,10 @@ def main(argv=None) -> int:
     parser.add_argument("--reference", help="reference statistics .npz (default: the shipped test-set file)")
     parser.add_argument("--images-dir", help="keep each variant's images here as .npz and reuse them (default: <results>.images/)")
     parser.add_argument("--generate-only", action="store_true", help="generate and keep the images, score nothing")
+    parser.add_argument("--epsilon-only", action="store_true",
+                        help="only the eps-prediction error of each chip variant (no images, no FID), appended to --results")
+    parser.add_argument("--record", action="store_true",
+                        help="also store rows of unmodified presets and software in the FID table (diffusion/assets/fid_table.json)")
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -133,6 +139,8 @@ def main(argv=None) -> int:
     bundle = load_bundle(args.model or MODEL_DIR)
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
+    if args.epsilon_only:
+        return _epsilon_rows(chosen, bundle, results, args.seed)
     images_dir = Path(args.images_dir) if args.images_dir else results.with_suffix(".images")
     images_dir.mkdir(parents=True, exist_ok=True)
     reference = None
@@ -156,7 +164,7 @@ def main(argv=None) -> int:
             continue
         if reference is None:
             reference = load_reference(args.reference or REFERENCE_STATS)
-        eps = None if profile == "software" else epsilon_error(bundle, profile, seed=args.seed)
+        eps = None if profile == "software" else epsilon_error(bundle, profile, batch=16, seed=args.seed)
         row = {
             "label": v.label, "group": v.group, "x": v.x, "base": v.base, "overrides": v.overrides, "note": v.note,
             "profile_hash": None if profile == "software" else profile.hash, "n": int(images.shape[0]),
@@ -166,7 +174,27 @@ def main(argv=None) -> int:
         }  # fmt: skip
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
+        if args.record and not v.overrides:
+            from diffusion import fid_table
+
+            fid_table.record({**row, "profile": v.base}, bundle.sha256, args.eta, reference.record)
         print(json.dumps({k: row[k] for k in ("label", "n", "fid", "kid_mean", "images_per_second")}), flush=True)
+    return 0
+
+
+def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:
+    """The ablation's cheap half: ε error (batch 16, five noise levels) of each chip variant."""
+    from diffusion.evaluation import epsilon_error
+
+    for v in chosen:
+        if v.base == "software":
+            continue
+        eps = epsilon_error(bundle, v.profile(), batch=16, seed=seed)
+        row = {"label": v.label, "group": v.group, "base": v.base, "overrides": v.overrides, "note": v.note,
+               "epsilon_error": eps, "model_sha256": bundle.sha256}  # fmt: skip
+        with open(results, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        print(json.dumps({"label": v.label, "epsilon_error": round(eps["mean"], 4)}), flush=True)
     return 0
 
 

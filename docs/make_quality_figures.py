@@ -8,7 +8,9 @@ common (model, N, sampler, steps) setting, and writes:
 * docs/figures/fid_vs_adc_bits_and_sigma.svg — FID against ADC resolution and against the R_P/TMR
   variation σ (vcma-default is the 8-bit, 5 % point), software FID as a dashed line; a second row of
   panels shows the chip's relative ε-prediction error for the same variants;
-* docs/figures/quality_study.md — the full table (FID, KID ± std, ε error, images/s, energy).
+* docs/figures/quality_study.md — the full table (FID, KID ± std, ε error, images/s, energy);
+* docs/figures/epsilon_ablation.md — from ``--epsilon`` rows (``quality_study --epsilon-only``):
+  each variant's ε-prediction error per noise level and its change against vcma-default.
 """
 
 from __future__ import annotations
@@ -95,10 +97,30 @@ def table(rows: dict, setting: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def epsilon_table(rows: list[dict]) -> str:
+    """Markdown table of ε-only rows (last row per label wins), vcma-default first."""
+    latest = {r["label"]: r for r in rows}
+    base = latest.get("vcma-default", {}).get("epsilon_error", {}).get("mean")
+    order = sorted(latest.values(), key=lambda r: (r["label"] != "vcma-default", r["epsilon_error"]["mean"]))
+    timesteps = sorted(int(t) for t in order[0]["epsilon_error"]["per_timestep"])
+    lines = [
+        "| variant | change from vcma-default | mean ε error | " + " | ".join(f"t = {t}" for t in timesteps) + " | vs vcma-default |",
+        "|---|---|---|" + "---|" * len(timesteps) + "---|",
+    ]
+    for r in order:
+        eps = r["epsilon_error"]
+        per_t = " | ".join(f"{eps['per_timestep'][str(t)]:.3f}" for t in timesteps)  # JSON keys are strings
+        change = json.dumps(r["overrides"]) if r["overrides"] else r["base"]
+        versus = f"{(eps['mean'] / base - 1) * 100:+.0f} %" if base else "–"
+        lines.append(f"| {r['label']} | `{change}` | {eps['mean']:.3f} | {per_t} | {versus} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", default=str(OUT / "quality_study.jsonl"))
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--epsilon", default=str(OUT / "epsilon_ablation.jsonl"), help="ε-only rows (optional)")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
     chosen, setting = select_rows(rows)
@@ -107,6 +129,11 @@ def main(argv=None) -> None:
     (out / "fid_vs_adc_bits_and_sigma.svg").write_text(sweep_figure(chosen, setting))
     (out / "quality_study.md").write_text(table(chosen, setting))
     print(f"wrote {out}/fid_vs_adc_bits_and_sigma.svg and quality_study.md ({len(chosen)} variants)")
+    epsilon = Path(args.epsilon)
+    if epsilon.is_file():
+        eps_rows = [json.loads(line) for line in epsilon.read_text().splitlines() if line.strip()]
+        (out / "epsilon_ablation.md").write_text(epsilon_table(eps_rows))
+        print(f"wrote {out}/epsilon_ablation.md ({len(eps_rows)} rows)")
 
 
 if __name__ == "__main__":

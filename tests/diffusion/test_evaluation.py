@@ -68,6 +68,7 @@ def test_every_study_variant_builds_a_valid_profile():
             assert profile.hash != profiles.get_profile(v.base).hash, v.label
     assert quality_study.variant("adc-4").profile().crossbar.adc_bits == 4
     assert quality_study.variant("sigma-20").profile().variation.tmr_rel == 0.20
+    assert quality_study.variant("open-loop").profile().crossbar.weight_mapping == "sign_magnitude"
     with pytest.raises(KeyError, match="unknown variant"):
         quality_study.variant("nope")
 
@@ -96,7 +97,13 @@ def test_study_figures_render_from_rows(tmp_path):
             row("adc-6", "adc_bits", 60.0, 6, 0.2), row("sigma-0", "sigma", 52.0, 0.0), row("sigma-20", "sigma", 70.0, 0.2)]
     results = tmp_path / "rows.jsonl"
     results.write_text("\n".join(json.dumps(r) for r in rows))
-    module.main(["--results", str(results), "--out", str(tmp_path)])
+    eps_rows = [{"label": label, "base": "vcma-default", "overrides": quality_study.variant(label).overrides,
+                 "epsilon_error": {"mean": mean, "per_timestep": {"50": 2 * mean, "950": mean / 2}}}
+                for label, mean in (("no-ir-drop", 0.04), ("vcma-default", 0.08))]  # fmt: skip
+    (tmp_path / "eps.jsonl").write_text("\n".join(json.dumps(r) for r in eps_rows))
+    module.main(["--results", str(results), "--out", str(tmp_path), "--epsilon", str(tmp_path / "eps.jsonl")])
+    ablation = (tmp_path / "epsilon_ablation.md").read_text().splitlines()
+    assert ablation[2].startswith("| vcma-default |") and "| no-ir-drop |" in ablation[3] and "-50 %" in ablation[3]
     svg = (tmp_path / "fid_vs_adc_bits_and_sigma.svg").read_text()
     assert svg.startswith("<svg") and "software FID 50.0" in svg and svg.count("<circle") == 2 * (3 + 3)
     table = (tmp_path / "quality_study.md").read_text()

@@ -25,3 +25,14 @@ def test_bad_rows_and_files(tmp_path):
     bad.write_text("[1, 2]")
     with pytest.raises(InputError, match="object"):
         fid_table.load(bad)
+
+
+def test_a_larger_sample_is_not_replaced_by_a_smaller_one(tmp_path):
+    path = tmp_path / "table.json"
+    ref = {"dataset": "fashion-mnist", "split": "test", "n": 10000, "weights_sha256": "ab"}
+    row = {"profile": "software", "steps": 10, "sampler": "ddpm"}
+    fid_table.record({**row, "n": 500, "fid": 20.0}, "c" * 64, 0.0, ref, path)
+    fid_table.record({**row, "n": 128, "fid": 60.0}, "c" * 64, 0.0, ref, path)
+    assert fid_table.lookup("c" * 64, "ddpm", 10, 0.0, "software", path)["fid"] == 20.0
+    fid_table.record({**row, "n": 10000, "fid": 9.0}, "c" * 64, 0.0, ref, path)
+    assert fid_table.lookup("c" * 64, "ddpm", 10, 0.0, "software", path)["n"] == 10000
