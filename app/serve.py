@@ -45,6 +45,10 @@ def stop_worker(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
                 _say(f"worker still busy after {grace_s:.0f} s; stopping it cold (running jobs go back on the queue)")
 
 
+def _exit_on_signal(_signum, _frame) -> None:
+    raise SystemExit(0)  # a requested stop: unwind through `finally`, exit status 0
+
+
 def serve(host: str, port: int, concurrency: int | None = None, grace_s: float = 10.0) -> int:
     import uvicorn
 
@@ -62,6 +66,10 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
     else:
         _say("using the Redis at REDIS_URL")
     worker = start_worker(env, concurrency)
+    # uvicorn handles SIGTERM itself and, once shut down, re-raises it with the handler that was
+    # there before; Python's default would end the process before `finally` stops the worker and
+    # Redis, so make it an exit that unwinds (Ctrl-C already does: KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         _say(f"worker pid {worker.pid}; the first job waits until it has loaded the model")
         _say(f"spindiff is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs, readiness: /readyz); Ctrl-C stops it")

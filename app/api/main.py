@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aredis
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
+from app import dashboard
 from app.api import errors
 from app.api.catalog_client import ProfileCatalog
 from app.api.routes import catalog, events, generations, health
@@ -50,11 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (generations, events, catalog, health):
         app.include_router(module.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    dashboard.install(app)  # the dashboard at / (issue 6)
     return app
 
 

@@ -55,7 +55,9 @@ class GenerationCreate(BaseModel):
     eta: float = Field(0.0, ge=0.0, le=1.0, description="DDIM η (0 deterministic, 1 ≈ DDPM); must be 0 for ddpm")
     seed: int | None = Field(None, ge=0, lt=2**63, description="sampling seed; the server picks one when absent and returns it")
     chip_seed: int = Field(0, ge=0, lt=2**63, description="which emulated chip (device variation) to run on")
-    hardware: str | HardwareSpec = Field("vcma-default", description="profile name, {profile, overrides}, or 'software'")
+    hardware: str | HardwareSpec = Field(
+        "vcma-default", validate_default=True, description="profile name, {profile, overrides}, or 'software'"
+    )
     quality: QualityOptions = Field(default_factory=QualityOptions)
     preview: bool = Field(False, description="progress events carry a PNG grid of the current estimate (base64)")
 

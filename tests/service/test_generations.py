@@ -74,7 +74,11 @@ def test_a_small_chip_job_reports_energy_area_latency_and_the_profile(service):
         assert done["telemetry"]["programming"]["energy_total_j"] >= 0
         record = done["reproducibility"]
         assert record["profile"]["name"] == "vcma-default" and record["profile_hash"] == done["request"]["hardware"]["profile_hash"]
-        assert done["telemetry"]["quality"]["available"] is False  # no reference statistics in the test checkout, or computed
+        quality = done["telemetry"]["quality"]
+        if quality.get("available") is False:  # a checkout without the reference statistics says why
+            assert "reference statistics" in quality["reason"]
+        else:  # the shipped statistics: a batch KID and a batch FID labelled with its N
+            assert quality["n"] == 2 and quality["batch_fid"]["n"] == 2 and quality["reference"]["n"] == 10000
         metrics = client.get("/metrics").text
         assert 'spindiff_energy_per_image_joules_count{profile="vcma-default"}' in metrics
 

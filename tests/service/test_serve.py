@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import redis
 
 from app.embedded_redis import free_port
@@ -25,7 +26,8 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
-def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_runs_everything_and_stops_cleanly(tmp_path, stop_signal):
     port = free_port()
     env = {**clean_environ(), **BASE_ENV, "SPINDIFF_DATA_DIR": str(tmp_path / "data")}  # no REDIS_URL: embedded Redis
     log = tmp_path / "serve.log"
@@ -51,7 +53,7 @@ def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
             wait_until(lambda: client.get(f"/v1/generations/{job['id']}").json()["status"] == "succeeded", 120)
         assert (tmp_path / "data" / "redis" / "redis.conf").read_text().count("appendonly yes") == 1
     finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        proc.send_signal(stop_signal)  # Ctrl-C, or what docker/systemd send
         code = proc.wait(timeout=90)
     assert code == 0, log.read_text()
     assert "[spindiff serve] stopped" in log.read_text()

@@ -47,3 +47,11 @@ def test_a_body_that_is_not_json_is_422(service):
         assert response.status_code == 422 and "not valid JSON" in response.json()["error"]["message"]
         response = client.post("/v1/generations", json=[1, 2])
         assert response.status_code == 422 and response.json()["error"]["message"]
+
+
+def test_a_body_without_hardware_defaults_to_vcma_default_as_a_profile_spec():
+    # the default must go through the same validator as a given value (it once reached the worker as a bare string)
+    from app.api.schemas import GenerationCreate, HardwareSpec
+
+    body = GenerationCreate(num_images=1, steps=2)
+    assert isinstance(body.hardware, HardwareSpec) and body.hardware.profile == "vcma-default"

@@ -1,0 +1,195 @@
+"""The dashboard's routes: three pages, two HTML fragments, a dry-run validation and the jobs stream.
+
+Pages (``/``, ``/jobs/{id}``, ``/compare``) are shells without data, so a browser can open them
+without an API key; their scripts fetch everything else with the key from sessionStorage in an
+``Authorization`` header (an ``<img src>`` or an ``EventSource`` could not send it). The fragments
+are server-rendered HTML with SVG charts, made from the job records alone: this process never
+loads torch or numba.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi.responses import HTMLResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+from starlette.templating import Jinja2Templates
+
+from app.api import deps
+from app.api.errors import ApiError
+from app.api.routes.generations import ERRORS, _resolve_hardware
+from app.api.schemas import GenerationCreate
+from app.api.views import job_view
+from app.dashboard import figures, telemetry
+from app.dashboard.charts import plain, si
+from worker import models, registry
+from worker.settings import Settings
+from worker.store import JobStore
+
+HERE = Path(__file__).resolve().parent
+JOB_ID = r"^[A-Za-z0-9_-]{1,64}$"
+ACTIVE = ("queued", "running")
+WAKE_MS = 1_000  # the jobs stream re-reads the list at least this often (new jobs, worker changes)
+# No inline script or style, nothing from another origin: the pages work offline and an injected
+# <script> would not run. Images are blob: URLs (fetched with the key) or data: (previews).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+           "Cache-Control": "no-store"}  # fmt: skip
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(si=si, plain=plain, seconds=lambda v: "—" if v is None else (f"{v:.2f} s" if v < 100 else f"{v:.0f} s"))
+
+pages = APIRouter(include_in_schema=False)
+data = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(deps.api_key)])
+
+
+def _page(request: Request, name: str, context: dict) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, headers=HEADERS)
+
+
+@functools.cache
+def form_fields() -> dict:
+    """Defaults, bounds and help of the request fields, from the API's own schema."""
+    properties = GenerationCreate.model_json_schema()["properties"]
+    fields = {}
+    for name in ("num_images", "steps", "eta", "seed", "chip_seed"):
+        spec = dict(properties[name])
+        for option in spec.pop("anyOf", []):  # seed: integer or null
+            spec.update({k: v for k, v in option.items() if k != "type"})
+        low, high = spec.get("minimum"), spec.get("maximum", spec.get("exclusiveMaximum"))
+        bounds = "" if low is None else (f"{low:g}–{high:g}" if high is not None and high < 1e6 else f"≥ {low:g}")
+        fields[name] = {"default": spec.get("default"), "help": spec.get("description", ""), "bounds": bounds}
+    fields["sampler"] = {"options": properties["sampler"]["enum"], "default": properties["sampler"]["default"]}
+    return fields
+
+
+@pages.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    return _page(request, "index.html", {"page": "index", "fields": form_fields()})
+
+
+@pages.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str = PathParam(..., pattern=JOB_ID)) -> HTMLResponse:
+    return _page(request, "job.html", {"page": "job", "job_id": job_id})
+
+
+@pages.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request, ids: str = Query("", max_length=400)) -> HTMLResponse:
+    return _page(request, "compare.html", {"page": "compare", "ids": ",".join(_ids(ids, required=False))})
+
+
+def _ids(text: str, required: bool = True) -> list[str]:
+    ids = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not ids and not required:
+        return []
+    if not 2 <= len(ids) <= 4:
+        raise ApiError(422, "validation_error", f"ids: name 2 to 4 jobs separated by commas, got {len(ids)}", "ids")
+    for job_id in ids:
+        if not re.match(JOB_ID, job_id):
+            raise ApiError(422, "validation_error", f"ids: {job_id!r} is not a job id", "ids")
+    return ids
+
+
+def _report_context(job: dict) -> dict:
+    energy = telemetry.energy_view(job)
+    return {
+        "job": job,
+        "s": telemetry.summary(job),
+        "energy": energy,
+        "figures": figures.job_figures(energy),
+        "quality": telemetry.quality_view(job),
+        "record": telemetry.record_view(job),
+        "timings": telemetry.timings_view(job),
+        "geometry": telemetry.grid_geometry(job) if job["status"] == "succeeded" else None,
+        "rerun": json.loads(telemetry.rerun_body(job)) if job["status"] in telemetry.TERMINAL else None,
+        "partial": (job.get("telemetry") or {}).get("cancelled"),
+    }
+
+
+@data.get("/jobs/{job_id}/report", response_class=HTMLResponse, summary="A job as HTML with SVG charts (the job page's body)",
+          responses=ERRORS)  # fmt: skip
+def job_report(request: Request, job: dict = Depends(deps.job_or_404), config: Settings = Depends(deps.settings)) -> HTMLResponse:
+    return templates.TemplateResponse(request, "_job_report.html", _report_context(job_view(job, config.max_attempts)),
+                                      headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+@data.get("/compare", response_class=HTMLResponse, summary="2–4 jobs side by side as HTML with SVG charts", responses=ERRORS)
+def compare_report(request: Request, ids: str = Query(..., max_length=400, description="2–4 job ids, comma-separated"),
+                   jobs: JobStore = Depends(deps.store), config: Settings = Depends(deps.settings)) -> HTMLResponse:  # fmt: skip
+    found = []
+    for job_id in _ids(ids):
+        record = jobs.get(job_id)
+        if record is None:
+            raise ApiError(404, "job_not_found", f"no generation job {job_id!r} (unknown id, or removed after the retention period)", "ids")
+        found.append(job_view(record, config.max_attempts))
+    columns = [{**_report_context(job), "label": f"#{k + 1} {telemetry.profile_label(job['request'])}"} for k, job in enumerate(found)]
+    charts = figures.compare_figures([c["label"] for c in columns], [c["energy"] for c in columns])
+    return templates.TemplateResponse(request, "_compare_report.html", {"columns": columns, "figures": charts},
+                                      headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+@data.post("/validate", summary="Check a generation request without queueing it",
+           responses={**ERRORS, 200: {"content": {"application/json": {"example": {"ok": True}}}}})  # fmt: skip
+def validate_generation(body: GenerationCreate, config: Settings = Depends(deps.settings), catalog=Depends(deps.catalog)) -> dict:
+    """The checks of ``POST /v1/generations`` (body, model, profile and overrides) with the same
+    422 answers, and nothing queued: the dashboard's form shows a field's error before submitting."""
+    model = models.resolve(config, body.model)
+    if model is None:
+        known = ", ".join(m["id"] for m in models.catalog(config))
+        raise ApiError(422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model")
+    hardware, _ = _resolve_hardware(body, catalog)
+    return {"ok": True, "model": model["id"], "hardware": hardware}
+
+
+def _row(record: dict) -> dict:
+    """One line of the jobs table (seeds as text: they exceed a browser's exact integers)."""
+    view = job_view(record, full=False)
+    request = view["request"]
+    return {
+        "id": view["id"], "status": view["status"], "created_at": view["created_at"], "finished_at": view["finished_at"],
+        "progress": view["progress"], "cancel_requested": view["cancel_requested"],
+        "error": (view.get("error") or {}).get("code"), "profile": telemetry.profile_label(request),
+        "sampler": request.get("sampler"), "steps": request.get("steps"), "num_images": request.get("num_images"),
+        "seed": None if request.get("seed") is None else str(request["seed"]),
+    }  # fmt: skip
+
+
+def _snapshot(store: JobStore, limit: int) -> tuple[str, list[str]]:
+    records, _ = store.list(None, limit, None)
+    payload = {"items": [_row(r) for r in records], "counts": store.counts(), "workers": len(registry.alive(store.r))}
+    return json.dumps(payload, sort_keys=True), [r["id"] for r in records if r["status"] in ACTIVE]
+
+
+@data.get("/jobs/stream", response_class=EventSourceResponse, summary="The newest jobs as Server-Sent Events (the live jobs table)",
+          responses={200: {"content": {"text/event-stream": {}}}, **ERRORS})  # fmt: skip
+async def jobs_stream(request: Request, limit: int = Query(25, ge=1, le=100), jobs: JobStore = Depends(deps.store)):
+    """A ``jobs`` event with the newest ``limit`` jobs, status counts and live workers whenever any
+    of it changes: woken by the events of the queued and running jobs, and re-read every second
+    for new jobs."""
+    aredis = request.app.state.aredis
+
+    async def stream():
+        last, positions = None, {}
+        while True:
+            payload, active = await run_in_threadpool(_snapshot, jobs, limit)
+            if payload != last:
+                last = payload
+                yield ServerSentEvent(data=payload, event="jobs")
+            positions = {job_id: positions.get(job_id, "$") for job_id in active}
+            if not positions:
+                await asyncio.sleep(WAKE_MS / 1000)
+                continue
+            answer = await aredis.xread({JobStore.events_key(k): v for k, v in positions.items()}, block=WAKE_MS, count=100)
+            for key, entries in answer or []:
+                job_id = (key.decode() if isinstance(key, bytes) else key).split(":")[2]
+                last_id = entries[-1][0]
+                positions[job_id] = last_id.decode() if isinstance(last_id, bytes) else last_id
+
+    return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,228 @@
+"""What the dashboard shows of one job, read from its public JSON (`app.api.views.job_view`) only.
+
+The worker writes the telemetry (``diffusion.generate`` and the cost ledger of ``device.cost``);
+this module picks out the figures a person compares — energy per image by component, the GPU/TPU
+baselines, area, latency, quality, the reproducibility record — and never imports the emulator.
+Seeds are kept as text: they go up to 2⁶³ and a browser's JSON numbers stop being exact at 2⁵³.
+"""
+
+from __future__ import annotations
+
+import json
+
+# Inference energy by component, in the ledger's keys (device/cost.py), in drawing order.
+COMPONENTS = (
+    ("array_read", "array reads"),
+    ("adc", "ADC"),
+    ("dac", "DAC"),
+    ("shift_add", "shift-add"),
+    ("digital", "digital"),
+    ("rng", "RNG"),
+)
+# One-off costs of programming a chip (not part of any image's energy).
+ONE_OFF = (("programming", "weight programming (write + verify)"), ("rng_calibration", "RNG calibration"))
+AREA = (("cells", "cell arrays"), ("adcs", "ADCs"), ("drivers", "drivers"), ("rng", "RNG array"))
+ACCELERATORS = ("a100_sxm", "h100_sxm", "tpu_v4")
+SHORT_NAMES = {"a100_sxm": "A100 SXM", "h100_sxm": "H100 SXM", "tpu_v4": "TPU v4"}
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def profile_label(request: dict) -> str:
+    hardware = request.get("hardware") or {}
+    name = hardware.get("profile", "?") if isinstance(hardware, dict) else str(hardware)
+    return name + (" + overrides" if isinstance(hardware, dict) and hardware.get("overrides") else "")
+
+
+def overrides_text(request: dict) -> list[str]:
+    """``['crossbar.adc_bits = 6', …]`` for the request's overrides."""
+    overrides = (request.get("hardware") or {}).get("overrides") or {}
+    return [f"{section}.{key} = {json.dumps(value)}" for section, values in overrides.items() for key, value in values.items()]
+
+
+def summary(job: dict) -> dict:
+    """The request in a line: profile, sampler, steps, images, seeds (as text)."""
+    request = job.get("request") or {}
+    sampler = str(request.get("sampler", "ddpm"))
+    return {
+        "id": job["id"],
+        "short_id": job["id"][:8],
+        "status": job["status"],
+        "profile": profile_label(request),
+        "is_chip": (request.get("hardware") or {}).get("profile") != "software",
+        "overrides": overrides_text(request),
+        "sampler": sampler,
+        "sampler_text": f"{sampler.upper()}" + (f" η={request.get('eta')}" if sampler == "ddim" and request.get("eta") else ""),
+        "steps": request.get("steps"),
+        "num_images": request.get("num_images"),
+        "seed": None if request.get("seed") is None else str(request["seed"]),
+        "chip_seed": str(request.get("chip_seed", 0)),
+        "model": request.get("model"),
+        "created_at": job.get("created_at"),
+        "finished_at": job.get("finished_at"),
+    }
+
+
+def _accelerators(energy: dict, chip_per_image: float | None, chip_latency: float | None) -> list[dict]:
+    found = ((energy.get("baseline") or {}).get("accelerators")) or {}
+    ratios = ((energy.get("ratios") or {}).get("energy_per_image_gpu_over_chip")) or {}
+    rows = []
+    for key in [*ACCELERATORS, *sorted(set(found) - set(ACCELERATORS))]:
+        spec = found.get(key)
+        if not spec:
+            continue
+        per_image = spec.get("energy_per_image_j")
+        ratio = ratios.get(key)
+        if ratio is None and chip_per_image and per_image:
+            ratio = per_image / chip_per_image
+        time_per_image = spec.get("time_per_image_s")
+        rows.append({
+            "key": key, "name": spec.get("name", key), "short": SHORT_NAMES.get(key, spec.get("name", key)),
+            "energy_per_image_j": per_image, "energy_ratio": ratio,
+            "time_per_image_s": time_per_image,
+            "latency_ratio": time_per_image / chip_latency if (time_per_image and chip_latency) else None,
+            "tdp_w": spec.get("tdp_w"), "die_area_mm2": spec.get("die_area_mm2"),
+            "energy_per_random_bit_j": spec.get("energy_per_random_bit_j"),
+            "source": spec.get("source"), "uncertain": spec.get("uncertain") or "",
+        })  # fmt: skip
+    return rows
+
+
+def energy_view(job: dict) -> dict | None:
+    """Energy, area, latency and the GPU/TPU comparison of a job's telemetry; None without any."""
+    telemetry = job.get("telemetry") or {}
+    energy = telemetry.get("energy") or {}
+    if not energy:
+        return None
+    request = job.get("request") or {}
+    images = energy.get("images") or (energy.get("baseline") or {}).get("images") or request.get("num_images") or 1
+    chip = "energy_j" in energy
+    per_image = energy.get("energy_per_image_j") if chip else None
+    latency = energy.get("latency_s") or {}
+    view = {
+        "chip": chip,
+        "images": images,
+        "steps": energy.get("steps"),
+        "energy_per_image_j": per_image,
+        "energy_total_j": energy.get("energy_total_j") if chip else None,
+        "energy_per_step_j": energy.get("energy_per_step_j") if chip else None,
+        "components": [],
+        "one_off": [],
+        "area": [],
+        "area_total_mm2": energy.get("area_total_mm2") if chip else None,
+        "latency": {k: latency.get(k) for k in ("per_image", "per_step", "total", "mvm", "digital", "rng")} if chip else None,
+        "latency_model": latency.get("model", ""),
+        "accelerators": _accelerators(energy, per_image, latency.get("per_image") if chip else None),
+        "baseline_model": (energy.get("baseline") or {}).get("model", ""),
+        "baseline_utilisation": (energy.get("baseline") or {}).get("utilisation"),
+        "rng_bit_j": ((energy.get("rng_detail") or {}).get("energy_per_output_bit_j")) if chip else None,
+        "assumptions": energy.get("assumptions") or {},
+    }
+    if chip:
+        by_component = energy.get("energy_j") or {}
+        view["components"] = [{"key": key, "label": label, "j_per_image": (by_component.get(key) or 0.0) / images,
+                               "share": (by_component.get(key) or 0.0) / energy["energy_total_j"] if energy.get("energy_total_j") else None}
+                              for key, label in COMPONENTS]  # fmt: skip
+        view["area"] = [{"key": key, "label": label, "mm2": (energy.get("area_um2") or {}).get(key, 0.0) / 1e6} for key, label in AREA]
+    programming = (telemetry.get("programming") or {}).get("energy_j") or {}
+    view["one_off"] = [{"key": key, "label": label, "j": programming[key]} for key, label in ONE_OFF if programming.get(key)]
+    return view
+
+
+def quality_view(job: dict) -> dict:
+    """Batch KID, batch FID with its N, calibrated FID — or why they are missing."""
+    quality = (job.get("telemetry") or {}).get("quality") or {}
+    calibrated = quality.get("fid_calibrated") or {}
+    view = {
+        "requested": bool(((job.get("request") or {}).get("quality") or {}).get("enabled", True)),
+        "available": bool(quality.get("available", "batch_fid" in quality)),
+        "reason": quality.get("reason"),
+        "calibrated": calibrated if calibrated.get("value") is not None else None,
+        "calibrated_note": calibrated.get("note", ""),
+        "fid": None,
+        "kid": None,
+        "n": quality.get("n"),
+        "reference": quality.get("reference") or {},
+    }
+    if "batch_fid" in quality:
+        view["available"] = True
+        view["fid"] = quality["batch_fid"]
+        view["kid"] = quality.get("batch_kid")
+    return view
+
+
+def record_view(job: dict) -> dict | None:
+    """The reproducibility record, with seeds as text and the profile as pretty JSON."""
+    record = job.get("reproducibility")
+    if not record:
+        return None
+    sampler = record.get("sampler") or {}
+    return {
+        "seed": str(record.get("seed")),
+        "chip_seed": str(record.get("chip_seed")),
+        "model": record.get("model"),
+        "model_sha256": record.get("model_sha256"),
+        "profile_name": (record.get("profile") or {}).get("name") or (record.get("hardware") or {}).get("profile"),
+        "profile_hash": record.get("profile_hash"),
+        "overrides": overrides_text({"hardware": record.get("hardware") or {}}),
+        "sampler": sampler.get("name"),
+        "steps": sampler.get("steps"),
+        "eta": sampler.get("eta"),
+        "timesteps": sampler.get("timesteps") or [],
+        "code_version": record.get("code_version"),
+        "profile_json": json.dumps(record.get("profile"), indent=2) if record.get("profile") else None,
+        "json": json.dumps(record, indent=2),
+    }
+
+
+def rerun_body(job: dict) -> str:
+    """The exact request of ``job`` as a POST /v1/generations body (JSON text, seeds exact).
+
+    The model is named by its weights' SHA-256, so a server whose ``default`` model changed answers
+    422 instead of quietly running other weights; the profile by name with the same overrides (the
+    new job's record then shows whether the profile hash is still the same).
+    """
+    request = job.get("request") or {}
+    hardware = request.get("hardware") or {}
+    spec = hardware.get("profile", "vcma-default")
+    if hardware.get("overrides"):
+        spec = {"profile": spec, "overrides": hardware["overrides"]}
+    body = {
+        "model": request.get("model_sha256") or request.get("model", "default"),
+        "num_images": request.get("num_images"),
+        "sampler": request.get("sampler"),
+        "steps": request.get("steps"),
+        "eta": request.get("eta", 0.0),
+        "seed": request.get("seed"),
+        "chip_seed": request.get("chip_seed", 0),
+        "hardware": spec,
+        "quality": request.get("quality") or {"enabled": True},
+        "preview": bool(request.get("preview", False)),
+    }
+    return json.dumps(body)
+
+
+def timings_view(job: dict) -> list[tuple[str, float | None]]:
+    """Wall-clock times on this server (emulation, not the chip's latency)."""
+    timings = job.get("timings") or {}
+    emulation = (job.get("telemetry") or {}).get("timings") or {}
+    rows = [("waiting in the queue", timings.get("queued_s")), ("running", timings.get("running_s"))]
+    rows += [(label, emulation.get(key)) for key, label in (("programming_s", "programming the emulated chip"),
+                                                             ("sampling_s", "sampling"), ("quality_s", "scoring quality"))]  # fmt: skip
+    return [(label, value) for label, value in rows if value is not None]
+
+
+def grid_geometry(job: dict, image_size: int = 28, padding: int = 2) -> dict:
+    """Where image k sits in the job's grid PNG, in the grid's own pixels (before its upscaling).
+
+    Mirrors ``diffusion.images.grid``: ⌈√N⌉ columns, ``padding`` pixels around every image. The
+    page lays an SVG of this size over the picture, so the click targets scale with it.
+    """
+    n = int((job.get("request") or {}).get("num_images") or len(job.get("images") or []) or 1)
+    columns = 1
+    while columns * columns < n:
+        columns += 1
+    rows = -(-n // columns)
+    pitch = image_size + padding
+    cells = [{"index": k, "x": padding + (k % columns) * pitch, "y": padding + (k // columns) * pitch} for k in range(n)]
+    return {"columns": columns, "rows": rows, "size": image_size, "cells": cells,
+            "width": columns * pitch + padding, "height": rows * pitch + padding}  # fmt: skip

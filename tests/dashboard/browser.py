@@ -1,0 +1,116 @@
+"""Helpers of the dashboard's browser tests: Debian's Chromium through Playwright, pages that
+record what they fetch and what they log, screenshots for docs/screenshots/, and waiting with a
+timeout.
+
+Playwright cannot download its own browsers here, so it launches the system's ``chromium`` (or
+``SPINDIFF_CHROMIUM``) with the flags of shared/reference/environment.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# The committed screenshots are refreshed only on request (SPINDIFF_UPDATE_SCREENSHOTS=1 make test);
+# ordinary runs (CI included) write them to a scratch directory so a test run leaves the tree clean.
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("SPINDIFF_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "spindiff-screenshots"
+)
+API_KEY = "dashboard-test-key"
+LAPTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]  # fmt: skip
+# what Chromium logs for any 4xx/5xx fetch (a 401 before the key, the 422 of a bad form value)
+EXPECTED_CONSOLE = ("Failed to load resource",)
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("SPINDIFF_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@dataclass
+class Watched:
+    """What the pages of one browser context did: every request URL, console errors, page errors."""
+
+    origin: str
+    requests: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def attach(self, context) -> None:
+        context.on("request", self._request)
+        context.on("page", self._page)
+
+    def _request(self, request) -> None:
+        self.requests.append(request.url)
+        if request.method == "POST":
+            self.posts.append(request.url.removeprefix(self.origin))
+
+    def _page(self, page) -> None:
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("console", lambda message: self.problems.append(f"console {message.type}: {message.text}")
+                if message.type == "error" and not message.text.startswith(EXPECTED_CONSOLE) else None)  # fmt: skip
+
+    def foreign(self) -> list[str]:
+        """Requests that left the service's origin (a CDN, a font host): there must be none."""
+        return [url for url in self.requests if not url.startswith((self.origin + "/", "data:", "blob:"))]
+
+
+def new_context(browser, origin: str, viewport: dict = LAPTOP, key: str | None = API_KEY):
+    """A browser context on the service, its API key already in each tab's sessionStorage (as
+    after typing it once), unless ``key`` is None."""
+    context = browser.new_context(viewport=viewport, base_url=origin, is_mobile=viewport is PHONE, has_touch=viewport is PHONE,
+                                  accept_downloads=True)  # fmt: skip
+    context.set_default_timeout(30_000)
+    if key is not None:
+        # runs in every document, about:blank included (no storage there)
+        script = f"if (location.origin === {json.dumps(origin)}) sessionStorage.setItem('spindiff.apiKey', {json.dumps(key)});"
+        context.add_init_script(script)
+    watched = Watched(origin)
+    watched.attach(context)
+    return context, watched
+
+
+def screenshot(target, name: str) -> Path:
+    """A PNG of a page (all of it) or of one element into SCREENSHOTS/NAME.png (docs/screenshots/,
+    linked from the README, when SPINDIFF_UPDATE_SCREENSHOTS=1)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    if hasattr(target, "goto"):
+        target.screenshot(path=str(path), full_page=True, animations="disabled")
+    else:
+        target.screenshot(path=str(path), animations="disabled")
+    return path
+
+
+def fits_width(page) -> bool:
+    """Nothing wider than the window: no sideways scrolling of the whole page."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def wait_js(page, expression: str, timeout: float = 30.0, interval: float = 0.1):
+    """Poll a JavaScript expression (or ``() => …`` function) until it is truthy; returns its value.
+
+    Playwright's own ``wait_for_function`` polls through ``eval`` inside the page, which the
+    dashboard's Content-Security-Policy (rightly) forbids; ``evaluate`` is not affected.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression!r} stayed falsy for {timeout} s on {page.url}")
+        time.sleep(interval)
