@@ -120,6 +120,7 @@ def main(argv=None) -> int:
     parser.add_argument("--generate-only", action="store_true", help="generate and keep the images, score nothing")
     parser.add_argument("--epsilon-only", action="store_true",
                         help="only the eps-prediction error of each chip variant (no images, no FID), appended to --results")
+    parser.add_argument("--with-epsilon", action="store_true", help="also measure each chip variant's ε error while scoring")
     parser.add_argument("--record", action="store_true",
                         help="also store rows of unmodified presets and software in the FID table (diffusion/assets/fid_table.json)")
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
@@ -164,7 +165,7 @@ def main(argv=None) -> int:
             continue
         if reference is None:
             reference = load_reference(args.reference or REFERENCE_STATS)
-        eps = None if profile == "software" else epsilon_error(bundle, profile, batch=16, seed=args.seed)
+        eps = None if profile == "software" or not args.with_epsilon else epsilon_error(bundle, profile, batch=16, seed=args.seed)
         row = {
             "label": v.label, "group": v.group, "x": v.x, "base": v.base, "overrides": v.overrides, "note": v.note,
             "profile_hash": None if profile == "software" else profile.hash, "n": int(images.shape[0]),

@@ -41,24 +41,29 @@ def select_rows(rows: list[dict]) -> tuple[dict, dict]:
 
 
 def sweep_points(rows: dict, group: str, value: str) -> list[tuple[float, float]]:
-    """(x, value) of one sweep, the shared vcma-default point included, sorted by x."""
-    points = [(float(r["x"]), _value(r, value)) for r in rows.values() if r["group"] == group]
+    """(x, value) of one sweep, the shared vcma-default point included, sorted by x; rows without
+    the value (an ε error not measured) are left out."""
     label, x = SHARED_POINTS[group]
+    members = [(float(r["x"]), r) for r in rows.values() if r["group"] == group]
     if label in rows:
-        points.append((x, _value(rows[label], value)))
-    return sorted(points)
+        members.append((x, rows[label]))
+    points = [(x, _value(r, value)) for x, r in members]
+    return sorted((x, y) for x, y in points if y is not None)
 
 
-def _value(row: dict, value: str) -> float:
-    return row["epsilon_error"]["mean"] if value == "epsilon" else float(row[value])
+def _value(row: dict, value: str) -> float | None:
+    if value == "epsilon":
+        return row["epsilon_error"]["mean"] if row.get("epsilon_error") else None
+    return float(row[value])
 
 
 def sweep_figure(rows: dict, setting: dict) -> str:
     software = rows.get("software")
     parts = []
+    values = ("fid", "epsilon") if any(r.get("epsilon_error") for r in rows.values()) else ("fid",)
     for col, group in enumerate(("adc_bits", "sigma")):
         title, xlabel, ticks, fmt = AXES[group]
-        for row_index, value in enumerate(("fid", "epsilon")):
+        for row_index, value in enumerate(values):
             pts = sweep_points(rows, group, value)
             if not pts:
                 continue
@@ -73,7 +78,7 @@ def sweep_figure(rows: dict, setting: dict) -> str:
                 y_format=".1f" if value == "fid" else ".3f", hlines=hlines,
             )  # fmt: skip
             parts.append(f'<g transform="translate(0 {row_index * H})">{group_svg}</g>')
-    return svg(parts, 2, n_rows=2)
+    return svg(parts, 2, n_rows=len(values))
 
 
 def table(rows: dict, setting: dict) -> str:

@@ -53,7 +53,11 @@ def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
     assert code == 0
     assert json.loads(capsys.readouterr().out)["files"] == 5
     telemetry = json.loads((tmp_path / "out" / "telemetry.json").read_text())
-    assert telemetry["quality"]["available"] is False  # no shipped reference statistics in the test
+    quality = telemetry["quality"]
+    if quality.get("available") is False:  # a checkout without the shipped reference statistics
+        assert "reference statistics" in quality["reason"]
+    else:  # the shipped statistics: batch KID and a batch FID labelled with its N = 3
+        assert quality["n"] == 3 and quality["batch_fid"]["n"] == 3 and "mean" in quality["batch_kid"]
 
 
 def test_eval_prints_one_row_per_configuration_with_software_first(capsys, tmp_path, model_dir, reference):

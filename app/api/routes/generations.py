@@ -98,6 +98,8 @@ def create_generation(
         retry = _retry_after(jobs, result.depth or 0)
         raise ApiError(429, "queue_full", f"{result.depth} jobs are waiting (SPINDIFF_QUEUE_CAP={config.queue_cap}); "
                        f"nothing was queued, retry in {retry} s", headers={"Retry-After": str(retry)})  # fmt: skip
+    # the 202 describes the job as accepted (queued): read it before the worker can pick it up
+    created = jobs.get(job_id)
     try:
         celery.send_task(GENERATE, args=[job_id], task_id=job_id, queue=config.queue)
     except Exception as error:  # noqa: BLE001 - broker down: the job must not stay queued forever
@@ -105,7 +107,7 @@ def create_generation(
         raise ApiError(503, "queue_unavailable", f"the job queue is unreachable ({type(error).__name__}); retry later",
                        headers={"Retry-After": "10"}) from None  # fmt: skip
     response.headers["Location"] = f"/v1/generations/{job_id}"
-    return job_view(jobs.get(job_id), config.max_attempts)
+    return job_view(created, config.max_attempts)
 
 
 @router.get("", response_model=JobPage, responses=ERRORS, summary="List jobs, newest first")
