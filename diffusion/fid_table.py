@@ -62,7 +62,10 @@ def record(row: dict, model_sha256: str, eta: float, reference_record: dict, pat
         "n": int(row["n"]),
         "kid_mean": row.get("kid_mean"),
         "kid_std": row.get("kid_std"),
-        "reference": {k: reference_record.get(k) for k in ("dataset", "split", "n", "weights_sha256")},
+        "reference": {
+            **{k: reference_record.get(k) for k in ("dataset", "split", "n")},
+            "weights_sha256": reference_record.get("weights_sha256") or reference_record.get("protocol", {}).get("weights_sha256"),
+        },
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     path = Path(path)

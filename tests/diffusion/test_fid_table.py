@@ -36,3 +36,10 @@ def test_a_larger_sample_is_not_replaced_by_a_smaller_one(tmp_path):
     assert fid_table.lookup("c" * 64, "ddpm", 10, 0.0, "software", path)["fid"] == 20.0
     fid_table.record({**row, "n": 10000, "fid": 9.0}, "c" * 64, 0.0, ref, path)
     assert fid_table.lookup("c" * 64, "ddpm", 10, 0.0, "software", path)["n"] == 10000
+
+
+def test_the_weights_hash_is_taken_from_a_reference_files_protocol_block(tmp_path):
+    # the records written by diffusion.reference_stats keep the hash under "protocol"
+    ref = {"dataset": "fashion-mnist", "split": "test", "n": 10000, "protocol": {"weights_sha256": "7ff4"}}
+    fid_table.record({"profile": "software", "n": 10, "steps": 5, "sampler": "ddpm", "fid": 1.0}, "d" * 64, 0.0, ref, tmp_path / "t.json")
+    assert fid_table.lookup("d" * 64, "ddpm", 5, 0.0, "software", tmp_path / "t.json")["reference"]["weights_sha256"] == "7ff4"
