@@ -79,9 +79,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sigma-10", "vcma-default", _sigma(0.10), group="sigma", x=0.10),
 )
 
-#: Rows that double as sweep points: vcma-default is adc_bits = 8 and σ = 0.05.
-SHARED_POINTS = {"adc_bits": ("vcma-default", 8), "sigma": ("vcma-default", 0.05)}
-
 
 def variant(label: str) -> Variant:
     for v in VARIANTS:
