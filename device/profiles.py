@@ -207,6 +207,21 @@ PROFILES: dict[str, HardwareProfile] = {
         ),
         replace(
             VCMA_DEFAULT,
+            name="vcma-precise",
+            description=(
+                "vcma-default with the quieter read path that the quality study found the chip needs for "
+                "FID within 10 % of software (docs/quality.md): 16 ns reads instead of 1 ns, so the "
+                "white (thermal + shot) read noise, σ ∝ 1/√t_read, falls to 0.25 % (16× the read energy "
+                "and time); 10-bit ADCs (16× the energy per conversion by the F3 survey fit); 64×64 "
+                "tiles, a quarter of the IR-drop parameter a ∝ n² (2× the ADC conversions). About 12× "
+                "vcma-default's energy per image."
+            ),
+            crossbar=replace(
+                VCMA_DEFAULT.crossbar, read_time=16e-9, read_noise=0.0025, adc_bits=10, tile_rows=64, tile_cols=64
+            ),
+        ),
+        replace(
+            VCMA_DEFAULT,
             name="vcma-thermal",
             description=(
                 "The same devices run in the thermal (Néel–Brown) regime: 300 ns pulses near 0.38 V "

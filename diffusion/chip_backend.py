@@ -51,6 +51,25 @@ def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[np.ndarray, tuple[int, int
     return patches.detach().transpose(1, 2).reshape(b * length, k).float().numpy(), (h_out, w_out)
 
 
+def fit_trim(readout: np.ndarray, target: np.ndarray, gain_limits=(0.5, 2.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output gain g and offset c minimising Σ_b (g·y_b + c − t_b)²; shapes (B, N) → (N,), (N,).
+
+    Ordinary least squares with intercept: g = cov(y, t)/var(y), c = mean(t) − g·mean(y); g is
+    clipped to ``gain_limits`` (a trim, not a re-weighting) and outputs whose read-out does not vary
+    keep g = 1 (c then takes up the mean difference).
+    """
+    y, t = np.asarray(readout, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if y.shape != t.shape or y.ndim != 2:
+        raise ValueError(f"readout and target must be (B, N) of one shape, got {y.shape} and {t.shape}")
+    y_mean, t_mean = y.mean(axis=0), t.mean(axis=0)
+    dy = y - y_mean
+    variance = np.einsum("bn,bn->n", dy, dy)
+    varies = variance > 1e-12 * np.maximum(np.einsum("bn,bn->n", y, y), 1e-300)  # not rounding noise of a constant
+    gain = np.divide(np.einsum("bn,bn->n", dy, t - t_mean), variance, out=np.ones(y.shape[1]), where=varies)
+    gain = np.clip(gain, *gain_limits)
+    return gain, t_mean - gain * y_mean
+
+
 class ChipConv2d(nn.Module):
     """A Conv2d whose kernel lives on the chip; forward = im2col → crossbar matmul → reshape → bias."""
 
@@ -67,7 +86,7 @@ class ChipConv2d(nn.Module):
             self.network.capture.setdefault(self.name, []).append(patches)
             y = patches @ self.network.weights[self.name]
         else:
-            y = self.network.chip.matmul(self.name, patches, self.network.noise)
+            y = self.network.read_out(self.name, patches)
         out = torch.from_numpy(y).float().reshape(x.shape[0], h * w, -1).transpose(1, 2).reshape(x.shape[0], -1, h, w)
         return self.network.add_bias(out, self.bias, channel_dim=1)
 
@@ -87,7 +106,7 @@ class ChipLinear(nn.Module):
             self.network.capture.setdefault(self.name, []).append(flat)
             y = flat @ self.network.weights[self.name]
         else:
-            y = self.network.chip.matmul(self.name, flat, self.network.noise)
+            y = self.network.read_out(self.name, flat)
         out = torch.from_numpy(y).float().reshape(*x.shape[:-1], -1)
         return self.network.add_bias(out, self.bias, channel_dim=-1)
 
@@ -108,6 +127,8 @@ class ChipNetwork(nn.Module):
         self.chip = Chip(profile, chip_seed, compute_dtype=np.float32)  # float32 analog path: 2–3× faster BLAS
         self.noise = np.random.default_rng([chip_seed, 21])
         self.capture: dict[str, list[np.ndarray]] | None = None
+        self.in_loop_targets: dict[str, np.ndarray] | None = None  # set only during in-loop calibration
+        self.trims: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # layer → (gain, offset) per output
         self.weights: dict[str, np.ndarray] = {}
         self.model = copy.deepcopy(model).eval()
         self._swap_layers(self.model, prefix="")
@@ -129,16 +150,35 @@ class ChipNetwork(nn.Module):
             else:
                 self._swap_layers(child, prefix=f"{name}.")
 
+    def read_out(self, name: str, x: np.ndarray) -> np.ndarray:
+        """Layer ``name``'s product x @ W read from the chip, with its in-loop trim when it has one.
+
+        During in-loop calibration (``in_loop_targets`` set) the read is not charged, and the layer's
+        trim is fitted here, on the inputs the chip's own upstream layers produced.
+        """
+        if self.in_loop_targets is not None:
+            y = self.chip.layers[name].matmul(x, self.noise)  # calibration reads: not charged
+            self.trims[name] = fit_trim(y, self.in_loop_targets[name])
+        else:
+            y = self.chip.matmul(name, x, self.noise)
+        if name not in self.trims:
+            return y
+        gain, offset = self.trims[name]
+        if self.in_loop_targets is None:
+            self.chip.count_digital(y.size)  # one multiply per output; the offset joins the bias add
+        return y * gain + offset
+
     def add_bias(self, out: torch.Tensor, bias, channel_dim: int) -> torch.Tensor:
         if bias is None:
             return out
-        self.chip.count_digital(out.numel() * BIAS_OPS_PER_ELEMENT)
+        if self.in_loop_targets is None:
+            self.chip.count_digital(out.numel() * BIAS_OPS_PER_ELEMENT)
         shape = [1] * out.dim()
         shape[channel_dim] = -1
         return out + bias.reshape(shape)
 
     def _count_digital(self, module, inputs, output) -> None:
-        if self.capture is None:
+        if self.capture is None and self.in_loop_targets is None:
             self.chip.count_digital(output.numel() * DIGITAL_OPS_PER_ELEMENT[type(module)])
 
     @torch.inference_mode()
@@ -156,12 +196,31 @@ class ChipNetwork(nn.Module):
         finally:
             self.capture = None
         gain_noise = np.random.default_rng([self.chip.chip_seed, 23])
+        targets = {}
         for name, batches in captured.items():
-            inputs = np.concatenate(batches)
+            x = np.concatenate(batches)
+            targets[name] = x.astype(np.float64) @ self.weights[name]
             layer = self.chip.layers[name]
-            layer.calibrate_adc(inputs, percentile=percentile)
+            layer.calibrate_adc(x, percentile=percentile)
             if layer.cb.output_gain_calibration:
-                layer.calibrate_output_gain(inputs, inputs.astype(np.float64) @ self.weights[name], gain_noise)
+                layer.calibrate_output_gain(x, targets[name], gain_noise)
+        if self.chip.profile.crossbar.in_loop_calibration:
+            self._calibrate_in_loop(inputs, targets)
+
+    @torch.inference_mode()
+    def _calibrate_in_loop(self, inputs, targets: dict[str, np.ndarray]) -> None:
+        """One chip forward pass of the calibration batch that fits every layer's trim in turn.
+
+        Layers run in execution order, so when layer k is fitted its inputs already come from
+        trimmed upstream layers; row b of its read-out and of ``targets[k]`` (the software
+        network's exact products) belong to the same image and position.
+        """
+        saved_noise, self.noise = self.noise, np.random.default_rng([self.chip.chip_seed, 24])
+        self.trims, self.in_loop_targets = {}, targets
+        try:
+            self.model(*inputs)
+        finally:
+            self.in_loop_targets, self.noise = None, saved_noise
 
     def reseed(self, seed: int) -> None:
         """Restart the chip's analog noise (read/ADC) and its MTJ noise source for one request."""

@@ -9,7 +9,9 @@ reference μ, Σ (its bias at small N is the same for every configuration at tha
 only at one N); KID is unbiased and reported as mean ± std over subsets.
 
 `epsilon_error` is a cheap fidelity probe that needs no FID: the relative error of the chip's ε
-prediction against the software network on the same noisy inputs.
+prediction against the software network on the same noisy inputs. `generate_with_epsilon_error` is
+its counterpart on the software side: the software sampler with a random error of a chosen relative
+size added to every ε prediction, which tells how much ε error the sampler tolerates (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ import numpy as np
 import torch
 
 from device.errors import InputError
-from diffusion.generate import SOFTWARE, GenerationRequest, generate, get_chip_network
+from diffusion import images as image_io
+from diffusion.generate import SOFTWARE, GenerationRequest, generate, get_chip_network, make_sampler
+from diffusion.generate_loop import sample
+from diffusion.noise import TorchNoise
 
 
 @dataclass(frozen=True)
@@ -148,3 +153,38 @@ def epsilon_error(bundle, profile, timesteps=(50, 250, 500, 750, 950), batch: in
         chip = network(x_t, t_batch)
         errors[int(t)] = float((chip - reference).norm() / reference.norm())
     return {"per_timestep": errors, "mean": float(np.mean(list(errors.values())))}
+
+
+def independent_torch_generator(seed: int, stream: int) -> torch.Generator:
+    """A torch CPU generator for (``seed``, ``stream``) whose draws are unrelated to ``manual_seed(seed)``.
+
+    torch's CPU generator keeps only the low 32 bits of its seed (``manual_seed(2**40 + s)`` equals
+    ``manual_seed(s)``), so an offset seed is no separate stream; `numpy.random.SeedSequence` mixes
+    (seed, stream) into a fresh 32-bit seed instead.
+    """
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, stream]).generate_state(1)[0]))
+
+
+def generate_with_epsilon_error(bundle, request: GenerationRequest, relative_error: float) -> np.ndarray:
+    """Software images (uint8 (B, 28, 28)) whose every ε prediction carries a random relative error.
+
+    ε' = ε + r·rms(ε)·ξ with ξ ~ N(0, 1) i.i.d. per pixel and rms taken per image, so that
+    ‖ε' − ε‖/‖ε‖ ≈ r, the quantity `epsilon_error` measures for a chip. The sampler's own noise is
+    the software run's (``TorchNoise(request.seed)``); ξ comes from a second generator whose seed is
+    derived from ``request.seed`` through `numpy.random.SeedSequence` (torch's CPU generator keeps only
+    the low 32 bits of a seed, so ``seed + 2**40`` would replay the sampler's own noise as ξ and
+    correlate the error with the trajectory). r = 0 reproduces the software images exactly.
+    """
+    if not (isinstance(relative_error, (int, float)) and 0.0 <= relative_error <= 10.0):
+        raise InputError(f"relative_error must lie in [0, 10], got {relative_error!r}")
+    errors = independent_torch_generator(request.seed, stream=41)
+
+    def denoise(x, t):
+        eps = bundle.model(x, t)
+        rms = eps.pow(2).mean(dim=tuple(range(1, eps.dim())), keepdim=True).sqrt()
+        return eps + relative_error * rms * torch.randn(eps.shape, generator=errors)
+
+    torch.manual_seed(request.seed)
+    shape = (request.num_images, 1, bundle.image_size, bundle.image_size)
+    x0 = sample(denoise, make_sampler(request, bundle.alphas_cumprod), TorchNoise(request.seed), shape, request.steps)
+    return image_io.to_uint8(x0.numpy())

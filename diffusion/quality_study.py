@@ -1,15 +1,25 @@
 """The quality study behind docs/quality.md: which chip non-ideality costs how much FID.
 
-Every variant is `vcma-default` with one thing changed (an ablation switches one non-ideality off;
-a sweep moves one parameter), plus the software baseline and the named degraded presets. For each
+Most variants are `vcma-default` with one thing changed (an ablation switches one non-ideality off;
+a sweep moves one parameter); the others are the software baseline, the named presets, the two
+halves of the chip apart (`rng-only`: exact arrays with the MTJ noise source; `ideal-rng`: the arrays
+with ideal bits), and software with a random ε error injected (the sampler's tolerance). For each
 variant the study generates N images with the same sampler, steps and seeds, scores them with
 `diffusion.evaluation.score` (FID at that N, KID), and measures the ε-prediction error against
 software (`diffusion.evaluation.epsilon_error`). Rows are appended to a JSON-lines file as they
 finish, so a long study can run in several processes (``--only``) and be resumed; a variant whose
-row (same label, N, sampler, steps, model) is already there is skipped.
+row (same label, N, sampler, steps, seed, batch, model) is already there is skipped.
+
+Images are kept per batch (``<images-dir>/<key>.batches/<first index>.npz``, written only when the
+batch is complete), so a study stopped half-way regenerates only its missing batches, and
+``--jobs J`` spreads the batches of all chosen variants over J single-threaded worker processes
+(each programs a variant's chip once and keeps it). With ``--jobs`` a row's images/s is that of
+one worker. Batch k is seeded ``seed + k·batch`` in every mode, so the images do not depend on J
+(software images may differ in a last-bit pixel: torch's float sums round differently on more
+threads).
 
     python -m diffusion.quality_study --n 200 --steps 10 --sampler ddpm \\
-        --results docs/figures/quality_study.jsonl [--only adc-4,adc-6]
+        --results docs/figures/quality_study.jsonl [--only adc-4,adc-6] [--jobs 8]
     python docs/make_quality_figures.py   # figures from the JSON-lines file
 
 Cost: the chip emulator runs ≈ 0.1–0.3 s per image per step on one core (every weight is 6 bit-
@@ -20,8 +30,10 @@ slice column pairs, IR drop and read noise need four more products per column), 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,9 +51,10 @@ class Variant:
     label: str
     base: str
     overrides: dict = field(default_factory=dict)
-    group: str = "ablation"  # "baseline", "preset", "ablation", "adc_bits", "sigma"
-    x: float | None = None  # the swept value for "adc_bits" / "sigma" rows
+    group: str = "ablation"  # "baseline", "preset", "ablation", "rng", "calibration", "adc_bits", "sigma", "injected"
+    x: float | None = None  # the swept value for "adc_bits" / "sigma" / "injected" rows
     note: str = ""
+    injected_error: float = 0.0  # software only: relative random error added to every ε prediction
 
     def profile(self):
         if self.base == "software":
@@ -62,6 +75,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("vcma-uncalibrated", "vcma-uncalibrated", group="preset"),
     Variant("vcma-lowbit", "vcma-lowbit", group="preset"),
     Variant("vcma-noisy", "vcma-noisy", group="preset"),
+    Variant("vcma-precise", "vcma-precise", group="preset"),
     # ablations: vcma-default with one non-ideality removed, or one of its two corrections undone
     Variant("no-ir-drop", "vcma-default", {"crossbar": {"ir_drop": False}}, note="IR drop off"),
     Variant("ideal-adc", "vcma-default", {"crossbar": {"adc_bits": 0, "adc_noise": 0.0}}, note="ideal readout"),
@@ -70,6 +84,17 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("ideal-dac", "vcma-default", {"crossbar": {"input_bits": 0}}, note="unquantised inputs"),
     Variant("open-loop", "vcma-default", {"crossbar": {"weight_mapping": "sign_magnitude"}}, note="session-1 mapping: no closed-loop slices"),
     Variant("no-gain-trim", "vcma-default", {"crossbar": {"output_gain_calibration": False}}, note="no digital output-gain trims"),
+    # the two halves of the chip apart: its arrays with a perfect noise source, and its noise source alone
+    Variant("ideal-rng", "vcma-default", {"rng": {"source": "ideal"}}, group="rng", note="chip arrays, ideal fair bits"),
+    Variant("rng-only", "ideal", {"rng": dataclasses.asdict(profiles.VCMA_DEFAULT.rng),
+                                  "variation": dataclasses.asdict(profiles.VCMA_DEFAULT.variation)},
+            group="rng", note="exact arrays, vcma-default's MTJ noise source"),  # fmt: skip
+    # the network-level fix: per-layer trims refitted on the chip's own activations (gain + offset)
+    Variant("in-loop", "vcma-default", {"crossbar": {"in_loop_calibration": True}}, group="calibration",
+            note="vcma-default with in-loop trims"),
+    Variant("read-noise-0.5", "vcma-default", {"crossbar": {"read_noise": 0.005}}, note="cell read noise 0.5 %"),
+    Variant("precise-4ns", "vcma-default", {"crossbar": {"read_time": 4e-9, "read_noise": 0.005, "tile_rows": 64, "tile_cols": 64}},
+            note="the cheaper step towards vcma-precise: 4 ns reads (read noise 0.5 %), 64×64 tiles, 8-bit ADCs"),  # fmt: skip
     # sweeps (vcma-default is the adc_bits = 8 and σ = 5 % point; sigma-0 doubles as "variation off")
     Variant("adc-4", "vcma-default", {"crossbar": {"adc_bits": 4}}, group="adc_bits", x=4),
     Variant("adc-6", "vcma-default", {"crossbar": {"adc_bits": 6}}, group="adc_bits", x=6),
@@ -77,6 +102,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sigma-20", "vcma-default", _sigma(0.20), group="sigma", x=0.20),
     Variant("adc-5", "vcma-default", {"crossbar": {"adc_bits": 5}}, group="adc_bits", x=5),
     Variant("sigma-10", "vcma-default", _sigma(0.10), group="sigma", x=0.10),
+    # the sampler's tolerance: software with a random relative ε error r (`generate_with_epsilon_error`)
+    *(Variant(f"software-eps-{r:g}", "software", group="injected", x=r, injected_error=r,
+              note=f"software, random ε error {r:g} added") for r in (0.02, 0.04, 0.08, 0.15)),  # fmt: skip
 )
 
 
@@ -96,7 +124,7 @@ def load_rows(path: Path) -> list[dict]:
 def _done(rows, label, args, model_sha256) -> bool:
     return any(
         r["label"] == label and r["n"] == args.n and r["sampler"] == args.sampler and r["steps"] == args.steps
-        and r["model_sha256"] == model_sha256
+        and r["model_sha256"] == model_sha256 and r.get("seed", 0) == args.seed and r.get("batch", args.batch) == args.batch
         for r in rows
     )  # fmt: skip
 
@@ -120,15 +148,19 @@ def main(argv=None) -> int:
     parser.add_argument("--with-epsilon", action="store_true", help="also measure each chip variant's ε error while scoring")
     parser.add_argument("--record", action="store_true",
                         help="also store rows of unmodified presets and software in the FID table (diffusion/assets/fid_table.json)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes (one thread each) that generate batches in parallel (default 1)")
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     if args.list:
         for v in VARIANTS:
             print(f"{v.label:20s} {v.group:9s} {v.base} {json.dumps(v.overrides)} {v.note}")
         return 0
 
     from diffusion.checkpoints import load_bundle
-    from diffusion.evaluation import EvalConfig, epsilon_error, generate_images, score, tqdm_step_progress
+    from diffusion.evaluation import epsilon_error, score
     from diffusion.reference_stats import load_reference
     from diffusion.shipped import MODEL_DIR, REFERENCE_STATS
 
@@ -141,22 +173,23 @@ def main(argv=None) -> int:
         return _epsilon_rows(chosen, bundle, results, args.seed)
     images_dir = Path(args.images_dir) if args.images_dir else results.with_suffix(".images")
     images_dir.mkdir(parents=True, exist_ok=True)
-    reference = None
+    model_dir = str(args.model or MODEL_DIR)
+    pending = [v for v in chosen if not _done(load_rows(results), v.label, args, bundle.sha256)]
     for v in chosen:
-        if _done(load_rows(results), v.label, args, bundle.sha256):
+        if v not in pending:
             print(f"{v.label}: already in {results}, skipped", file=sys.stderr)
-            continue
+    if args.jobs > 1:  # fill every variant's missing batches first, all variants sharing the pool
+        _generate_batches(pending, args, bundle, images_dir, model_dir, args.jobs)
+    reference = None
+    for v in pending:
         profile = v.profile()
-        config = EvalConfig(label=v.label, profile=profile, n=args.n, steps=args.steps, sampler=args.sampler,
-                            eta=args.eta, seed=args.seed, batch=args.batch)  # fmt: skip
-        kept = images_dir / f"{v.label}-{bundle.sha256[:12]}-{args.sampler}{args.steps}-n{args.n}-seed{args.seed}.npz"
-        if kept.is_file():
-            with np.load(kept) as data:
-                images, energy, seconds = data["images"], data["energy_per_image_j"].item(), float(data["seconds"])
-            energy = None if np.isnan(energy) else energy
-        else:
-            images, energy, seconds = generate_images(config, bundle, chip_cache={}, progress=tqdm_step_progress(args.steps))
-            np.savez_compressed(kept, images=images, seconds=seconds, energy_per_image_j=np.nan if energy is None else energy)
+        kept = images_dir / f"{_key(v.label, bundle.sha256, args)}.npz"
+        if not kept.is_file():
+            _generate_batches([v], args, bundle, images_dir, model_dir, jobs=1)
+            _assemble(v.label, bundle.sha256, args, images_dir)
+        with np.load(kept) as data:
+            images, energy, seconds = data["images"], data["energy_per_image_j"].item(), float(data["seconds"])
+        energy = None if np.isnan(energy) else energy
         if args.generate_only:
             print(f"{v.label}: {images.shape[0]} images kept in {kept}", file=sys.stderr)
             continue
@@ -166,18 +199,136 @@ def main(argv=None) -> int:
         row = {
             "label": v.label, "group": v.group, "x": v.x, "base": v.base, "overrides": v.overrides, "note": v.note,
             "profile_hash": None if profile == "software" else profile.hash, "n": int(images.shape[0]),
-            "sampler": args.sampler, "steps": args.steps, "eta": args.eta, "seed": args.seed,
+            "sampler": args.sampler, "steps": args.steps, "eta": args.eta, "seed": args.seed, "batch": args.batch,
             **score(images, reference), "images_per_second": images.shape[0] / seconds,
             "energy_per_image_j": energy, "epsilon_error": eps, "model_sha256": bundle.sha256,
+            **({"injected_error": v.injected_error} if v.injected_error else {}),
         }  # fmt: skip
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
-        if args.record and not v.overrides:
+        if args.record and not v.overrides and not v.injected_error:
             from diffusion import fid_table
 
             fid_table.record({**row, "profile": v.base}, bundle.sha256, args.eta, reference.record)
         print(json.dumps({k: row[k] for k in ("label", "n", "fid", "kid_mean", "images_per_second")}), flush=True)
     return 0
+
+
+# --- image generation: one file per batch, so a study can be stopped, resumed and run in parallel ---
+
+
+def _key(label: str, model_sha256: str, args) -> str:
+    """Names a variant's image files; the batch size is part of it because batch k is seeded seed + k·batch."""
+    return f"{label}-{model_sha256[:12]}-{args.sampler}{args.steps}-n{args.n}-seed{args.seed}-b{args.batch}"
+
+
+def _batch_path(images_dir: Path, label: str, model_sha256: str, args, start: int) -> Path:
+    return images_dir / f"{_key(label, model_sha256, args)}.batches" / f"{start:06d}.npz"
+
+
+def _config(v: Variant, args):
+    from diffusion.evaluation import EvalConfig
+
+    return EvalConfig(label=v.label, profile=v.profile(), n=args.n, steps=args.steps, sampler=args.sampler,
+                      eta=args.eta, seed=args.seed, batch=args.batch)  # fmt: skip
+
+
+_WORKER_STATE: dict = {}
+
+
+def _generate_one_batch(label: str, model_dir: str, args, start: int, out: str, show_progress: bool = True) -> str:
+    """Generate batch ``start`` of variant ``label`` and write it to ``out`` (.npz); runs in a worker.
+
+    The bundle and each programmed chip are kept per process, so a worker that draws several
+    batches of one variant programs its chip once.
+    """
+    from diffusion.checkpoints import load_bundle
+    from diffusion.evaluation import EvalConfig, generate_images, generate_with_epsilon_error, tqdm_step_progress
+
+    if _WORKER_STATE.get("model_dir") != model_dir:
+        _WORKER_STATE.update(model_dir=model_dir, bundle=load_bundle(model_dir), chips={})
+    config = _config(variant(label), args)
+    size = min(config.batch, config.n - start)
+    # a one-batch configuration whose seed is the batch's own (seed + first index), as in generate_images
+    one = EvalConfig(label=f"{label} {start + size}/{config.n}", profile=config.profile, n=size, steps=config.steps,
+                     sampler=config.sampler, eta=config.eta, seed=config.seed + start, chip_seed=config.chip_seed,
+                     batch=size)  # fmt: skip
+    progress = tqdm_step_progress(args.steps) if show_progress else None
+    v = variant(label)
+    if v.injected_error:
+        started = time.perf_counter()
+        images = generate_with_epsilon_error(_WORKER_STATE["bundle"], one.request(0, size), v.injected_error)
+        energy, seconds = None, time.perf_counter() - started
+    else:
+        images, energy, seconds = generate_images(one, _WORKER_STATE["bundle"], _WORKER_STATE["chips"], progress)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(out).with_suffix(".partial.npz")
+    np.savez_compressed(partial, images=images, seconds=seconds, energy_per_image_j=np.nan if energy is None else energy)
+    partial.replace(out)  # a batch file exists only once complete
+    return out
+
+
+def _single_thread_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _generate_batches(pending, args, bundle, images_dir: Path, model_dir: str, jobs: int) -> None:
+    """Write every missing batch file of ``pending`` variants, with ``jobs`` processes when > 1."""
+    tasks = [
+        (v.label, start, str(_batch_path(images_dir, v.label, bundle.sha256, args, start)))
+        for v in pending
+        for start in range(0, args.n, args.batch)
+        if not (images_dir / f"{_key(v.label, bundle.sha256, args)}.npz").is_file()
+        and not _batch_path(images_dir, v.label, bundle.sha256, args, start).is_file()
+    ]
+    if not tasks:
+        return
+    if jobs == 1:
+        for label, start, out in tasks:
+            _generate_one_batch(label, model_dir, args, start, out)
+        return
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    # one thread per worker: set before the workers import numba / torch (spawned, so they read it)
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    saved = {name: os.environ.get(name) for name in threads}
+    os.environ.update(threads)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread_worker) as pool:
+            futures = [pool.submit(_generate_one_batch, label, model_dir, args, start, out, False) for label, start, out in tasks]
+            for future in tqdm(as_completed(futures), total=len(futures), desc=f"batches on {jobs} processes", file=sys.stderr):
+                future.result()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    for v in pending:
+        _assemble(v.label, bundle.sha256, args, images_dir)
+
+
+def _assemble(label: str, model_sha256: str, args, images_dir: Path) -> None:
+    """Join a variant's batch files into ``<key>.npz`` (images, summed seconds, energy per image)."""
+    starts = range(0, args.n, args.batch)
+    paths = [_batch_path(images_dir, label, model_sha256, args, start) for start in starts]
+    if not all(p.is_file() for p in paths):
+        return
+    images, seconds, energy = [], 0.0, 0.0
+    for path in paths:
+        with np.load(path) as data:
+            images.append(data["images"])
+            seconds += float(data["seconds"])
+            energy += float(data["energy_per_image_j"]) * data["images"].shape[0]
+    images = np.concatenate(images)
+    np.savez_compressed(images_dir / f"{_key(label, model_sha256, args)}.npz", images=images, seconds=seconds,
+                        energy_per_image_j=energy / images.shape[0])  # fmt: skip
 
 
 def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:

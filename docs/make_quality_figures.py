@@ -10,7 +10,11 @@ common (model, N, sampler, steps) setting, and writes:
   panels shows the chip's relative ε-prediction error for the same variants;
 * docs/figures/quality_study.md — the full table (FID, KID ± std, ε error, images/s, energy);
 * docs/figures/epsilon_ablation.md — from ``--epsilon`` rows (``quality_study --epsilon-only``):
-  each variant's ε-prediction error per noise level and its change against vcma-default.
+  each variant's ε-prediction error per noise level and its change against vcma-default;
+* from ``--headline`` rows (the N = 500 study, docs/figures/headline.jsonl):
+  docs/figures/headline.md, the same table, and docs/figures/fid_vs_epsilon_error.svg — FID against
+  ε error: software with a random ε error of relative size r injected (the sampler's tolerance)
+  as a curve, each chip variant as a point at its measured ε error (from the ``--epsilon`` rows).
 """
 
 from __future__ import annotations
@@ -121,11 +125,38 @@ def epsilon_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def epsilon_figure(rows: dict, setting: dict, eps_rows: list[dict]) -> str:
+    """FID against ε error: the injected-error software curve and the chip variants as points."""
+    measured = {r["label"]: r["epsilon_error"]["mean"] for r in eps_rows}
+    software = rows.get("software")
+    curve = sorted((r["x"], r["fid"]) for r in rows.values() if r["group"] == "injected")
+    if software:
+        curve.insert(0, (0.0, software["fid"]))
+    chips = [(0.0 if r["base"] == "ideal" else measured[r["label"]], r["fid"], r["label"]) for r in rows.values()
+             if r["base"] != "software" and (r["label"] in measured or r["base"] == "ideal")]  # fmt: skip
+    if not chips and not curve:
+        raise SystemExit("no headline rows with an ε error to plot")
+    xs = [p[0] for p in curve + chips]
+    ys = [p[1] for p in curve + chips]
+    hlines = [(software["fid"] * 1.1, "#2ca02c", "software FID + 10 %")] if software else []
+    x_top = max(xs) * 1.25
+    ticks = [round(x_top * k / 4, 3) for k in range(5)]
+    body = panel(
+        f"FID@{setting['n']} vs ε-prediction error ({setting['sampler']}, {setting['steps']} steps)", "relative ε error",
+        f"FID@{setting['n']}", (0.0, x_top), (min(ys) * 0.9, max(ys + [h[0] for h in hlines]) * 1.08),
+        [([c[0] for c in curve], [c[1] for c in curve], "#555", "software + random ε error r (x = r)")],
+        [([c[0] for c in chips], [c[1] for c in chips], [0.0] * len(chips), "#d62728")], x_ticks=ticks,
+        x_format=".3f", hlines=hlines, notes=[(x, y, label) for x, y, label in chips],
+    )  # fmt: skip
+    return svg([body], 1)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", default=str(OUT / "quality_study.jsonl"))
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--epsilon", default=str(OUT / "epsilon_ablation.jsonl"), help="ε-only rows (optional)")
+    parser.add_argument("--headline", default=str(OUT / "headline.jsonl"), help="N = 500 rows (optional)")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
     chosen, setting = select_rows(rows)
@@ -139,6 +170,14 @@ def main(argv=None) -> None:
         eps_rows = [json.loads(line) for line in epsilon.read_text().splitlines() if line.strip()]
         (out / "epsilon_ablation.md").write_text(epsilon_table(eps_rows))
         print(f"wrote {out}/epsilon_ablation.md ({len(eps_rows)} rows)")
+    else:
+        eps_rows = []
+    headline = Path(args.headline)
+    if headline.is_file():
+        head_rows, head_setting = select_rows([json.loads(line) for line in headline.read_text().splitlines() if line.strip()])
+        (out / "headline.md").write_text(table(head_rows, head_setting))
+        (out / "fid_vs_epsilon_error.svg").write_text(epsilon_figure(head_rows, head_setting, eps_rows))
+        print(f"wrote {out}/headline.md and fid_vs_epsilon_error.svg ({len(head_rows)} variants)")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ W, H = 460, 320
 LEFT, RIGHT, TOP, BOTTOM = 60, 20, 40, 50
 
 
-def panel(title, xlabel, ylabel, x_range, y_range, curves, points, x0=0, x_ticks=None, y_format=".1f", x_format=".2f", hlines=()):
+def panel(title, xlabel, ylabel, x_range, y_range, curves, points, x0=0, x_ticks=None, y_format=".1f", x_format=".2f", hlines=(), notes=()):
     """SVG group for one panel: curves [(xs, ys, colour, label)], points [(xs, ys, err, colour)].
 
     ``x_ticks``: explicit tick positions (default 5 even ticks); ``hlines``: [(y, colour, label)]
     dashed horizontal reference lines, listed in the legend after the curves. Error bars are ±2·err.
+    ``notes``: [(x, y, text)] small labels written just right of the data point (x, y).
     """
     (xmin, xmax), (ymin, ymax) = x_range, y_range
     sx = lambda x: x0 + LEFT + (x - xmin) / (xmax - xmin) * (W - LEFT - RIGHT)  # noqa: E731
@@ -46,6 +47,8 @@ def panel(title, xlabel, ylabel, x_range, y_range, curves, points, x0=0, x_ticks
         for x, y, e in zip(xs, ys, errs):
             parts.append(f'<line x1="{sx(x):.1f}" y1="{sy(y - 2 * e):.1f}" x2="{sx(x):.1f}" y2="{sy(y + 2 * e):.1f}" stroke="{colour}"/>')
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="white" stroke="{colour}" stroke-width="1.5"/>')
+    for x, y, text in notes:
+        parts.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 4:.1f}" font-size="10">{text}</text>')
     return "\n".join(parts)
 
 

@@ -68,3 +68,11 @@ def test_overrides_may_not_rename_and_unknown_profiles_list_the_known_ones():
         profiles.with_overrides(profiles.get_profile("ideal"), {"name": "other"})
     with pytest.raises(ProfileError, match="vcma-default"):
         profiles.get_profile("vcma-best")
+
+
+def test_precise_preset_changes_only_the_read_path_adcs_and_tile_size():
+    default, precise = profiles.get_profile("vcma-default"), profiles.get_profile("vcma-precise")
+    changed = {k for k, v in precise.crossbar.__dict__.items() if getattr(default.crossbar, k) != v}
+    assert changed == {"read_time", "read_noise", "adc_bits", "tile_rows", "tile_cols"}
+    assert precise.crossbar.read_noise < default.crossbar.read_noise and precise.crossbar.read_time > default.crossbar.read_time
+    assert (precise.mtj, precise.variation, precise.rng, precise.technology) == (default.mtj, default.variation, default.rng, default.technology)

@@ -72,3 +72,40 @@ def test_programming_is_once_and_layers_have_distinct_variation(toy):
     assert set(net.chip.layers) == {"conv1", "down", "head"}
     a, b = net.chip.layers["conv1"], net.chip.layers["down"]
     assert not np.allclose(a.g_pos[:9, :8], b.g_pos[:9, :8])
+
+
+def test_fit_trim_recovers_gain_and_offset_and_guards_silent_outputs():
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(400, 3))
+    readout = (target - np.array([0.1, -0.2, 0.0])) / np.array([1.25, 0.8, 1.0])  # t = g·y + c
+    readout[:, 2] = 0.7  # an output that does not vary
+    gain, offset = CB.fit_trim(readout, target)
+    np.testing.assert_allclose(gain[:2], [1.25, 0.8], rtol=1e-9)
+    np.testing.assert_allclose(offset[:2], [0.1, -0.2], atol=1e-9)
+    assert gain[2] == 1.0 and offset[2] == pytest.approx(target[:, 2].mean() - 0.7)
+    assert CB.fit_trim(readout * 10, target)[0][0] == 0.5  # clipped to the trim range
+    with pytest.raises(ValueError, match="shape"):
+        CB.fit_trim(readout, target[:, :2])
+
+
+def test_in_loop_calibration_removes_the_mean_error_read_noise_leaves(toy):
+    """Loud read noise biases the layers after GroupNorm/SiLU; in-loop trims take the mean shift out."""
+    torch.manual_seed(3)
+    x = torch.randn(16, 1, 28, 28)
+    noisy = {"rng": {"n_devices": 64}, "crossbar": {"read_noise": 0.08}}
+    base = profiles.with_overrides(profiles.get_profile("vcma-default"), noisy)
+    looped = profiles.with_overrides(base, {"crossbar": {"in_loop_calibration": True}})
+    with torch.no_grad():
+        ref = toy(x).numpy()
+    errors = {}
+    for label, profile in (("per_layer", base), ("in_loop", looped)):
+        net = CB.ChipNetwork(toy, profile, chip_seed=2, calibration_inputs=(x,))
+        assert bool(net.trims) == (label == "in_loop")
+        if net.trims:
+            assert set(net.trims) == set(net.weights)  # every array layer got a trim
+        before = net.chip.ledger.counts("inference")
+        # the systematic part: average the outputs of 8 reads (fresh read noise each) and the batch
+        mean_out = np.mean([net(x).numpy() for _ in range(8)], axis=0)
+        errors[label] = np.abs((mean_out - ref).mean(axis=0)).mean()  # per-output mean error
+        assert net.chip.ledger.counts("inference")["macs"] > before.get("macs", 0)
+    assert errors["in_loop"] < 0.75 * errors["per_layer"], errors  # 0.0127 → 0.0073 when written

@@ -101,7 +101,15 @@ def test_study_figures_render_from_rows(tmp_path):
                  "epsilon_error": {"mean": mean, "per_timestep": {"50": 2 * mean, "950": mean / 2}}}
                 for label, mean in (("no-ir-drop", 0.04), ("vcma-default", 0.08))]  # fmt: skip
     (tmp_path / "eps.jsonl").write_text("\n".join(json.dumps(r) for r in eps_rows))
-    module.main(["--results", str(results), "--out", str(tmp_path), "--epsilon", str(tmp_path / "eps.jsonl")])
+    headline = [row("software", "baseline", 60.0), row("vcma-default", "preset", 80.0), row("rng-only", "rng", 62.0),
+                {**row("software-eps-0.04", "injected", 63.0, 0.04), "epsilon_error": None}]  # fmt: skip
+    (tmp_path / "head.jsonl").write_text("\n".join(json.dumps(r) for r in headline))
+    module.main(["--results", str(results), "--out", str(tmp_path), "--epsilon", str(tmp_path / "eps.jsonl"),
+                 "--headline", str(tmp_path / "head.jsonl")])  # fmt: skip
+    figure = (tmp_path / "fid_vs_epsilon_error.svg").read_text()
+    assert ">vcma-default</text>" in figure and ">rng-only</text>" in figure  # chip points, labelled
+    assert figure.count("<path") == 1 and "software FID + 10 %" in figure  # the injected-error curve
+    assert "| software-eps-0.04 | injected |" in (tmp_path / "headline.md").read_text()
     ablation = (tmp_path / "epsilon_ablation.md").read_text().splitlines()
     assert ablation[2].startswith("| vcma-default |") and "| no-ir-drop |" in ablation[3] and "-50 %" in ablation[3]
     svg = (tmp_path / "fid_vs_adc_bits_and_sigma.svg").read_text()
@@ -109,3 +117,86 @@ def test_study_figures_render_from_rows(tmp_path):
     table = (tmp_path / "quality_study.md").read_text()
     assert "| adc-4 | adc_bits |" in table and "+80.0 %" in table
     assert quality_study.load_rows(results)[1]["label"] == "vcma-default"
+
+
+def _study_images(images_dir, label, n, steps):
+    (kept,) = images_dir.glob(f"{label}-*-ddpm{steps}-n{n}-seed0-b2.npz")
+    with np.load(kept) as data:
+        return data["images"], kept
+
+
+def test_study_writes_one_file_per_batch_resumes_and_runs_in_parallel(tmp_path):
+    """--jobs spreads batches over processes; a stopped study regenerates only its missing batches."""
+    common = ["--n", "5", "--batch", "2", "--steps", "2", "--only", "software", "--generate-only"]
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    assert quality_study.main([*common, "--images-dir", str(serial), "--results", str(tmp_path / "a.jsonl")]) == 0
+    assert quality_study.main([*common, "--jobs", "2", "--images-dir", str(parallel), "--results", str(tmp_path / "b.jsonl")]) == 0
+    one, kept = _study_images(serial, "software", 5, 2)
+    two, _ = _study_images(parallel, "software", 5, 2)
+    assert one.shape == (5, 28, 28)
+    # torch's float sums may round differently on 1 and 2 threads: at most a last-bit pixel flips
+    assert np.abs(one.astype(int) - two.astype(int)).max() <= 1
+    batches = sorted(p.name for p in kept.with_suffix(".batches").iterdir())
+    assert batches == ["000000.npz", "000002.npz", "000004.npz"]  # seeds 0, 2, 4: batch k uses seed + first index
+
+    # a study stopped after two batches: the third is made on resume, the others are not touched
+    kept.unlink()
+    batch_dir = kept.with_suffix(".batches")
+    (batch_dir / "000004.npz").unlink()
+    stamps = {p.name: p.stat().st_mtime_ns for p in batch_dir.iterdir()}
+    assert quality_study.main([*common, "--images-dir", str(serial), "--results", str(tmp_path / "a.jsonl")]) == 0
+    again, _ = _study_images(serial, "software", 5, 2)
+    np.testing.assert_array_equal(again, one)
+    assert {name: (batch_dir / name).stat().st_mtime_ns for name in stamps} == stamps
+
+
+def test_study_rejects_zero_jobs(capsys):
+    with pytest.raises(SystemExit):
+        quality_study.main(["--jobs", "0"])
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_precise_preset_lowers_the_epsilon_error(bundle):
+    default = epsilon_error(bundle, small("vcma-default"), timesteps=(100, 900), batch=4)
+    precise = epsilon_error(bundle, small("vcma-precise"), timesteps=(100, 900), batch=4)
+    assert precise["mean"] < default["mean"]
+
+
+def test_injected_epsilon_error_is_zero_at_r0_and_changes_images_otherwise(bundle):
+    from diffusion.evaluation import generate_with_epsilon_error
+    from diffusion.generate import GenerationRequest, generate
+
+    request = GenerationRequest(profile="software", num_images=3, steps=3, seed=5)
+    plain = generate(request, bundle).images
+    np.testing.assert_array_equal(generate_with_epsilon_error(bundle, request, 0.0), plain)
+    perturbed = generate_with_epsilon_error(bundle, request, 0.5)
+    assert perturbed.shape == plain.shape and (perturbed != plain).any()
+    np.testing.assert_array_equal(generate_with_epsilon_error(bundle, request, 0.5), perturbed)  # seeded
+    with pytest.raises(InputError, match="relative_error"):
+        generate_with_epsilon_error(bundle, request, -0.1)
+    assert quality_study.variant("software-eps-0.04").profile() == "software"
+
+
+def test_independent_generator_does_not_replay_the_plain_seed():
+    from diffusion.evaluation import independent_torch_generator
+
+    plain = torch.randn(8, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(torch.randn(8, generator=torch.Generator().manual_seed(7 + 2**40)), plain)  # why it exists
+    first = torch.randn(8, generator=independent_torch_generator(7, 41))
+    assert not torch.equal(first, plain)
+    assert not torch.equal(first, torch.randn(8, generator=independent_torch_generator(7, 42)))
+    assert torch.equal(first, torch.randn(8, generator=independent_torch_generator(7, 41)))
+
+
+def test_fid_spread_script_names_a_subset_the_file_cannot_fill(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "fid_spread.py"
+    spec = importlib.util.spec_from_file_location("fid_spread", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    images = tmp_path / "few.npz"
+    np.savez(images, images=np.zeros((6, 28, 28), dtype=np.uint8))
+    with pytest.raises(SystemExit, match="subset 1 needs images up to 8, the file has 6"):
+        module.main(["--images", str(images), "--n", "4", "--subsets", "1"])
