@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -139,11 +140,13 @@ def epsilon_figure(rows: dict, setting: dict, eps_rows: list[dict]) -> str:
     xs = [p[0] for p in curve + chips]
     ys = [p[1] for p in curve + chips]
     hlines = [(software["fid"] * 1.1, "#2ca02c", "software FID + 10 %")] if software else []
-    x_top = max(xs) * 1.25
-    ticks = [round(x_top * k / 4, 3) for k in range(5)]
+    step = next(s for s in (0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.5) if 4 * s >= max(xs) * 1.15)
+    ticks = [round(step * k, 3) for k in range(5)]
+    y_low = 5 * math.floor(min(ys) * 0.95 / 5)
+    y_high = y_low + 5 * math.ceil((max(ys + [h[0] for h in hlines]) * 1.08 - y_low) / 5)  # 5 whole-number intervals
     body = panel(
         f"FID@{setting['n']} vs ε-prediction error ({setting['sampler']}, {setting['steps']} steps)", "relative ε error",
-        f"FID@{setting['n']}", (0.0, x_top), (min(ys) * 0.9, max(ys + [h[0] for h in hlines]) * 1.08),
+        f"FID@{setting['n']}", (0.0, ticks[-1]), (y_low, y_high),
         [([c[0] for c in curve], [c[1] for c in curve], "#555", "software + random ε error r (x = r)")],
         [([c[0] for c in chips], [c[1] for c in chips], [0.0] * len(chips), "#d62728")], x_ticks=ticks,
         x_format=".3f", hlines=hlines, notes=[(x, y, label) for x, y, label in chips],

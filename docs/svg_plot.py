@@ -47,8 +47,14 @@ def panel(title, xlabel, ylabel, x_range, y_range, curves, points, x0=0, x_ticks
         for x, y, e in zip(xs, ys, errs):
             parts.append(f'<line x1="{sx(x):.1f}" y1="{sy(y - 2 * e):.1f}" x2="{sx(x):.1f}" y2="{sy(y + 2 * e):.1f}" stroke="{colour}"/>')
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="white" stroke="{colour}" stroke-width="1.5"/>')
+    placed = []  # label positions so far; a label that would overlap one moves down a line
     for x, y, text in notes:
-        parts.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 4:.1f}" font-size="10">{text}</text>')
+        px, py = sx(x) + 7, sy(y) + 4
+        width = 5.5 * len(text)  # ≈ 10 px sans-serif
+        while any(abs(py - qy) < 11 and px < qx + 5.5 * len(t) and qx < px + width for qx, qy, t in placed):
+            py += 12
+        placed.append((px, py, text))
+        parts.append(f'<text x="{px:.1f}" y="{py:.1f}" font-size="10">{text}</text>')
     return "\n".join(parts)
 
 
