@@ -200,3 +200,26 @@ def test_fid_spread_script_names_a_subset_the_file_cannot_fill(tmp_path):
     np.savez(images, images=np.zeros((6, 28, 28), dtype=np.uint8))
     with pytest.raises(SystemExit, match="subset 1 needs images up to 8, the file has 6"):
         module.main(["--images", str(images), "--n", "4", "--subsets", "1"])
+
+
+def test_sample_panels_script_lays_out_one_labelled_panel_per_variant(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from PIL import Image
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "make_sample_panels.py"
+    spec = importlib.util.spec_from_file_location("make_sample_panels", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for label, value in (("software", 0), ("vcma-default", 255)):
+        np.savez(tmp_path / f"{label}-abc-ddpm10-n500-seed0-b50.npz", images=np.full((8, 28, 28), value, dtype=np.uint8))
+    out = tmp_path / "sheet.png"
+    module.main(["--images", str(tmp_path), "--labels", "software,vcma-default", "--count", "7", "--out", str(out)])
+    sheet = np.asarray(Image.open(out))
+    one = module.panel(np.zeros((7, 28, 28), dtype=np.uint8), "x")
+    assert sheet.shape == (one.height, 2 * one.width)  # 7 images → 2 rows of 6 columns, two panels
+    first_tile = sheet[module.TITLE + 1, module.PAD + 1], sheet[module.TITLE + 1, one.width + module.PAD + 1]
+    assert first_tile == (0, 255)
+    with pytest.raises(SystemExit, match="no images for 'in-loop'"):
+        module.main(["--images", str(tmp_path), "--labels", "in-loop", "--out", str(out)])
