@@ -1,7 +1,7 @@
 """Sampling spread of FID at a small N: disjoint subsets of one large software run, each scored alone.
 
     .venv/bin/python docs/fid_spread.py --n 500 --subsets 0,1,2 \\
-        [--images docs/figures/software10k.images/software-b0fa69e64cb5-ddpm10-n10000-seed0-b50.npz]
+        [--images docs/figures/software10k.images/software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz]
 
 Prints one JSON line per subset (images [k·n, (k+1)·n) of the run: independent seeds) with its FID
 and KID against the shipped test-set statistics. docs/quality.md uses it to say how far apart two
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_IMAGES = Path(__file__).parent / "figures" / "software10k.images" / "software-b0fa69e64cb5-ddpm10-n10000-seed0-b50.npz"
+DEFAULT_IMAGES = Path(__file__).parent / "figures" / "software10k.images" / "software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz"
 
 
 def main(argv=None) -> None:
