@@ -67,7 +67,7 @@ def bench_crossbar(
     measured on the test batch. Times are the best of ``repeats``, taken alternately with numpy's
     float64 ``x @ W`` of the same shapes in the same run; the ratio is crossbar time / numpy time.
     """
-    from device.crossbar import program
+    from device.crossbar_programming import program
 
     names = profile_names or [p.name for p in profiles.list_profiles() if p.name != "vcma-uncalibrated"]
     data = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from device import crossbar, profiles
+from device import crossbar, crossbar_programming, profiles
 from device.cost import ChipFootprint, cost_report
 from device.errors import InputError
 from device.ledger import Ledger, rng_counters_delta
@@ -39,7 +39,7 @@ class Chip:
             raise InputError(f"layer {name!r} is already programmed on this chip")
         layer_seed = (self.chip_seed << 32) + zlib.crc32(name.encode())  # distinct per layer and chip
         p = self.profile
-        matrix = crossbar.program(
+        matrix = crossbar_programming.program(
             weights, p.mtj, p.variation, p.crossbar, p.technology, layer_seed, ledger=self.ledger, compute_dtype=self.compute_dtype
         )
         self.layers[name] = matrix

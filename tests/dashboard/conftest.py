@@ -82,13 +82,3 @@ def browse(chromium, dashboard, request):
             assert watched.foreign() == [], "the dashboard fetched from another origin"
             assert watched.problems == [], "the pages logged errors"
 
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, "rep_" + report.when, report)
-    if report.when == "call" and report.failed and "dashboard" in item.fixturenames:
-        svc = item.funcargs.get("dashboard")
-        if svc is not None:
-            report.sections.append(("service logs", svc.tail()))

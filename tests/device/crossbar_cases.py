@@ -15,6 +15,7 @@ from scipy import integrate
 from scipy.stats import norm
 
 from device import crossbar as X
+from device import crossbar_programming as XP
 from device import mtj
 from device.errors import InputError, ParameterError
 from tests.device import naive_crossbar as naive
@@ -53,7 +54,7 @@ def _inputs(b, k, seed=1):
 
 
 def _program(w, cb, seed=0, variation=VAR, ledger=None):
-    return X.program(w, P, variation, cb, TECH, seed, ledger=ledger)
+    return XP.program(w, P, variation, cb, TECH, seed, ledger=ledger)
 
 
 def _gross_current(pm, voltages, chunk) -> np.ndarray:

@@ -7,7 +7,7 @@ thousands of repetitions. Nothing here calls `device.crossbar`.
 
 Programming (`program`): per-weight sign/magnitude quantisation, bit slicing and the analog cell
 mapping, F16 conductances of each cell, and the write-verify loop. The write loop replays the
-random draws of `device.crossbar.program` in the same order, one cell at a time (population: K_i0,
+random draws of `device.crossbar_programming.program` in the same order, one cell at a time (population: K_i0,
 R_P, TMR, stray field of every cell, each clipped to ±4σ; then one uniform per cell for its initial
 state; then one geometric draw per cell that needed a write). The closed-loop mapping writes slice
 by slice, MSB first (positive cells row-major, then negative, of that slice only), each slice's
@@ -127,7 +127,7 @@ def nominal_delta_g(mtj_params, cb) -> float:
 
 
 def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
-    """Cell-by-cell twin of `device.crossbar.program` (same random draws, same order)."""
+    """Cell-by-cell twin of `device.crossbar_programming.program` (same random draws, same order)."""
     weights = np.asarray(weights, dtype=np.float64)
     levels, col_scale = quantise_weights(weights, cb.weight_bits)
     if cb.weight_bits:

@@ -22,6 +22,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 from device import crossbar as X
+from device import crossbar_programming as XP
 from device import mtj
 from device.errors import InputError, ParameterError
 from tests.device import naive_crossbar as naive
@@ -174,7 +175,7 @@ def test_calibrate_adc_floor_is_one_on_cell():
 def test_quantise_weights_levels_and_half_lsb(bits):
     w = _weights(30, 6, seed=bits)
     w[:, 3] = 0.0
-    levels, scale = X.quantise_weights(w, bits)
+    levels, scale = XP.quantise_weights(w, bits)
     top = 2**bits - 1
     assert np.all(levels == np.rint(levels)) and np.abs(levels).max() <= top
     assert np.all(np.abs(levels[:, [0, 1, 2, 4, 5]]).max(axis=0) == top)  # the largest |w| hits the top level
@@ -187,15 +188,15 @@ def test_quantise_weights_levels_and_half_lsb(bits):
 
 def test_quantise_weights_analog():
     w = _weights(10, 4)
-    levels, scale = X.quantise_weights(w, 0)
+    levels, scale = XP.quantise_weights(w, 0)
     assert np.abs(levels).max(axis=0).tolist() == [1.0] * 4
     np.testing.assert_allclose(levels * scale, w, rtol=1e-15)
 
 
 @pytest.mark.parametrize("bits", [1, 3, 8])
 def test_slice_bits_recombine_with_signs(bits):
-    levels, _ = X.quantise_weights(_weights(12, 5, seed=bits), bits)
-    pos, neg = X.slice_bits(levels, bits)
+    levels, _ = XP.quantise_weights(_weights(12, 5, seed=bits), bits)
+    pos, neg = XP.slice_bits(levels, bits)
     assert pos.shape == neg.shape == (12, 5 * bits) and pos.dtype == bool
     assert not np.any(pos & neg)
     weights = 2 ** np.arange(bits)
@@ -519,12 +520,12 @@ def test_float32_compute_path_agrees_with_float64():
     # the chip backend runs the analog path in float32; outputs stay within a few ADC LSBs of float64
     cb = X.CrossbarParameters(tile_rows=32, tile_cols=32)
     w, x = _weights(70, 20), _inputs(16, 70)
-    pm64 = X.program(w, P, VAR, cb, TECH, seed=4)
-    pm32 = X.program(w, P, VAR, cb, TECH, seed=4, compute_dtype=np.float32)
+    pm64 = XP.program(w, P, VAR, cb, TECH, seed=4)
+    pm32 = XP.program(w, P, VAR, cb, TECH, seed=4, compute_dtype=np.float32)
     np.testing.assert_array_equal(pm64.g_pos, pm32.g_pos)  # same chip, only the arithmetic differs
     y64 = pm64.matmul(x, np.random.default_rng(3))
     y32 = pm32.matmul(x, np.random.default_rng(3))
     assert y32.dtype == np.float64
     assert np.linalg.norm(y32 - y64) / np.linalg.norm(y64) < 1e-3
     with pytest.raises(InputError, match="compute_dtype"):
-        X.program(w, P, VAR, cb, TECH, seed=4, compute_dtype=np.int32)
+        XP.program(w, P, VAR, cb, TECH, seed=4, compute_dtype=np.int32)

@@ -12,6 +12,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 from device import crossbar as X
+from device import crossbar_programming as XP
 from device import mtj
 from device.errors import InputError, ParameterError
 from tests.device import naive_crossbar as naive
@@ -90,7 +91,7 @@ def test_nominal_conductances_follow_f16(read_voltage):
     bias = (read_voltage / P.tmr_half_voltage) ** 2
     g_on = 1.0 / P.resistance_parallel
     g_off = 1.0 / (P.resistance_parallel * (1.0 + bias + P.tmr) / (1.0 + bias))
-    levels, _ = X.quantise_weights(w, cb.weight_bits)
+    levels, _ = XP.quantise_weights(w, cb.weight_bits)
     pos, neg = naive.slice_bits(levels, cb.weight_bits)
     np.testing.assert_allclose(pm.g_pos, np.where(pos, g_on, g_off), rtol=1e-14)
     np.testing.assert_allclose(pm.g_neg, np.where(neg, g_on, g_off), rtol=1e-14)
@@ -226,9 +227,9 @@ def test_write_errors_without_variation_match_binomial_over_initial_states():
                                  "weight_mapping": "sign_magnitude"})  # fmt: skip
     w = _write_check_matrix()
     pm = _program(w, cb, seed=52)
-    levels, _ = X.quantise_weights(w, 4)
-    target = np.concatenate([a.ravel() for a in X.slice_bits(levels, 4)])
-    p = X.write_success_probability(P, cb, P.interfacial_anisotropy, P.stray_field, target)
+    levels, _ = XP.quantise_weights(w, 4)
+    target = np.concatenate([a.ravel() for a in XP.slice_bits(levels, 4)])
+    p = XP.write_success_probability(P, cb, P.interfacial_anisotropy, P.stray_field, target)
     q = 0.5 * (1.0 - p)
     assert abs(pm.write_stats.residual_errors - q.sum()) <= 4 * math.sqrt(float(np.sum(q * (1 - q))))
     g_on = 1.0 / P.resistance_parallel
@@ -290,11 +291,11 @@ def test_write_verify_with_default_field_leaves_no_errors():
 
 def test_write_success_probability_directions():
     cb = X.CrossbarParameters()
-    p_on = X.write_success_probability(P, cb, P.interfacial_anisotropy, P.stray_field, True)
-    p_off = X.write_success_probability(P, cb, P.interfacial_anisotropy, P.stray_field, False)
+    p_on = XP.write_success_probability(P, cb, P.interfacial_anisotropy, P.stray_field, True)
+    p_off = XP.write_success_probability(P, cb, P.interfacial_anisotropy, P.stray_field, False)
     assert 0.97 < p_off < p_on < 1.0  # ≈ 0.99 per pulse; the +z stray field helps writing "1"
     zero_field = dataclasses.replace(cb, write_field=0.0)
-    p0 = X.write_success_probability(P, zero_field, P.interfacial_anisotropy, P.stray_field, np.array([True, False]))
+    p0 = XP.write_success_probability(P, zero_field, P.interfacial_anisotropy, P.stray_field, np.array([True, False]))
     assert p0[0] + p0[1] == pytest.approx(1.0, abs=1e-12)  # no write field: one outcome or the other
 
 

@@ -43,13 +43,3 @@ def make_service(redis_server, tmp_path, request):
             svc.dump_logs()
         svc.stop()
 
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, "rep_" + report.when, report)
-    if report.when == "call" and report.failed and "service" in item.fixturenames:
-        svc = item.funcargs.get("service")
-        if svc is not None:
-            report.sections.append(("service logs", svc.tail()))
