@@ -81,4 +81,3 @@ def browse(chromium, dashboard, request):
         for _, watched in opened:
             assert watched.foreign() == [], "the dashboard fetched from another origin"
             assert watched.problems == [], "the pages logged errors"
-

@@ -42,4 +42,3 @@ def make_service(redis_server, tmp_path, request):
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             svc.dump_logs()
         svc.stop()
-
