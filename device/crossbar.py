@@ -44,6 +44,7 @@ from device.readout import read_out_accumulate
 INPUT_MODES = ("amplitude", "bit_serial")
 WRITE_MODELS = ("physics", "ideal")
 WEIGHT_MAPPINGS = ("closed_loop", "sign_magnitude")
+EMULATION_MODES = ("exact", "statistical")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,13 @@ class CrossbarParameters:
             the "bias correction" of Nagel et al. (ICCV 2019) with measured instead of modelled
             statistics, in the spirit of the on-chip re-calibration of Joshi et al. (Nat. Commun.
             11, 2473, 2020). Off by default: the presets' measured FIDs are for per-layer trims.
+        emulation: how the emulator computes a programmed layer's read-out (the chip it emulates is
+            the same; docs/emulation.md). ``"exact"``: every tile's column currents, IR drop, read
+            and ADC noise and ADC codes, as above. ``"statistical"``: a reduced-order model derived
+            from the programmed and calibrated chip — the effective weights the cells realise (IR
+            drop folded in as its mean attenuation per cell position) and Gaussian output noise
+            with the variance the exact path has (read noise, ADC quantisation and noise, DAC
+            quantisation) — at about the cost of the float network. Both charge the same ledger.
     """
 
     tile_rows: int = 128
@@ -126,6 +134,7 @@ class CrossbarParameters:
     weight_mapping: str = "closed_loop"
     output_gain_calibration: bool = True
     in_loop_calibration: bool = False
+    emulation: str = "exact"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -152,6 +161,8 @@ class CrossbarParameters:
             raise ParameterError(f"{owner}.input_mode 'bit_serial' needs input_bits > 0")
         if self.weight_mapping not in WEIGHT_MAPPINGS:
             raise ParameterError(f"{owner}.weight_mapping must be one of {WEIGHT_MAPPINGS}, got {self.weight_mapping!r}")
+        if self.emulation not in EMULATION_MODES:
+            raise ParameterError(f"{owner}.emulation must be one of {EMULATION_MODES}, got {self.emulation!r}")
         if self.write_model not in WRITE_MODELS:
             raise ParameterError(f"{owner}.write_model must be one of {WRITE_MODELS}, got {self.write_model!r}")
         for name in ("ir_drop", "cell_variation", "output_gain_calibration", "in_loop_calibration"):
@@ -320,6 +331,7 @@ class ProgrammedMatrix:
         self.chunks = [slice(r, min(r + cb.tile_rows, self.in_features)) for r in range(0, self.in_features, cb.tile_rows)]
         self.adc_range = self._analytic_adc_range()
         self.output_gain = np.ones(self.out_features)  # digital trim per output, see calibrate_output_gain
+        self._conductance_per_row = None  # (K,) Σ over columns of G⁺ + G⁻, for `charge`
 
     # --- geometry ----------------------------------------------------------------------------------
     @property
@@ -446,10 +458,21 @@ class ProgrammedMatrix:
 
     # --- accounting --------------------------------------------------------------------------------
     def _count(self, ledger, phase, batch, planes) -> None:
+        self.charge(ledger, phase, batch, [np.square(v, dtype=self.compute_dtype).sum(axis=0, dtype=np.float64) for v in planes])
+
+    def charge(self, ledger, phase: str, batch: int, plane_square_sums) -> None:
+        """Add the actions of one matmul of ``batch`` rows to ``ledger`` under ``phase``.
+
+        ``plane_square_sums``: one (K,) array per DAC read cycle (`dac_planes`), Σ_b V_{b,j}² in V²,
+        from which the array read energy Σ_j Σ_b V²·(G⁺_j + G⁻_j)·t_read is charged (F1). Every
+        execution engine of this matrix (the numpy path here, the torch engines of diffusion/)
+        charges through this method, so the ledger does not depend on how a read was emulated.
+        """
         cb, tech = self.cb, self.technology
-        conductance_per_row = (self.g_pos + self.g_neg).sum(axis=1).astype(self.compute_dtype)
-        read_energy = sum(float(np.square(v, dtype=self.compute_dtype).sum(axis=0, dtype=np.float64) @ conductance_per_row) for v in planes) * cb.read_time
-        cycles = len(planes)
+        if self._conductance_per_row is None:
+            self._conductance_per_row = (self.g_pos + self.g_neg).sum(axis=1)
+        read_energy = sum(float(np.asarray(s, dtype=np.float64) @ self._conductance_per_row) for s in plane_square_sums) * cb.read_time
+        cycles = len(plane_square_sums)
         conversions = batch * cycles * len(self.chunks) * self.n_columns
         per_mvm = cycles * (cb.read_time + tech.adc_column_sharing / tech.adc_sample_rate)
         ledger.add(
