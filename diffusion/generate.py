@@ -110,22 +110,30 @@ def count_macs(model: torch.nn.Module, shape: tuple, t_value: int = 0) -> int:
     return total
 
 
+def calibration_inputs(model, alphas_cumprod, seed: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_t, t): ``batch`` noisy versions of the model's own samples at random t, seeded by ``seed``.
+
+    x0 are software DDIM samples (10 steps) — the activations a deployed chip's arrays will see —
+    noised to x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε at t uniform over the schedule.
+    """
+    data = torch.Generator().manual_seed(seed)
+    t = torch.randint(0, len(alphas_cumprod), (batch,), generator=data)
+    x0 = sample(model, DDIMSampler(alphas_cumprod), TorchNoise(seed), (batch, 1, 28, 28), 10).clamp(-1, 1)
+    abar = torch.tensor(alphas_cumprod, dtype=torch.float32)[t].reshape(-1, 1, 1, 1)
+    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * torch.randn(x0.shape, generator=data)
+    return x_t, t
+
+
 def get_chip_network(model, model_sha256: str, profile, chip_seed: int, alphas_cumprod, calibration_batch: int, chip_cache: dict | None):
     """The programmed chip for (model, profile, chip seed), built (and calibrated) on first use.
 
     Calibration (ADC ranges, output gains) runs the software network on ``calibration_batch`` noisy
-    versions x_t of its own samples at random t — what a deployed chip would be calibrated on.
+    versions x_t of its own samples at random t (`calibration_inputs`, seeded by the chip seed).
     """
     key = (model_sha256, profile.hash, chip_seed)
     if chip_cache is not None and key in chip_cache:
         return chip_cache[key], False
-    data = torch.Generator().manual_seed(chip_seed)
-    t = torch.randint(0, len(alphas_cumprod), (calibration_batch,), generator=data)
-    # x0: the model's own samples (software DDIM, 10 steps) — the activations the arrays will see
-    x0 = sample(model, DDIMSampler(alphas_cumprod), TorchNoise(chip_seed), (calibration_batch, 1, 28, 28), 10).clamp(-1, 1)
-    abar = torch.tensor(alphas_cumprod, dtype=torch.float32)[t].reshape(-1, 1, 1, 1)
-    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * torch.randn(x0.shape, generator=data)
-    network = ChipNetwork(model, profile, chip_seed, calibration_inputs=(x_t, t))
+    network = ChipNetwork(model, profile, chip_seed, calibration_inputs=calibration_inputs(model, alphas_cumprod, chip_seed, calibration_batch))
     if chip_cache is not None:
         chip_cache[key] = network
     return network, True
