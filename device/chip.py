@@ -33,6 +33,20 @@ class Chip:
         self.ledger.add_rng("programming", rng_counters_delta(self.rng.counters, {}))
         self._rng_seen = self.rng.counters.as_dict()
 
+    @classmethod
+    def restore(cls, profile: profiles.HardwareProfile, chip_seed: int, compute_dtype, ledger: Ledger,
+                layers: dict, rng, rng_seen: dict) -> "Chip":  # fmt: skip
+        """A chip from its parts, without programming or calibrating (`device.chip_store.load_chip`)."""
+        chip = cls.__new__(cls)
+        chip.profile = profile
+        chip.chip_seed = chip_seed
+        chip.compute_dtype = compute_dtype
+        chip.ledger = ledger
+        chip.layers = dict(layers)
+        chip.rng = rng
+        chip._rng_seen = dict(rng_seen)
+        return chip
+
     def program_layer(self, name: str, weights) -> crossbar.ProgrammedMatrix:
         """Write ``weights`` (K × N, y = x @ W) into tiles; the seed is derived from the chip seed and name."""
         if name in self.layers:

@@ -464,15 +464,28 @@ class ProgrammedMatrix:
         """Add the actions of one matmul of ``batch`` rows to ``ledger`` under ``phase``.
 
         ``plane_square_sums``: one (K,) array per DAC read cycle (`dac_planes`), Σ_b V_{b,j}² in V²,
-        from which the array read energy Σ_j Σ_b V²·(G⁺_j + G⁻_j)·t_read is charged (F1). Every
-        execution engine of this matrix (the numpy path here, the torch engines of diffusion/)
-        charges through this method, so the ledger does not depend on how a read was emulated.
+        from which the array read energy is charged (`read_energy`). Every execution engine of this
+        matrix (the numpy path here, the torch engines of diffusion/) charges through this method
+        or `charge_actions`, so the ledger does not depend on how a read was emulated.
         """
-        cb, tech = self.cb, self.technology
+        self.charge_actions(ledger, phase, batch, len(plane_square_sums), self.read_energy(plane_square_sums))
+
+    @property
+    def conductance_per_row(self) -> np.ndarray:
+        """(K,) Σ over the columns of G⁺ + G⁻ of every row, S."""
         if self._conductance_per_row is None:
             self._conductance_per_row = (self.g_pos + self.g_neg).sum(axis=1)
-        read_energy = sum(float(np.asarray(s, dtype=np.float64) @ self._conductance_per_row) for s in plane_square_sums) * cb.read_time
-        cycles = len(plane_square_sums)
+        return self._conductance_per_row
+
+    def read_energy(self, plane_square_sums) -> float:
+        """Array read energy Σ_planes Σ_j Σ_b V_bj²·(Σ_cols G_j)·t_read of one matmul, J (F1)."""
+        rows = self.conductance_per_row
+        return sum(float(np.asarray(s, dtype=np.float64) @ rows) for s in plane_square_sums) * self.cb.read_time
+
+    def charge_actions(self, ledger, phase: str, batch: int, cycles: int, read_energy_j: float) -> None:
+        """Charge a matmul of ``batch`` rows in ``cycles`` DAC read cycles whose read energy is known."""
+        cb, tech = self.cb, self.technology
+        read_energy = float(read_energy_j)
         conversions = batch * cycles * len(self.chunks) * self.n_columns
         per_mvm = cycles * (cb.read_time + tech.adc_column_sharing / tech.adc_sample_rate)
         ledger.add(

@@ -31,6 +31,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from device.errors import ParameterError
+from device.numba_config import njit
 
 MU0 = 4e-7 * math.pi  # vacuum permeability, T·m/A
 K_B = 1.380649e-23  # Boltzmann constant, J/K
@@ -192,20 +193,33 @@ def sample_population(
 ) -> DevicePopulation:
     """Draw ``n_devices`` devices with Gaussian spread around the nominal ``params``.
 
-    Relative spreads are truncated at ±4σ so no device gets a negative resistance or TMR.
+    Relative spreads are truncated at ±4σ so no device gets a negative resistance or TMR. Draw
+    order: ``n_devices`` normals each for K_i0, R_P, TMR, then the stray field (`spread_values`).
     """
     if not isinstance(n_devices, (int, np.integer)) or n_devices < 1:
         raise ParameterError(f"n_devices must be a positive integer, got {n_devices!r}")
-
-    def spread(nominal: float, rel_sigma: float) -> np.ndarray:
-        z = np.clip(rng.standard_normal(n_devices), -4.0, 4.0)
-        return nominal * (1.0 + rel_sigma * z)
-
-    k_i0 = spread(params.interfacial_anisotropy, variation.interfacial_anisotropy_rel)
-    r_p = spread(params.resistance_parallel, variation.resistance_parallel_rel)
-    tmr = spread(params.tmr, variation.tmr_rel)
-    stray = params.stray_field + variation.stray_field_abs * np.clip(rng.standard_normal(n_devices), -4, 4)
+    k_i0 = spread_values(params.interfacial_anisotropy, variation.interfacial_anisotropy_rel, n_devices, rng)
+    r_p = spread_values(params.resistance_parallel, variation.resistance_parallel_rel, n_devices, rng)
+    tmr = spread_values(params.tmr, variation.tmr_rel, n_devices, rng)
+    stray = spread_values(params.stray_field, variation.stray_field_abs, n_devices, rng, relative=False)
     return DevicePopulation(k_i0, r_p, tmr, stray)
+
+
+def spread_values(nominal: float, sigma: float, n: int, rng: np.random.Generator, relative: bool = True) -> np.ndarray:
+    """``n`` device values around ``nominal``: nominal·(1 + σ·z) (``relative``) or nominal + σ·z.
+
+    z ~ N(0, 1) clipped to ±4 (one ``rng.standard_normal(n)`` draw); computed in place, with the
+    same floating-point operations as the plain formula.
+    """
+    z = rng.standard_normal(int(n))
+    np.clip(z, -4.0, 4.0, out=z)
+    z *= sigma
+    if relative:
+        z += 1.0
+        z *= nominal
+    else:
+        z += nominal
+    return z
 
 
 def nominal_population(params: MTJParameters, n_devices: int = 1) -> DevicePopulation:
@@ -349,6 +363,58 @@ def switching_probability_hard_axis(params: MTJParameters, voltage, field, k_i0=
     return ndtr(-(h_v + h_0) / spread)
 
 
+class HardAxisConstants(NamedTuple):
+    """The device scalars of `switching_probability_hard_axis` at one pulse voltage (for kernels)."""
+
+    vcma_shift: float  # ξ·V/t_ox, J/m²
+    free_layer_thickness: float  # m
+    shape_anisotropy: float  # ½µ0·M_s²·(N_z − N_x), J/m³
+    volume: float  # m³
+    thermal_energy: float  # J
+    field_scale: float  # µ0·M_s, T
+
+
+def hard_axis_constants(params: MTJParameters, voltage: float) -> HardAxisConstants:
+    """`HardAxisConstants` of ``params`` for pulses of ``voltage`` (V), for `hard_axis_probability`."""
+    return HardAxisConstants(
+        float(params.vcma_coefficient * float(voltage) / params.oxide_thickness),
+        params.free_layer_thickness,
+        0.5 * MU0 * params.saturation_magnetisation**2 * (params.demag_z - params.demag_x),
+        params.volume,
+        params.thermal_energy,
+        MU0 * params.saturation_magnetisation,
+    )
+
+
+@njit(inline="always")
+def hard_axis_probability(c, k_i0, field):
+    """Scalar `switching_probability_hard_axis` for Numba kernels: P(end in −z) of one device.
+
+    The same formula and floating-point operations as the numpy function (``c`` from
+    `hard_axis_constants`), except Φ: cephes' ndtr written with libm's erf/erfc, which may differ
+    from scipy's in the last bit.
+    """
+    k_eff_v = (k_i0 - c.vcma_shift) / c.free_layer_thickness - c.shape_anisotropy
+    k_eff_0 = (k_i0 - 0.0) / c.free_layer_thickness - c.shape_anisotropy
+    delta_v = abs(k_eff_v * c.volume / c.thermal_energy)
+    delta_0 = k_eff_0 * c.volume / c.thermal_energy
+    h_v = field / abs(2.0 * k_eff_v / c.field_scale)
+    h_0 = field / (2.0 * k_eff_0 / c.field_scale)
+    spread = math.sqrt(1.0 / (2.0 * delta_v) + 1.0 / (2.0 * delta_0))
+    return _ndtr(-(h_v + h_0) / spread)
+
+
+@njit(inline="always")
+def _ndtr(a):
+    """Φ(a), the standard normal CDF, as cephes (scipy.special.ndtr) computes it."""
+    x = a * 0.7071067811865476
+    z = abs(x)
+    if z < 0.7071067811865476:
+        return 0.5 + 0.5 * math.erf(x)
+    y = 0.5 * math.erfc(z)
+    return 1.0 - y if x > 0 else y
+
+
 def thermal_model_valid(params: MTJParameters, voltage, field, k_i0=None):
     """True where the thermal-regime compact model applies: below V_c with a barrier of ≥ 1 k_B·T."""
     delta = thermal_stability(params, voltage, k_i0)
@@ -372,12 +438,27 @@ def hard_axis_relaxation_time(params: MTJParameters, voltage, k_i0=None):
 
 
 def switching_probability(params: MTJParameters, voltage, pulse_width, field, k_i0=None):
-    """P(end in −z) for each device, using the regime its own V_c puts it in (see module doc)."""
-    voltage = np.asarray(voltage, dtype=float)
+    """P(end in −z) for each device, using the regime its own V_c puts it in (see module doc).
+
+    Each regime's model is evaluated only for the devices in it (the thermal master equation costs
+    256 steps per device, so a hard-axis array never pays for it); element for element the result
+    is that of evaluating both models everywhere and picking one.
+    """
+    k_i0 = params.interfacial_anisotropy if k_i0 is None else k_i0
+    voltage, field, k_i0 = np.broadcast_arrays(
+        np.asarray(voltage, dtype=float), np.asarray(field, dtype=float), np.asarray(k_i0, dtype=float)
+    )
     above = voltage > critical_voltage(params, k_i0)
-    thermal = switching_probability_thermal(params, voltage, pulse_width, field, k_i0)
-    hard = switching_probability_hard_axis(params, voltage, field, k_i0)
-    return np.where(above, hard, thermal)
+    out = np.empty(voltage.shape)
+    if above.all():
+        out[...] = switching_probability_hard_axis(params, voltage, field, k_i0)
+    elif not above.any():
+        out[...] = switching_probability_thermal(params, voltage, pulse_width, field, k_i0)
+    else:
+        below = ~above
+        out[above] = switching_probability_hard_axis(params, voltage[above], field[above], k_i0[above])
+        out[below] = switching_probability_thermal(params, voltage[below], pulse_width, field[below], k_i0[below])
+    return out
 
 
 def regime(params: MTJParameters, voltage, k_i0=None) -> str:

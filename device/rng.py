@@ -160,6 +160,48 @@ class MTJRandomSource:
         self._thresholds = bernoulli.probability_thresholds(self.probabilities)
         self.reseed(chip_seed)
 
+    @classmethod
+    def restore(cls, mtj_params: mtj.MTJParameters, params: RNGParameters, state: dict) -> "MTJRandomSource":
+        """A source in the state `snapshot` returned, without recalibrating (`device.chip_store`)."""
+        self = cls.__new__(cls)
+        self.mtj = mtj_params
+        self.params = params
+        self.counters = RNGCounters(**state["counters"])
+        self.population = mtj.DevicePopulation(*(np.array(a, dtype=np.float64) for a in state["population"]))
+        self.knob = state["knob"]
+        self.knob_values = np.array(state["knob_values"], dtype=np.float64)
+        self.probabilities = np.array(state["probabilities"], dtype=np.float64)
+        self.calibration = None if state["calibration"] is None else calibration.CalibrationResult(**state["calibration"])
+        n = params.n_devices
+        for name, value in (("population", self.population.interfacial_anisotropy), ("knob_values", self.knob_values),
+                            ("probabilities", self.probabilities)):  # fmt: skip
+            if value.shape != (n,):
+                raise InputError(f"restored RNG {name} must have shape ({n},) for n_devices={n}, got {value.shape}")
+        self._thresholds = bernoulli.probability_thresholds(self.probabilities)
+        states = np.array(state["stream_states"], dtype=np.uint64)
+        if states.shape != (n, 4):
+            raise InputError(f"restored RNG stream states must have shape ({n}, 4), got {states.shape}")
+        self._stream = _Stream(states, np.array(state["stream_buffer"], dtype=np.uint64))
+        return self
+
+    def snapshot(self) -> dict:
+        """Everything `restore` needs, as copies: population, knob, probabilities, calibration,
+        counters and the bit streams' current state (so the restored source continues identically)."""
+        cal = self.calibration
+        return {
+            "counters": self.counters.as_dict(),
+            "population": [np.array(a) for a in self.population],
+            "knob": self.knob,
+            "knob_values": np.array(self.knob_values),
+            "probabilities": np.array(self.probabilities),
+            "calibration": None if cal is None else {
+                "codes": np.array(cal.codes), "knob_values": np.array(cal.knob_values),
+                "last_measured_fraction": np.array(cal.last_measured_fraction), "cycles": int(cal.cycles), "ones": int(cal.ones),
+            },
+            "stream_states": np.array(self._stream.states),
+            "stream_buffer": np.array(self._stream.buffer),
+        }  # fmt: skip
+
     # --- physics of the array -------------------------------------------------------------------
     def _resolve_knob(self) -> str:
         if self.params.knob != "auto":

@@ -1,15 +1,28 @@
-"""Run a trained torch network on the emulated chip: every Conv2d and Linear as a crossbar matmul.
+"""Run a trained torch network on the emulated chip: every Conv2d and Linear as a crossbar layer.
 
-`ChipNetwork` deep-copies the model and swaps each `nn.Conv2d` for `ChipConv2d` (im2col: the
-input patches (B·H'·W', C·k·k) times the flattened kernel (C·k·k, C_out)) and each `nn.Linear`
-for `ChipLinear`, both computing on a `device.chip.Chip` where the weights were programmed once.
-Biases are added digitally. Everything else in the network — GroupNorm, SiLU, skip additions and
-concatenations, resampling — stays in float torch, as the chip's digital periphery would compute
-it, and is counted for the ledger by forward hooks (ops per output element, below).
+`ChipNetwork` deep-copies the model and swaps each `nn.Conv2d` for `ChipConv2d` and each `nn.Linear`
+for `ChipLinear`, whose weights are programmed once onto a `device.chip.Chip`. Biases are added
+digitally. Everything else in the network — GroupNorm, SiLU, skip additions and concatenations,
+resampling — stays in float torch, as the chip's digital periphery would compute it, and is counted
+for the ledger by forward hooks (ops per output element, below).
 
-Programming happens once per (model, profile, chip seed); the ADC range of every tile is then
-calibrated on the im2col inputs each layer sees for a calibration batch run through the software
-network (real activations, as a chip would be calibrated in the field).
+Two execution engines compute a programmed layer's read-out, chosen by the profile's
+``crossbar.emulation`` (docs/emulation.md):
+
+* ``"exact"`` — `diffusion.crossbar_torch.TorchCrossbar`, every tile's currents, IR drop, read
+  and ADC noise and ADC codes, on the im2col patches of a convolution; checked against the numpy
+  reference `device.crossbar.ProgrammedMatrix.matmul`;
+* ``"statistical"`` — `diffusion.crossbar_statistical.StatisticalCrossbar`, the reduced-order model
+  `device.statistical.derive` fits to the programmed and calibrated chip, as native convolutions.
+
+Both run on the device `diffusion.torch_device.resolve_device` picks (``SPINDIFF_DEVICE``), draw
+their analog noise from one seeded `torch.Generator` per request, and charge the same ledger
+through `ProgrammedMatrix.charge`.
+
+Programming happens once per (model, profile, chip seed). Calibration runs a batch through the
+software network, records the inputs every layer sees (real activations, as a chip would be
+calibrated in the field), sets every tile's ADC range and every output's gain trim on the exact
+path, optionally fits in-loop trims, and — in statistical mode — derives the statistical models.
 """
 
 from __future__ import annotations
@@ -22,33 +35,43 @@ import torch.nn.functional as F
 from torch import nn
 
 from device.chip import Chip
+from device.errors import InputError
 from device.profiles import HardwareProfile
+from device.statistical import derive, effective_weights
+from diffusion.crossbar_statistical import StatisticalCrossbar, patch_read_power, unfold_patches
+from diffusion.crossbar_torch import TorchCrossbar
+from diffusion.torch_device import resolve_device
 
 #: Digital ops charged per output element of the layers that stay off the arrays (an assumption:
 #: GroupNorm ≈ mean, variance, normalise, scale, shift; SiLU ≈ exp, add, divide, multiply).
 DIGITAL_OPS_PER_ELEMENT = {nn.GroupNorm: 5, nn.SiLU: 4, nn.Upsample: 1}
 BIAS_OPS_PER_ELEMENT = 1
 
+#: Calibration rows per layer the statistical models are fitted on (a seeded subset when a layer saw
+#: more): IR-drop coefficients and the ADC quantisation error converge long before (docs/emulation.md).
+STATISTICAL_FIT_ROWS = 2048
+
 
 def conv_weight_matrix(conv: nn.Conv2d) -> np.ndarray:
     """(C_out, C_in, kh, kw) kernel → (C_in·kh·kw, C_out) float64, matching `F.unfold`'s patch order."""
     if conv.groups != 1:
         raise ValueError(f"grouped convolutions are not supported on the crossbar (groups={conv.groups})")
-    return conv.weight.detach().double().reshape(conv.out_channels, -1).T.contiguous().numpy()
+    return conv.weight.detach().double().reshape(conv.out_channels, -1).T.contiguous().cpu().numpy()
 
 
 def linear_weight_matrix(linear: nn.Linear) -> np.ndarray:
     """(out, in) weight → (in, out) float64 so that y = x @ W."""
-    return linear.weight.detach().double().T.contiguous().numpy()
+    return linear.weight.detach().double().T.contiguous().cpu().numpy()
 
 
-def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[np.ndarray, tuple[int, int]]:
-    """Input (B, C, H, W) → patches (B·H'·W', C·kh·kw) float32 and the output size (H', W')."""
-    patches = F.unfold(x, conv.kernel_size, dilation=conv.dilation, padding=conv.padding, stride=conv.stride)
-    b, k, length = patches.shape
-    h_out = (x.shape[2] + 2 * conv.padding[0] - conv.dilation[0] * (conv.kernel_size[0] - 1) - 1) // conv.stride[0] + 1
-    w_out = length // h_out
-    return patches.detach().transpose(1, 2).reshape(b * length, k).float().numpy(), (h_out, w_out)
+def im2col(x: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Input (B, C, H, W) → patches (B·H'·W', C·kh·kw) and the output size (H', W')."""
+    return unfold_patches(x.detach(), conv)
+
+
+def rows_to_image(rows: torch.Tensor, batch: int, h: int, w: int) -> torch.Tensor:
+    """(B·H·W, N) → (B, N, H, W), the inverse of im2col's row order."""
+    return rows.reshape(batch, h * w, -1).transpose(1, 2).reshape(batch, -1, h, w)
 
 
 def fit_trim(readout: np.ndarray, target: np.ndarray, gain_limits=(0.5, 2.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -71,24 +94,17 @@ def fit_trim(readout: np.ndarray, target: np.ndarray, gain_limits=(0.5, 2.0)) ->
 
 
 class ChipConv2d(nn.Module):
-    """A Conv2d whose kernel lives on the chip; forward = im2col → crossbar matmul → reshape → bias."""
+    """A Conv2d whose kernel lives on the chip; forward = `ChipNetwork.conv` → bias."""
 
     def __init__(self, conv: nn.Conv2d, name: str, network: "ChipNetwork") -> None:
         super().__init__()
         self.conv_spec = copy.copy(conv)  # keeps kernel_size/stride/padding; weights are on the chip
         self.name = name
-        self.network = network
+        object.__setattr__(self, "network", network)  # a back-reference, not a submodule (no cycle for .to())
         self.bias = None if conv.bias is None else conv.bias.detach().clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        patches, (h, w) = im2col(x, self.conv_spec)
-        if self.network.capture is not None:
-            self.network.capture.setdefault(self.name, []).append(patches)
-            y = patches @ self.network.weights[self.name]
-        else:
-            y = self.network.read_out(self.name, patches)
-        out = torch.from_numpy(y).float().reshape(x.shape[0], h * w, -1).transpose(1, 2).reshape(x.shape[0], -1, h, w)
-        return self.network.add_bias(out, self.bias, channel_dim=1)
+        return self.network.add_bias(self.network.conv(self.name, self.conv_spec, x), self.bias, channel_dim=1)
 
 
 class ChipLinear(nn.Module):
@@ -97,17 +113,12 @@ class ChipLinear(nn.Module):
     def __init__(self, linear: nn.Linear, name: str, network: "ChipNetwork") -> None:
         super().__init__()
         self.name = name
-        self.network = network
+        object.__setattr__(self, "network", network)  # a back-reference, not a submodule (no cycle for .to())
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1]).float().numpy()
-        if self.network.capture is not None:
-            self.network.capture.setdefault(self.name, []).append(flat)
-            y = flat @ self.network.weights[self.name]
-        else:
-            y = self.network.read_out(self.name, flat)
-        out = torch.from_numpy(y).float().reshape(*x.shape[:-1], -1)
+        flat = x.reshape(-1, x.shape[-1])
+        out = self.network.rows(self.name, flat).reshape(*x.shape[:-1], -1)
         return self.network.add_bias(out, self.bias, channel_dim=-1)
 
 
@@ -119,21 +130,36 @@ class ChipNetwork(nn.Module):
         profile, chip_seed: the chip to emulate (programmed here, once).
         calibration_inputs: arguments for one forward pass of ``model`` used to calibrate the ADCs
             (e.g. ``(x_t, t)`` for a batch of noisy images and timesteps); None keeps the analytic
-            ADC ranges.
+            ADC ranges (exact mode only: the statistical models are fitted on these inputs).
+        device: torch device name (``auto``, ``cpu``, ``cuda``); None reads ``SPINDIFF_DEVICE``.
     """
 
-    def __init__(self, model: nn.Module, profile: HardwareProfile, chip_seed: int, calibration_inputs=None) -> None:
+    def __init__(self, model: nn.Module, profile: HardwareProfile, chip_seed: int, calibration_inputs=None, device=None) -> None:
         super().__init__()
-        self.chip = Chip(profile, chip_seed, compute_dtype=np.float32)  # float32 analog path: 2–3× faster BLAS
-        self.noise = np.random.default_rng([chip_seed, 21])
-        self.capture: dict[str, list[np.ndarray]] | None = None
-        self.in_loop_targets: dict[str, np.ndarray] | None = None  # set only during in-loop calibration
-        self.trims: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # layer → (gain, offset) per output
+        self.emulation = profile.crossbar.emulation
+        if self.emulation == "statistical" and calibration_inputs is None:
+            raise InputError("crossbar.emulation 'statistical' fits its models on calibration inputs: pass calibration_inputs")
+        self.device = resolve_device(device)
+        self.chip = Chip(profile, chip_seed, compute_dtype=np.float32)  # the numpy reference path's arithmetic
+        self.generator = torch.Generator(device=self.device)
+        self.reseed_analog(chip_seed)
+        self.capture: dict[str, list[torch.Tensor]] | None = None
+        self.in_loop_targets: dict[str, torch.Tensor] | None = None  # set only during in-loop calibration
+        self.force_exact = False  # calibration reads go through the exact engine in either mode
+        self.trims: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # layer → (gain, offset) per output
         self.weights: dict[str, np.ndarray] = {}
         self.model = copy.deepcopy(model).eval()
         self._swap_layers(self.model, prefix="")
+        self.model.to(self.device)
+        self.exact: dict[str, TorchCrossbar] = {}
         for name, matrix in self.weights.items():
-            self.chip.program_layer(name, matrix)
+            self.exact[name] = TorchCrossbar(self.chip.program_layer(name, matrix), self.device)
+        self.statistical: dict[str, StatisticalCrossbar] = {}
+        self._folded_kernels: dict[str, torch.Tensor] = {}  # native convolutions of linear read-outs, see _native
+        self._weight_tensors = {name: torch.as_tensor(w, dtype=torch.float32, device=self.device) for name, w in self.weights.items()}
+        self._row_conductance = {
+            name: torch.as_tensor(m.conductance_per_row, dtype=torch.float32, device=self.device) for name, m in self.chip.layers.items()
+        }
         self._hooks = [m.register_forward_hook(self._count_digital) for m in self.model.modules() if type(m) in DIGITAL_OPS_PER_ELEMENT]
         if calibration_inputs is not None:
             self.calibrate(*calibration_inputs)
@@ -150,83 +176,182 @@ class ChipNetwork(nn.Module):
             else:
                 self._swap_layers(child, prefix=f"{name}.")
 
-    def read_out(self, name: str, x: np.ndarray) -> np.ndarray:
-        """Layer ``name``'s product x @ W read from the chip, with its in-loop trim when it has one.
+    # --- the layers' read-outs ----------------------------------------------------------------------
+    @property
+    def _exact_now(self) -> bool:
+        return self.emulation == "exact" or self.force_exact
 
+    def _charging(self) -> bool:
+        return self.in_loop_targets is None
+
+    def conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``name`` as a convolution of x (B, C, H, W) → (B, N, H', W'), without its bias."""
+        x = x.to(device=self.device, dtype=torch.float32)
+        if self.capture is None and self._exact_now and self._native(name):
+            return self._native_conv(name, spec, x)
+        if self.capture is not None or self._exact_now:
+            patches, (h, w) = im2col(x, spec)
+            return rows_to_image(self.rows(name, patches), x.shape[0], h, w)
+        engine = self.statistical[name]
+        if not self._charging():
+            return self._trim(name, engine.conv2d(x, spec, self.generator), channel_dim=1)
+        matrix = self.chip.layers[name]
+        y, power = engine.conv2d_charged(x, spec, self.generator, self._row_conductance[name])
+        rows = y.shape[0] * y.shape[2] * y.shape[3]
+        matrix.charge_actions(self.chip.ledger, "inference", rows, 1, power * matrix.cb.read_time)
+        return self._trim(name, y, channel_dim=1)
+
+    def _native(self, name: str) -> bool:
+        """True when the exact read-out is one linear map of the unquantised input (``ideal``): then
+        the convolution is computed as a native convolution with the folded weights, which is the same
+        maths as im2col + `TorchCrossbar`'s linear path (the per-patch DAC scale cancels exactly)."""
+        engine = self.exact[name]
+        return engine.linear and engine.cb.input_bits == 0 and self.in_loop_targets is None
+
+    def _native_conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        if name not in self._folded_kernels:
+            matrix = self.chip.layers[name]
+            kernel = effective_weights(matrix).T.reshape(spec.out_channels, spec.in_channels, *spec.kernel_size)
+            self._folded_kernels[name] = torch.as_tensor(np.ascontiguousarray(kernel), dtype=torch.float32, device=self.device)
+        y = F.conv2d(x, self._folded_kernels[name], stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+        if self._charging():
+            matrix = self.chip.layers[name]
+            power = patch_read_power(x, spec, self._row_conductance[name], matrix.cb.read_voltage)
+            matrix.charge_actions(self.chip.ledger, "inference", y.shape[0] * y.shape[2] * y.shape[3], 1, power * matrix.cb.read_time)
+        return self._trim(name, y, channel_dim=1)
+
+    def rows(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``name``'s product x @ W for rows x (B, K) → (B, N), with its in-loop trim when it has one.
+
+        While capturing (calibration) the inputs are recorded and the exact float product returned.
         During in-loop calibration (``in_loop_targets`` set) the read is not charged, and the layer's
         trim is fitted here, on the inputs the chip's own upstream layers produced.
         """
+        x = x.to(device=self.device, dtype=torch.float32)
+        if self.capture is not None:
+            self.capture.setdefault(name, []).append(x.detach().clone())
+            return x @ self._weight_tensors[name]
         if self.in_loop_targets is not None:
-            y = self.chip.layers[name].matmul(x, self.noise)  # calibration reads: not charged
-            self.trims[name] = fit_trim(y, self.in_loop_targets[name])
+            y = self.exact[name].matmul(x, self.generator)  # calibration reads: not charged
+            gain, offset = fit_trim(y.double().cpu().numpy(), self.in_loop_targets[name])
+            self.trims[name] = (torch.as_tensor(gain, dtype=torch.float32, device=self.device),
+                                torch.as_tensor(offset, dtype=torch.float32, device=self.device))  # fmt: skip
+        elif self._exact_now:
+            y = self.exact[name].matmul(x, self.generator, ledger=self.chip.ledger)
         else:
-            y = self.chip.matmul(name, x, self.noise)
+            engine = self.statistical[name]
+            y = engine.matmul(x, self.generator)
+            self.chip.layers[name].charge(self.chip.ledger, "inference", x.shape[0], engine.square_sums(x))
+        return self._trim(name, y, channel_dim=-1)
+
+    def _trim(self, name: str, y: torch.Tensor, channel_dim: int) -> torch.Tensor:
         if name not in self.trims:
             return y
         gain, offset = self.trims[name]
-        if self.in_loop_targets is None:
-            self.chip.count_digital(y.size)  # one multiply per output; the offset joins the bias add
-        return y * gain + offset
+        if self._charging():
+            self.chip.count_digital(y.numel())  # one multiply per output; the offset joins the bias add
+        shape = [1] * y.dim()
+        shape[channel_dim] = -1
+        return y * gain.reshape(shape) + offset.reshape(shape)
 
     def add_bias(self, out: torch.Tensor, bias, channel_dim: int) -> torch.Tensor:
         if bias is None:
             return out
-        if self.in_loop_targets is None:
+        if self._charging() and self.capture is None:
             self.chip.count_digital(out.numel() * BIAS_OPS_PER_ELEMENT)
         shape = [1] * out.dim()
         shape[channel_dim] = -1
-        return out + bias.reshape(shape)
+        return out + bias.to(out.device).reshape(shape)
 
     def _count_digital(self, module, inputs, output) -> None:
-        if self.capture is None and self.in_loop_targets is None:
+        if self.capture is None and self._charging():
             self.chip.count_digital(output.numel() * DIGITAL_OPS_PER_ELEMENT[type(module)])
 
+    # --- calibration --------------------------------------------------------------------------------
     @torch.inference_mode()
     def calibrate(self, *inputs, percentile: float = 99.99) -> None:
         """Run ``inputs`` in float (no chip), record each layer's matmul inputs, set its ADC ranges.
 
         Then, if the profile asks for it, each layer's digital output gains are fitted so that its
-        read-out of those inputs best matches their exact products (`ProgrammedMatrix.
-        calibrate_output_gain`). Calibration reads are not charged to the ledger.
+        read-out of those inputs best matches their exact products (`TorchCrossbar.
+        calibrate_output_gain`), in-loop trims are fitted, and in statistical mode every layer's
+        statistical model is derived. Calibration reads are not charged to the ledger.
         """
         self.capture = {}
         try:
-            self.model(*inputs)
-            captured = self.capture
+            self.model(*self._to_device(inputs))
+            captured = {name: torch.cat(batches) for name, batches in self.capture.items()}
         finally:
             self.capture = None
-        gain_noise = np.random.default_rng([self.chip.chip_seed, 23])
+        self._folded_kernels = {}  # the output gains change below
+        gain_noise = torch.Generator(device=self.device).manual_seed(_mix(self.chip.chip_seed, 23))
         targets = {}
-        for name, batches in captured.items():
-            x = np.concatenate(batches)
-            targets[name] = x.astype(np.float64) @ self.weights[name]
-            layer = self.chip.layers[name]
-            layer.calibrate_adc(x, percentile=percentile)
-            if layer.cb.output_gain_calibration:
-                layer.calibrate_output_gain(x, targets[name], gain_noise)
+        for name, x in captured.items():
+            targets[name] = x.double().cpu().numpy() @ self.weights[name]
+            engine = self.exact[name]
+            engine.calibrate_adc(x, percentile=percentile)
+            if engine.cb.output_gain_calibration:
+                engine.calibrate_output_gain(x, targets[name], gain_noise)
         if self.chip.profile.crossbar.in_loop_calibration:
             self._calibrate_in_loop(inputs, targets)
+        if self.emulation == "statistical":
+            self._derive_statistical(captured)
 
     @torch.inference_mode()
     def _calibrate_in_loop(self, inputs, targets: dict[str, np.ndarray]) -> None:
-        """One chip forward pass of the calibration batch that fits every layer's trim in turn.
+        """One chip forward pass of the calibration batch (exact engine) that fits every layer's trim in turn.
 
         Layers run in execution order, so when layer k is fitted its inputs already come from
         trimmed upstream layers; row b of its read-out and of ``targets[k]`` (the software
         network's exact products) belong to the same image and position.
         """
-        saved_noise, self.noise = self.noise, np.random.default_rng([self.chip.chip_seed, 24])
-        self.trims, self.in_loop_targets = {}, targets
+        saved = self.generator.get_state()
+        self.generator.manual_seed(_mix(self.chip.chip_seed, 24))
+        self.trims, self.in_loop_targets, self.force_exact = {}, targets, True
         try:
-            self.model(*inputs)
+            self.model(*self._to_device(inputs))
         finally:
-            self.in_loop_targets, self.noise = None, saved_noise
+            self.in_loop_targets, self.force_exact = None, False
+            self.generator.set_state(saved)
+
+    def _derive_statistical(self, captured: dict[str, torch.Tensor]) -> None:
+        """Fit every layer's `device.statistical.StatisticalModel` on (a seeded subset of) its calibration inputs."""
+        pick = np.random.default_rng([self.chip.chip_seed, 25])
+        for name, x in captured.items():
+            rows = x.double().cpu().numpy()
+            if rows.shape[0] > STATISTICAL_FIT_ROWS:
+                rows = rows[np.sort(pick.choice(rows.shape[0], STATISTICAL_FIT_ROWS, replace=False))]
+            self.statistical[name] = StatisticalCrossbar(derive(self.chip.layers[name], rows, seed=self.chip.chip_seed), self.device)
+
+    def emulation_summary(self) -> dict:
+        """Mode, device and, in statistical mode, the fit's diagnostics (for the telemetry)."""
+        summary = {"mode": self.emulation, "device": str(self.device)}
+        if self.statistical:
+            models = [engine.model for engine in self.statistical.values()]
+            summary["adc_clipping_rate_mean"] = float(np.mean([m.clipping_rate for m in models]))
+            summary["adc_clipping_rate_max"] = float(np.max([m.clipping_rate for m in models]))
+            summary["ir_drop_residual_max"] = float(np.max([m.ir_residual for m in models]))
+        return summary
+
+    # --- requests -----------------------------------------------------------------------------------
+    def reseed_analog(self, seed: int) -> None:
+        """Restart the analog noise (read/ADC, or the statistical model's) from ``seed``."""
+        self.generator.manual_seed(_mix(seed, 22))
 
     def reseed(self, seed: int) -> None:
         """Restart the chip's analog noise (read/ADC) and its MTJ noise source for one request."""
-        self.noise = np.random.default_rng([seed, 22])
+        self.reseed_analog(seed)
         self.chip.rng.reseed(seed)
+
+    def _to_device(self, inputs):
+        return tuple(v.to(self.device) if isinstance(v, torch.Tensor) else v for v in inputs)
 
     @torch.inference_mode()
     def forward(self, *inputs):
-        return self.model(*inputs)
+        origin = next((v.device for v in inputs if isinstance(v, torch.Tensor)), self.device)
+        return self.model(*self._to_device(inputs)).to(origin)
+
+
+def _mix(seed: int, stream: int) -> int:
+    """A 63-bit torch seed for (seed, stream), through numpy's SeedSequence (no correlated streams)."""
+    return int(np.random.SeedSequence([int(seed), stream]).generate_state(1, np.uint64)[0] >> np.uint64(1))

@@ -6,15 +6,17 @@ explicitly. Only the batch dimension is a numpy vector, so that statistical test
 thousands of repetitions. Nothing here calls `device.crossbar`.
 
 Programming (`program`): per-weight sign/magnitude quantisation, bit slicing and the analog cell
-mapping, F16 conductances of each cell, and the write-verify loop. The write loop replays the
-random draws of `device.crossbar_programming.program` in the same order, one cell at a time (population: K_i0,
-R_P, TMR, stray field of every cell, each clipped to ±4σ; then one uniform per cell for its initial
-state; then one geometric draw per cell that needed a write). The closed-loop mapping writes slice
-by slice, MSB first (positive cells row-major, then negative, of that slice only), each slice's
-write loop followed by one normal per cell for its verify read, and picks each lower slice's signed
-digit from what the measured upper slices left over. That order is the reproducibility
-contract of a chip seed, so the twin checks it cell by cell. Cell order: all positive-column cells
-row-major (k, c), then all negative-column cells.
+mapping, F16 conductances of each cell, and the write-verify loop. The random draws replay those of
+`device.crossbar_programming.program`, one cell at a time: weight row k owns xoshiro256** stream k
+(`naive_bernoulli`), whose normals come from the 256-layer ziggurat of Marsaglia & Tsang
+(`Ziggurat` below, written from their paper) and whose uniforms are its top 53 bits. Along a row,
+output by output, slice by slice from the MSB (one slice for the analog cell), positive then
+negative cell: R_P, TMR (normals clipped to ±4σ); with physics writes a uniform for the initial
+state, and for a cell that starts wrong K_i0, stray field (normals, ±4σ) and one uniform per pulse
+(success if u < P_success of its own K_i0 and stray field); then, closed loop with read noise, one
+normal for the pair's two verify reads (their difference carries σ·sqrt(G⁺² + G⁻²)). The closed
+loop picks each lower slice's signed digit from what the measured upper slices left over. That
+order is the reproducibility contract of a chip seed, so the twin checks it cell by cell.
 
 Read path (`matmul`): DAC planes element by element; per tile (a chunk of ``tile_rows`` rows × a
 group of ``tile_cols/2`` column pairs) each physical column's current Σ_j V_j·G_jc, its own F9 IR
@@ -126,6 +128,55 @@ def nominal_delta_g(mtj_params, cb) -> float:
     return g_on - g_off
 
 
+class Ziggurat:
+    """N(0, 1) deviates from one xoshiro256** stream by the ziggurat method with 256 layers.
+
+    G. Marsaglia and W. W. Tsang, "The ziggurat method for generating random variables", J. Stat.
+    Softw. 5(8), 2000: the density is covered by 255 rectangles and a base strip (rectangle plus
+    tail beyond r) of equal area v. One 64-bit output: its low 8 bits pick the layer i, the next
+    bit the sign, the next 52 bits a fraction u of the layer's width x_i; x = u·x_i is accepted
+    when it lies under the layer above (x < x_{i−1}), else (wedge) when f_i + U·(f_{i−1} − f_i) <
+    exp(−x²/2), else a new output is drawn. In the base layer, beyond r: Marsaglia's tail method,
+    x = −ln(1 − U₁)/r, y = −ln(1 − U₂) until 2y > x², giving ±(r + x).
+    """
+
+    R = 3.6541528853610088
+    V = 0.00492867323399
+
+    def __init__(self, stream: naive_bernoulli.Xoshiro256ss) -> None:
+        self.stream = stream
+        # layer edges x_i (x_255 = r; area of every layer v) and f(x_i) = exp(−x_i²/2)
+        x = [0.0] * 256
+        x[255] = self.R
+        for i in range(254, 0, -1):
+            x[i] = math.sqrt(-2.0 * math.log(self.V / x[i + 1] + math.exp(-0.5 * x[i + 1] ** 2)))
+        self.width = [self.V / math.exp(-0.5 * self.R**2)] + x[1:]  # layer 0: the base strip's rectangle
+        self.f = [1.0] + [math.exp(-0.5 * xi * xi) for xi in x[1:]]
+        self.x = x
+
+    def normal(self) -> float:
+        while True:
+            word = self.stream.next_u64()
+            i = word & 0xFF
+            negative = (word >> 8) & 1
+            j = (word >> 9) & ((1 << 52) - 1)  # the abscissa as a 52-bit fraction of the layer's width
+            x = j / 2.0**52 * self.width[i]
+            inner = self.R if i == 0 else self.x[i - 1]  # points left of it lie under the density
+            if j < int(inner / self.width[i] * 2.0**52):
+                return -x if negative else x
+            if i == 0:
+                while True:
+                    tail = -math.log(1.0 - self.stream.next_uniform()) / self.R
+                    y = -math.log(1.0 - self.stream.next_uniform())
+                    if y + y > tail * tail:
+                        return -(self.R + tail) if negative else self.R + tail
+            elif self.f[i] + self.stream.next_uniform() * (self.f[i - 1] - self.f[i]) < math.exp(-0.5 * x * x):
+                return -x if negative else x
+
+    def clipped(self) -> float:
+        return min(max(self.normal(), -4.0), 4.0)
+
+
 def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
     """Cell-by-cell twin of `device.crossbar_programming.program` (same random draws, same order)."""
     weights = np.asarray(weights, dtype=np.float64)
@@ -135,97 +186,68 @@ def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
     else:
         target_pos, target_neg = analog_targets(levels)
     k, c = target_pos.shape
-    n_cells = 2 * k * c
-    cells = [(side, row, col) for side in range(2) for row in range(k) for col in range(c)]
-
-    rng = np.random.default_rng([seed, 11])
+    n_slices = max(cb.weight_bits, 1)
+    n_out = c // n_slices
+    closed_loop = cb.weight_bits > 0 and cb.weight_mapping == "closed_loop"
     spread = variation if cb.cell_variation else mtj.NO_VARIATION
-
-    def draw(nominal, sigma, relative=True):
-        values = []
-        for _ in range(n_cells):
-            z = min(max(float(rng.standard_normal()), -4.0), 4.0)
-            values.append(nominal * (1.0 + sigma * z) if relative else nominal + sigma * z)
-        return values
-
-    k_i0 = draw(mtj_params.interfacial_anisotropy, spread.interfacial_anisotropy_rel)
-    r_p = draw(mtj_params.resistance_parallel, spread.resistance_parallel_rel)
-    tmr = draw(mtj_params.tmr, spread.tmr_rel)
-    stray = draw(mtj_params.stray_field, spread.stray_field_abs, relative=False)
+    streams = naive_bernoulli.streams_from_array(naive_bernoulli.new_stream_states(k, np.random.default_rng([seed, 11])))
+    delta_g = nominal_delta_g(mtj_params, cb)
 
     g = np.zeros((2, k, c))
     needed = np.zeros((2, k, c), dtype=bool)
     p_success = np.full((2, k, c), np.nan)
     counts = {"pulses": 0, "verify": 0, "residual": 0}
-    targets = (target_pos, target_neg)
-    index = {cell: i for i, cell in enumerate(cells)}
-
-    def conductance(cell, on):
-        g_on, g_off = f16_conductances(mtj_params, cb.read_voltage, r_p[index[cell]], tmr[index[cell]])
-        return g_on if on else g_off
-
-    def write(write_cells, target):
-        """The write-verify loop over ``write_cells`` in order; returns each cell's final state."""
-        state = {}
-        if cb.write_model == "ideal":
-            return {cell: bool(target[cell]) for cell in write_cells}
-        initial = [float(rng.random()) < 0.5 for _ in write_cells]  # one uniform per cell, in order
-        counts["verify"] += len(write_cells)  # every cell is read once before writing
-        for start, cell in zip(initial, write_cells):
-            state[cell] = bool(target[cell])
-            if start == state[cell]:
-                continue
-            i = index[cell]
-            needed[cell] = True
-            toward = 1.0 if state[cell] else -1.0
-            field = stray[i] + toward * cb.write_field
-            p_minus = float(mtj.switching_probability_hard_axis(mtj_params, cb.write_pulse_voltage, field, k_i0[i]))
-            p_success[cell] = 1.0 - p_minus if state[cell] else p_minus
-        for cell in write_cells:  # one geometric draw per written cell, in cell order
-            if not needed[cell]:
-                continue
-            attempts = int(rng.geometric(min(max(p_success[cell], 1e-12), 1.0)))
-            counts["pulses"] += min(attempts, cb.write_verify_attempts)
-            counts["verify"] += min(attempts, cb.write_verify_attempts)
-            if attempts > cb.write_verify_attempts:
-                counts["residual"] += 1
-                state[cell] = not state[cell]
-        return state
-
-    if cb.weight_bits == 0:
-        for side, row, col in cells:
-            g_on, g_off = conductance((side, row, col), True), conductance((side, row, col), False)
-            g[side, row, col] = g_off + (g_on - g_off) * float(targets[side][row, col])
-    elif cb.weight_mapping == "sign_magnitude":
-        target = {cell: targets[cell[0]][cell[1], cell[2]] for cell in cells}
-        state = write(cells, target)
-        for cell in cells:
-            g[cell] = conductance(cell, state[cell])
-    else:  # closed loop: MSB slice first, each lower slice encodes what the measured ones missed
-        n_out, n_slices = c // cb.weight_bits, cb.weight_bits
-        delta_g = nominal_delta_g(mtj_params, cb)
-        remaining = np.array([[float(weights[row, n]) / col_scale[n] for n in range(n_out)] for row in range(k)])
+    if closed_loop:
         target_pos = np.zeros((k, c), dtype=bool)
         target_neg = np.zeros((k, c), dtype=bool)
-        for s in reversed(range(n_slices)):
-            slice_cells = [(side, row, n * n_slices + s) for side in range(2) for row in range(k) for n in range(n_out)]
-            target = {}
-            for side, row, col in slice_cells:
-                digit = min(max(float(np.rint(remaining[row, col // n_slices] / 2.0**s)), -1.0), 1.0)
-                target[side, row, col] = digit > 0 if side == 0 else digit < 0
-                (target_pos if side == 0 else target_neg)[row, col] = target[side, row, col]
-            state = write(slice_cells, target)
-            if cb.write_model == "ideal":
-                counts["verify"] += len(slice_cells)
-            measured = {}
-            for cell in slice_cells:  # the verify read of every cell: one normal each, in order
-                g[cell] = conductance(cell, state[cell])
-                noise = float(rng.standard_normal()) if cb.read_noise > 0 else 0.0
-                measured[cell] = g[cell] * (1.0 + cb.read_noise * noise)
-            for row in range(k):
-                for n in range(n_out):
-                    col = n * n_slices + s
-                    remaining[row, n] -= 2.0**s * (measured[0, row, col] - measured[1, row, col]) / delta_g
+
+    def make_cell(stream, gauss, cell, target):
+        """R_P and TMR, then (physics) the write-verify loop towards ``target``; returns the cell's G."""
+        r_p = mtj_params.resistance_parallel * (1.0 + spread.resistance_parallel_rel * gauss.clipped())
+        tmr = mtj_params.tmr * (1.0 + spread.tmr_rel * gauss.clipped())
+        g_on, g_off = f16_conductances(mtj_params, cb.read_voltage, r_p, tmr)
+        if cb.weight_bits == 0:
+            return g_off + (g_on - g_off) * float(target)
+        state = bool(target)
+        if cb.write_model == "physics":
+            counts["verify"] += 1  # the read of the unknown initial state
+            if (stream.next_uniform() < 0.5) != state:  # started in the wrong state
+                needed[cell] = True
+                k_i0 = mtj_params.interfacial_anisotropy * (1.0 + spread.interfacial_anisotropy_rel * gauss.clipped())
+                stray = mtj_params.stray_field + spread.stray_field_abs * gauss.clipped()
+                toward = 1.0 if state else -1.0  # the write line pushes towards the target
+                p_minus = float(mtj.switching_probability_hard_axis(mtj_params, cb.write_pulse_voltage, stray + toward * cb.write_field, k_i0))
+                p_success[cell] = 1.0 - p_minus if state else p_minus
+                for _ in range(cb.write_verify_attempts):
+                    counts["pulses"] += 1
+                    counts["verify"] += 1  # every pulse is verified
+                    if stream.next_uniform() < p_success[cell]:
+                        break
+                else:
+                    counts["residual"] += 1
+                    state = not state
+        return g_on if state else g_off
+
+    for row in range(k):
+        stream = streams[row]
+        gauss = Ziggurat(stream)
+        for n in range(n_out):
+            remaining = float(weights[row, n]) / col_scale[n] if closed_loop else 0.0
+            for s in reversed(range(n_slices)):
+                col = n * n_slices + s
+                if closed_loop:
+                    digit = min(max(float(np.rint(remaining / 2.0**s)), -1.0), 1.0)
+                    target_pos[row, col], target_neg[row, col] = digit > 0, digit < 0
+                g[0, row, col] = make_cell(stream, gauss, (0, row, col), target_pos[row, col])
+                g[1, row, col] = make_cell(stream, gauss, (1, row, col), target_neg[row, col])
+                if closed_loop:
+                    if cb.write_model == "ideal":
+                        counts["verify"] += 2  # the measurement below is each cell's verify read
+                    measured = g[0, row, col] - g[1, row, col]
+                    if cb.read_noise > 0:  # two reads with independent relative noise: σ² summed
+                        sigma = cb.read_noise * math.sqrt(g[0, row, col] ** 2 + g[1, row, col] ** 2)
+                        measured += sigma * gauss.normal()
+                    remaining -= 2.0**s * measured / delta_g
     pulses, verify, residual = counts["pulses"], counts["verify"], counts["residual"]
     return Programming(g[0], g[1], col_scale, target_pos, target_neg, needed, p_success, pulses, verify, residual)
 

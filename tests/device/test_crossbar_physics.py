@@ -246,16 +246,18 @@ def _realised_levels(pm):
 
 def test_closed_loop_mapping_cancels_cell_variation():
     # open loop: every cell's R_P/TMR error lands in the weight, the MSB's scaled by 32; closed loop:
-    # the lower slices absorb the measured error of the upper ones, leaving ~ the rounding error
+    # the lower slices absorb the measured error of the upper ones, leaving the rounding error plus
+    # the LSB slice's own cell error: an RMS of ≈ 0.42 LSB (1.45× the rounding alone) averaged over
+    # chips; single chips scatter with σ ≈ 0.03 LSB, so the bound is on the mean of 8 chips
     w = _weights(96, 24, seed=60)
     errors = {}
     for mapping in ("sign_magnitude", "closed_loop"):
         cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, "write_model": "ideal", "weight_mapping": mapping})
-        pm = _program(w, cb, seed=61)
-        errors[mapping] = np.sqrt(np.mean((_realised_levels(pm) - w / pm.col_scale) ** 2))
+        rms = [np.sqrt(np.mean((_realised_levels(pm) - w / pm.col_scale) ** 2)) for pm in (_program(w, cb, seed=s) for s in range(61, 69))]
+        errors[mapping] = float(np.mean(rms))
     rounding = 1 / math.sqrt(12)  # RMS of a uniform ±½ LSB rounding error
     assert errors["sign_magnitude"] > 4 * rounding  # 5 % R_P/TMR spread: several LSB
-    assert errors["closed_loop"] < 1.5 * rounding
+    assert errors["closed_loop"] < 1.7 * rounding
     assert errors["closed_loop"] < errors["sign_magnitude"] / 4
 
 
@@ -324,3 +326,75 @@ def test_output_gain_calibration_checks_shapes_and_keeps_silent_outputs_at_one()
         pm.calibrate_output_gain(x, np.zeros((4, 2)))
     gains = pm.calibrate_output_gain(np.zeros((4, 16)), np.zeros((4, 3)))
     np.testing.assert_array_equal(gains, np.ones(3))
+
+
+# --- the programming kernel's random numbers and shortcuts ------------------------------------------
+
+
+def test_ziggurat_normals_equal_twin_draw_for_draw():
+    from device.random_streams import new_stream_states
+    from tests.device import naive_bernoulli
+
+    states = new_stream_states(3, np.random.default_rng(5))
+    twin = naive.Ziggurat(naive_bernoulli.streams_from_array(states)[2])
+    want = [twin.normal() for _ in range(30_000)]  # enough for wedges (~1 %) and tails (~0.03 %)
+    np.testing.assert_array_equal(XP.standard_normals(states, 2, 30_000), want)
+    np.testing.assert_array_equal(states[2], naive_bernoulli.streams_to_array([twin.stream])[0])
+
+
+def test_ziggurat_normals_are_standard_normal():
+    from scipy import stats
+
+    from device.random_streams import new_stream_states
+
+    z = XP.standard_normals(new_stream_states(1, np.random.default_rng(6)), 0, 1_000_000)
+    n = z.size
+    assert abs(z.mean()) < 4 / math.sqrt(n)
+    assert abs(z.var() - 1) < 4 * math.sqrt(2 / n)
+    assert abs(stats.skew(z)) < 4 * math.sqrt(6 / n)
+    assert abs(stats.kurtosis(z)) < 4 * math.sqrt(24 / n)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    beyond = np.mean(np.abs(z) > 3.6541528853610088)  # the tail algorithm's share
+    assert abs(beyond - 2 * norm.sf(3.6541528853610088)) < 4 * math.sqrt(2 * norm.sf(3.654) / n)
+
+
+def test_standard_normals_validates():
+    from device.random_streams import new_stream_states
+
+    states = new_stream_states(2, np.random.default_rng(0))
+    with pytest.raises(InputError, match="row must be an integer in \\[0, 2\\), got 2"):
+        XP.standard_normals(states, 2, 5)
+    with pytest.raises(InputError, match="n must be a non-negative integer, got -1"):
+        XP.standard_normals(states, 0, -1)
+    with pytest.raises(InputError, match="states must be an \\(n, 4\\) uint64 array"):
+        XP.standard_normals(states.astype(np.int64), 0, 5)
+
+
+@pytest.mark.parametrize("target_on", [True, False])
+def test_success_floor_is_below_every_cells_write_probability(target_on):
+    # the kernel skips Φ when a pulse's uniform lies below the floor: it must bound every cell the
+    # ±4σ spread can make, corners of the (K_i0, stray field) box included
+    cb = X.CrossbarParameters()
+    floor = XP._success_floor(P, VAR, cb, target_on)
+    z = np.random.default_rng(7).uniform(-4, 4, (2, 200_000))
+    z[:, :4] = [[-4, -4, 4, 4], [-4, 4, -4, 4]]
+    k_i0 = P.interfacial_anisotropy * (1 + VAR.interfacial_anisotropy_rel * z[0])
+    stray = P.stray_field + VAR.stray_field_abs * z[1]
+    p = XP.write_success_probability(P, cb, k_i0, stray, target_on)
+    assert floor < p.min() < floor + 1e-3
+
+
+def test_programming_does_not_depend_on_the_thread_count():
+    cb = X.CrossbarParameters(**{**DETERMINISTIC, "read_noise": 0.05, "write_field": 3e3})  # many retries and errors
+    w = _weights(40, 7)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = _program(w, cb, seed=4)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        parallel = _program(w, cb, seed=4)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(serial.g_pos, parallel.g_pos)
+    np.testing.assert_array_equal(serial.g_neg, parallel.g_neg)
+    assert serial.write_stats == parallel.write_stats

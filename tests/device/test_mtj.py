@@ -210,3 +210,35 @@ def test_each_device_has_its_own_v50_and_the_spread_scales_with_sigma():
     assert np.allclose(p, 0.5, atol=1e-6)
     assert np.std(v50) > 0.01  # tens of mV spread: why per-device calibration is needed
     assert np.std(v50s(0.001)[0]) == pytest.approx(np.std(v50) / 2, rel=0.1)
+
+
+def test_switching_probability_picks_each_devices_regime_as_both_models_would():
+    # a mixed array: devices on both sides of their own V_c; every element as np.where over both models
+    pop = mtj.sample_population(P, mtj.VariationParameters(interfacial_anisotropy_rel=0.01), 64, np.random.default_rng(8))
+    v_c = mtj.critical_voltage(P, pop.interfacial_anisotropy)
+    voltage = np.where(np.arange(64) % 2 == 0, v_c * 0.7, v_c * 1.5)
+    field = pop.stray_field - 6e3
+    got = mtj.switching_probability(P, voltage, 100e-9, field, pop.interfacial_anisotropy)
+    thermal = mtj.switching_probability_thermal(P, voltage, 100e-9, field, pop.interfacial_anisotropy)
+    hard = mtj.switching_probability_hard_axis(P, voltage, field, pop.interfacial_anisotropy)
+    np.testing.assert_array_equal(got, np.where(voltage > v_c, hard, thermal))
+    assert 0 < np.sum(voltage > v_c) < 64
+    assert np.shape(mtj.switching_probability(P, 1.5, 30e-9, 2e3)) == ()  # scalars stay 0-d
+
+
+def test_hard_axis_kernel_equals_the_numpy_model():
+    import numba
+
+    @numba.njit
+    def evaluate(c, k_i0, field, out):
+        for i in range(k_i0.shape[0]):
+            out[i] = mtj.hard_axis_probability(c, k_i0[i], field[i])
+
+    rng = np.random.default_rng(3)
+    k_i0 = P.interfacial_anisotropy * (1 + 0.008 * rng.standard_normal(2000))
+    field = rng.uniform(-30e3, 30e3, 2000)
+    for voltage in (1.0, 1.5):
+        out = np.empty(2000)
+        evaluate(mtj.hard_axis_constants(P, voltage), k_i0, field, out)
+        want = mtj.switching_probability_hard_axis(P, voltage, field, k_i0)
+        np.testing.assert_allclose(out, want, rtol=1e-13, atol=1e-300)  # libm's erf vs cephes': last bits only

@@ -37,7 +37,7 @@ def toy():
 def test_im2col_matches_torch_conv(toy):
     x = torch.randn(2, 8, 28, 28)
     patches, (h, w) = CB.im2col(x, toy.down)
-    y = patches @ CB.conv_weight_matrix(toy.down) + toy.down.bias.detach().double().numpy()
+    y = patches.double().numpy() @ CB.conv_weight_matrix(toy.down) + toy.down.bias.detach().double().numpy()
     ref = toy.down(x).detach().double().numpy()
     got = y.reshape(2, h * w, 8).transpose(0, 2, 1).reshape(2, 8, h, w)
     assert (h, w) == (14, 14)
@@ -97,15 +97,16 @@ def test_in_loop_calibration_removes_the_mean_error_read_noise_leaves(toy):
     looped = profiles.with_overrides(base, {"crossbar": {"in_loop_calibration": True}})
     with torch.no_grad():
         ref = toy(x).numpy()
-    errors = {}
-    for label, profile in (("per_layer", base), ("in_loop", looped)):
-        net = CB.ChipNetwork(toy, profile, chip_seed=2, calibration_inputs=(x,))
-        assert bool(net.trims) == (label == "in_loop")
-        if net.trims:
-            assert set(net.trims) == set(net.weights)  # every array layer got a trim
-        before = net.chip.ledger.counts("inference")
-        # the systematic part: average the outputs of 8 reads (fresh read noise each) and the batch
-        mean_out = np.mean([net(x).numpy() for _ in range(8)], axis=0)
-        errors[label] = np.abs((mean_out - ref).mean(axis=0)).mean()  # per-output mean error
-        assert net.chip.ledger.counts("inference")["macs"] > before.get("macs", 0)
-    assert errors["in_loop"] < 0.75 * errors["per_layer"], errors  # 0.0127 → 0.0073 when written
+    errors = {"per_layer": 0.0, "in_loop": 0.0}
+    for chip_seed in (2, 5, 7):  # the gain is a statistical claim: pooled over three chips
+        for label, profile in (("per_layer", base), ("in_loop", looped)):
+            net = CB.ChipNetwork(toy, profile, chip_seed=chip_seed, calibration_inputs=(x,))
+            assert bool(net.trims) == (label == "in_loop")
+            if net.trims:
+                assert set(net.trims) == set(net.weights)  # every array layer got a trim
+            before = net.chip.ledger.counts("inference")
+            # the systematic part: average the outputs of 8 reads (fresh read noise each) and the batch
+            mean_out = np.mean([net(x).numpy() for _ in range(8)], axis=0)
+            errors[label] += np.abs((mean_out - ref).mean(axis=0)).mean()  # per-output mean error
+            assert net.chip.ledger.counts("inference")["macs"] > before.get("macs", 0)
+    assert errors["in_loop"] < 0.75 * errors["per_layer"], errors  # 0.0467 → 0.0295 (ratio 0.63) when written
