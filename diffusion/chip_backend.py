@@ -132,15 +132,21 @@ class ChipNetwork(nn.Module):
             (e.g. ``(x_t, t)`` for a batch of noisy images and timesteps); None keeps the analytic
             ADC ranges (exact mode only: the statistical models are fitted on these inputs).
         device: torch device name (``auto``, ``cpu``, ``cuda``); None reads ``SPINDIFF_DEVICE``.
+        restored: (chip, trims, statistical models) of a chip built before (`diffusion.chip_cache`):
+            nothing is programmed or calibrated.
     """
 
-    def __init__(self, model: nn.Module, profile: HardwareProfile, chip_seed: int, calibration_inputs=None, device=None) -> None:
+    def __init__(self, model: nn.Module, profile: HardwareProfile, chip_seed: int, calibration_inputs=None, device=None,
+                 restored=None) -> None:  # fmt: skip
         super().__init__()
         self.emulation = profile.crossbar.emulation
-        if self.emulation == "statistical" and calibration_inputs is None:
+        if self.emulation == "statistical" and calibration_inputs is None and restored is None:
             raise InputError("crossbar.emulation 'statistical' fits its models on calibration inputs: pass calibration_inputs")
         self.device = resolve_device(device)
-        self.chip = Chip(profile, chip_seed, compute_dtype=np.float32)  # the numpy reference path's arithmetic
+        if restored is not None:  # (chip, trims, statistical models) from `diffusion.chip_cache.load`
+            self.chip = restored[0]
+        else:
+            self.chip = Chip(profile, chip_seed, compute_dtype=np.float32)  # the numpy reference path's arithmetic
         self.generator = torch.Generator(device=self.device)
         self.reseed_analog(chip_seed)
         self.capture: dict[str, list[torch.Tensor]] | None = None
@@ -153,7 +159,8 @@ class ChipNetwork(nn.Module):
         self.model.to(self.device)
         self.exact: dict[str, TorchCrossbar] = {}
         for name, matrix in self.weights.items():
-            self.exact[name] = TorchCrossbar(self.chip.program_layer(name, matrix), self.device)
+            programmed = self.chip.layers[name] if restored is not None else self.chip.program_layer(name, matrix)
+            self.exact[name] = TorchCrossbar(programmed, self.device)
         self.statistical: dict[str, StatisticalCrossbar] = {}
         self._folded_kernels: dict[str, torch.Tensor] = {}  # native convolutions of linear read-outs, see _native
         self._weight_tensors = {name: torch.as_tensor(w, dtype=torch.float32, device=self.device) for name, w in self.weights.items()}
@@ -161,7 +168,12 @@ class ChipNetwork(nn.Module):
             name: torch.as_tensor(m.conductance_per_row, dtype=torch.float32, device=self.device) for name, m in self.chip.layers.items()
         }
         self._hooks = [m.register_forward_hook(self._count_digital) for m in self.model.modules() if type(m) in DIGITAL_OPS_PER_ELEMENT]
-        if calibration_inputs is not None:
+        if restored is not None:
+            _, trims, models = restored
+            self.trims = {name: (torch.as_tensor(g, dtype=torch.float32, device=self.device),
+                                 torch.as_tensor(c, dtype=torch.float32, device=self.device)) for name, (g, c) in trims.items()}  # fmt: skip
+            self.statistical = {name: StatisticalCrossbar(m, self.device) for name, m in models.items()}
+        elif calibration_inputs is not None:
             self.calibrate(*calibration_inputs)
 
     def _swap_layers(self, module: nn.Module, prefix: str) -> None:

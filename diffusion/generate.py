@@ -9,6 +9,7 @@ its programming cost is reported apart from the per-request cost.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ import torch
 from device import profiles
 from device.errors import InputError
 from device.ledger import Ledger
+from diffusion import chip_cache as chip_files
 from diffusion import images as image_io
 from diffusion.chip_backend import ChipNetwork
 from diffusion.generate_loop import Cancelled, sample
@@ -129,14 +131,28 @@ def get_chip_network(model, model_sha256: str, profile, chip_seed: int, alphas_c
 
     Calibration (ADC ranges, output gains) runs the software network on ``calibration_batch`` noisy
     versions x_t of its own samples at random t (`calibration_inputs`, seeded by the chip seed).
+    Built chips are also kept on disk (`diffusion.chip_cache`) and loaded from there when the
+    in-memory ``chip_cache`` does not have them. Returns (network, where it came from: ``"memory"``,
+    ``"disk"`` or ``"programmed"``).
     """
     key = (model_sha256, profile.hash, chip_seed)
     if chip_cache is not None and key in chip_cache:
-        return chip_cache[key], False
-    network = ChipNetwork(model, profile, chip_seed, calibration_inputs=calibration_inputs(model, alphas_cumprod, chip_seed, calibration_batch))
+        return chip_cache[key], "memory"
+    directory = chip_files.cache_dir()
+    entry = chip_files.key(model_sha256, profile, chip_seed, calibration_batch) if directory is not None else None
+    restored = chip_files.load(entry, directory, profile) if directory is not None else None
+    if restored is not None:
+        network = ChipNetwork(model, profile, chip_seed, restored=restored)
+    else:
+        network = ChipNetwork(model, profile, chip_seed, calibration_inputs=calibration_inputs(model, alphas_cumprod, chip_seed, calibration_batch))
+        if directory is not None:
+            try:
+                chip_files.save(network, entry, directory)
+            except OSError as error:  # a full or read-only disk costs the next worker a programming, nothing else
+                logging.getLogger("spindiff.chip_cache").warning("could not cache chip %s in %s: %s", entry, directory, error)
     if chip_cache is not None:
         chip_cache[key] = network
-    return network, True
+    return network, "programmed" if restored is None else "disk"
 
 
 def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chip_cache: dict | None = None) -> GenerationResult:
@@ -154,8 +170,9 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         network = None
     else:
         t0 = time.perf_counter()
-        network, fresh = get_chip_network(bundle.model, bundle.sha256, hardware, request.chip_seed, alphas, request.calibration_batch, chip_cache)
-        timings["programming_s"] = time.perf_counter() - t0 if fresh else 0.0
+        network, source = get_chip_network(bundle.model, bundle.sha256, hardware, request.chip_seed, alphas, request.calibration_batch, chip_cache)
+        timings["programming_s"] = time.perf_counter() - t0 if source == "programmed" else 0.0
+        timings["chip_load_s"] = time.perf_counter() - t0 if source == "disk" else 0.0
         network.reseed(request.seed)
         noise = ArrayNoise(lambda s: network.chip.gaussian(s, dtype=np.float32))
         denoise = network
@@ -189,6 +206,7 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         telemetry["energy"] = network.chip.report(per_request, images=request.num_images, steps=request.steps, workload=workload)
         telemetry["programming"] = network.chip.report(network.chip.ledger, phase="programming", workload=workload)
         telemetry["noise_samples"] = noise.samples_drawn if hasattr(noise, "samples_drawn") else None
+        telemetry["emulation"] = {**network.emulation_summary(), "chip_source": source}
     else:
         from device.baselines import baseline_report
 

@@ -51,7 +51,7 @@ class Variant:
     label: str
     base: str
     overrides: dict = field(default_factory=dict)
-    group: str = "ablation"  # "baseline", "preset", "ablation", "rng", "calibration", "adc_bits", "sigma", "injected"
+    group: str = "ablation"  # "baseline", "preset", "ablation", "rng", "calibration", "emulation", "adc_bits", "sigma", "injected"
     x: float | None = None  # the swept value for "adc_bits" / "sigma" / "injected" rows
     note: str = ""
     injected_error: float = 0.0  # software only: relative random error added to every ε prediction
@@ -102,6 +102,11 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sigma-20", "vcma-default", _sigma(0.20), group="sigma", x=0.20),
     Variant("adc-5", "vcma-default", {"crossbar": {"adc_bits": 5}}, group="adc_bits", x=5),
     Variant("sigma-10", "vcma-default", _sigma(0.10), group="sigma", x=0.10),
+    # the statistical emulation mode against the exact rows above (docs/emulation.md): same chips, same seeds
+    Variant("vcma-default-statistical", "vcma-default", {"crossbar": {"emulation": "statistical"}}, group="emulation",
+            note="vcma-default, statistical emulation mode"),
+    Variant("vcma-precise-statistical", "vcma-precise", {"crossbar": {"emulation": "statistical"}}, group="emulation",
+            note="vcma-precise, statistical emulation mode"),
     # the sampler's tolerance: software with a random relative ε error r (`generate_with_epsilon_error`)
     *(Variant(f"software-eps-{r:g}", "software", group="injected", x=r, injected_error=r,
               note=f"software, random ε error {r:g} added") for r in (0.02, 0.04, 0.08, 0.15)),  # fmt: skip

@@ -1,10 +1,17 @@
 """Shared pytest hooks: every test's report is kept on its item (``item.rep_setup/call/teardown``), so
 fixtures can tell in teardown whether the test failed; a failed test that ran a service cluster
-(the ``service`` or ``dashboard`` fixture) gets the cluster's log tail as a report section."""
+(the ``service`` or ``dashboard`` fixture) gets the cluster's log tail as a report section. Programmed
+chips are cached in a temporary directory of the test session (``SPINDIFF_CHIP_DIR``, inherited by
+the service processes the tests start), never in the user's cache."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
+
+os.environ.setdefault("SPINDIFF_CHIP_DIR", tempfile.mkdtemp(prefix="spindiff-test-chips-"))
 
 CLUSTER_FIXTURES = ("service", "dashboard")
 

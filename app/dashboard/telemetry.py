@@ -207,6 +207,7 @@ def timings_view(job: dict) -> list[tuple[str, float | None]]:
     emulation = (job.get("telemetry") or {}).get("timings") or {}
     rows = [("waiting in the queue", timings.get("queued_s")), ("running", timings.get("running_s"))]
     rows += [(label, emulation.get(key)) for key, label in (("programming_s", "programming the emulated chip"),
+                                                             ("chip_load_s", "loading the programmed chip from disk"),
                                                              ("sampling_s", "sampling"), ("quality_s", "scoring quality"))]  # fmt: skip
     return [(label, value) for label, value in rows if value is not None]
 

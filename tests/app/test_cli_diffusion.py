@@ -76,8 +76,29 @@ def test_eval_without_reference_explains(capsys, tmp_path, model_dir):
     assert code == 2 and "reference_stats" in capsys.readouterr().err
 
 
-def test_bench_sampling_reports_a_ratio(capsys, model_dir):
-    code = cli.main(["bench", "sampling", "--profile", "ideal", "--batch", "2", "--steps", "2", "--model", str(model_dir)])
+def test_bench_sampling_reports_software_exact_and_statistical_rows(capsys, model_dir):
+    code = cli.main(["bench", "sampling", "--profile", "ideal", "--batch", "2", "--steps", "2", "--model", str(model_dir), "--device", "cpu"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["ratio_chip_over_software"] > 0 and result["software_seconds"] > 0
+    rows = result["rows"]
+    assert [(r["mode"], r["device"]) for r in rows] == [("software", "cpu"), ("exact", "cpu"), ("statistical", "cpu")]
+    assert rows[0]["ratio_to_software"] == 1.0 and all(r["seconds"] > 0 and r["images_per_second"] > 0 for r in rows)
+    assert rows[1]["programming_seconds"] > 0 and rows[0]["programming_seconds"] is None
+
+
+def test_generate_in_statistical_mode_records_the_mode(capsys, tmp_path, model_dir, monkeypatch):
+    monkeypatch.setenv("SPINDIFF_DEVICE", "auto")  # --device sets it for the process; restored after the test
+    code = cli.main(["generate", "--profile", "vcma-default", "--emulation", "statistical", "--n", "2", "--steps", "2",
+                     "--model", str(model_dir), "--out", str(tmp_path), "--device", "cpu"])  # fmt: skip
+    assert code == 0
+    telemetry = json.loads((tmp_path / "telemetry.json").read_text())
+    assert telemetry["emulation"]["mode"] == "statistical" and telemetry["emulation"]["device"] == "cpu"
+    assert telemetry["reproducibility"]["profile"]["crossbar"]["emulation"] == "statistical"
+
+
+def test_unavailable_device_is_a_clear_error(capsys, tmp_path, model_dir, monkeypatch):
+    monkeypatch.setenv("SPINDIFF_DEVICE", "auto")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code = cli.main(["generate", "--profile", "ideal", "--n", "1", "--steps", "1", "--model", str(model_dir), "--out", str(tmp_path), "--device", "cuda"])
+    assert code == 2 and "SPINDIFF_DEVICE='cuda'" in capsys.readouterr().err
