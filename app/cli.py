@@ -110,10 +110,17 @@ def cmd_bench(args) -> int:
         names = args.profiles.split(",") if args.profiles else None
         print("[bench crossbar] programming and timing a 512x512 layer per profile", file=sys.stderr)
         result = bench_crossbar(names, size=args.size, batch=args.batch, repeats=args.repeats)
+        from diffusion.engine_bench import bench_engines
+
+        engines = {r["profile"]: r for r in bench_engines([row["profile"] for row in result["profiles"]], args.size, args.batch, args.repeats)}
+        for row in result["profiles"]:
+            row.update({k: v for k, v in engines[row["profile"]].items() if k != "profile"})
         result["aihwkit"] = _aihwkit_comparison(args)
         if result["aihwkit"].get("available"):
+            tile = result["aihwkit"]["matmul_seconds"]
             for row in result["profiles"]:
-                row["ratio_crossbar_over_aihwkit"] = row["matmul_seconds"] / result["aihwkit"]["matmul_seconds"]
+                row["ratio_crossbar_over_aihwkit"] = row["matmul_seconds"] / tile
+                row["ratio_statistical_over_aihwkit"] = row["statistical_seconds"] / tile
     else:
         return _fail(f"unknown benchmark {args.what!r}")
     if args.json:

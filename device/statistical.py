@@ -284,7 +284,7 @@ def adc_errors(matrix: ProgrammedMatrix, x: np.ndarray, rng: np.random.Generator
             error = adc_quantise(noisy, full_scale, cb.adc_bits) - noisy
             errors[index] += weight * weight * np.mean(error * error, axis=0)
             lsb = full_scale / half
-            clipped += int(np.count_nonzero((noisy > full_scale - 1.5 * lsb) | (noisy < -full_scale - 0.5 * lsb)))
+            clipped += int(np.count_nonzero((noisy >= full_scale - 0.5 * lsb) | (noisy < -full_scale - 0.5 * lsb)))  # codes ±2^(b−1)
             total += noisy.size
     return errors, clipped / total
 

@@ -100,6 +100,8 @@ class StatisticalCrossbar:
 
     def moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, variance) of the model's output for rows x (B, K); variance None when noiseless."""
+        if not isinstance(x, torch.Tensor):
+            raise InputError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 2:
             raise InputError(f"x must be 2-D (B, K), got shape {tuple(x.shape)}")
         x = self._check(x, x.shape[1], "features")
@@ -157,14 +159,16 @@ class StatisticalCrossbar:
 
         With ``row_conductance`` also the read power Σ V²·G of `conv2d_charged` (a third item).
         """
+        if not isinstance(x, torch.Tensor):
+            raise InputError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 4:
             raise InputError(f"x must be 4-D (B, C, H, W), got shape {tuple(x.shape)}")
         if spec.groups != 1:
             raise InputError(f"grouped convolutions are not supported on the crossbar (groups={spec.groups})")
         kh, kw = spec.kernel_size
         x = self._check(x, x.shape[1] * kh * kw, "channels × kernel positions")
-        if self.bit_weights is not None or spec.dilation != (1, 1):
-            return self._conv_by_rows(x, spec, row_conductance)
+        if self.bit_weights is not None or spec.dilation != (1, 1) or kh % 2 == 0 or kw % 2 == 0:
+            return self._conv_by_rows(x, spec, row_conductance)  # the pooled form needs odd kernels (a centre pixel)
         kernel = self._conv_weights(spec)
         geometry = dict(stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
         channel_max = x.abs().amax(dim=1, keepdim=True)

@@ -110,3 +110,93 @@ def test_in_loop_calibration_removes_the_mean_error_read_noise_leaves(toy):
             errors[label] += np.abs((mean_out - ref).mean(axis=0)).mean()  # per-output mean error
             assert net.chip.ledger.counts("inference")["macs"] > before.get("macs", 0)
     assert errors["in_loop"] < 0.75 * errors["per_layer"], errors  # 0.0467 → 0.0295 (ratio 0.63) when written
+
+
+# --- statistical emulation (crossbar.emulation = "statistical") --------------------------------------
+
+from device.errors import InputError  # noqa: E402
+
+
+def statistical(profile):
+    return profiles.with_overrides(profile, {"crossbar": {"emulation": "statistical"}})
+
+
+def _calibration(n=16, seed=11):
+    return (torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed)),)
+
+
+def test_statistical_ideal_profile_reproduces_software(toy):
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    net = CB.ChipNetwork(toy, statistical(small("ideal")), chip_seed=1, calibration_inputs=_calibration())
+    assert net.emulation == "statistical" and set(net.statistical) == {"conv1", "down", "head"}
+    with torch.no_grad():
+        ref = toy(x)
+    np.testing.assert_allclose(net(x).numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ideal", "vcma-default"])
+def test_statistical_and_exact_charge_the_same_ledger(toy, name):
+    """One forward of each engine on the same chip: every integer counter equal, read energy to 0.5 %."""
+    x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    counts = {}
+    for label, profile in (("exact", small(name)), ("statistical", statistical(small(name)))):
+        net = CB.ChipNetwork(toy, profile, chip_seed=2, calibration_inputs=_calibration())
+        net(x)
+        counts[label] = net.chip.ledger.counts("inference")
+    exact, stat = counts["exact"], counts["statistical"]
+    assert set(exact) == set(stat)
+    for key in ("cell_reads", "adc_conversions", "dac_conversions", "shift_adds", "macs", "digital_ops"):
+        assert exact[key] == stat[key], (key, exact[key], stat[key])
+        assert isinstance(stat[key], int)
+    assert exact["macs"] == 2 * (28 * 28 * 9 * 8 + 14 * 14 * 72 * 8 + 8 * 14 * 14 * 10)
+    assert stat["mvm_latency_s"] == pytest.approx(exact["mvm_latency_s"], rel=1e-12)
+    assert stat["array_read_energy_j"] == pytest.approx(exact["array_read_energy_j"], rel=5e-3)
+    assert exact["array_read_energy_j"] > 0
+
+
+def test_statistical_and_exact_charge_the_same_ledger_bit_serial(toy):
+    x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    base = profiles.with_overrides(small("vcma-default"), {"crossbar": {"input_mode": "bit_serial", "input_bits": 4}})
+    counts = {}
+    for label, profile in (("exact", base), ("statistical", statistical(base))):
+        net = CB.ChipNetwork(toy, profile, chip_seed=2, calibration_inputs=_calibration())
+        net(x)
+        counts[label] = net.chip.ledger.counts("inference")
+    for key in ("cell_reads", "adc_conversions", "dac_conversions", "shift_adds"):
+        assert counts["exact"][key] == counts["statistical"][key], (key, counts["exact"][key], counts["statistical"][key])
+
+
+def test_statistical_network_holds_the_exact_chip(toy):
+    """force_exact on a statistical network is the exact network: same cells, trims and noise stream."""
+    x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(6))
+    exact = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=3, calibration_inputs=_calibration())
+    stat = CB.ChipNetwork(toy, statistical(small("vcma-default")), chip_seed=3, calibration_inputs=_calibration())
+    stat.force_exact = True
+    np.testing.assert_array_equal(stat(x).numpy(), exact(x).numpy())
+    stat.force_exact = False
+    stat.reseed_analog(3)
+    y = stat(x).numpy()
+    assert not np.array_equal(y, exact(x).numpy())  # the statistical engine is another computation
+    stat.reseed_analog(3)
+    np.testing.assert_array_equal(stat(x).numpy(), y)  # seeded
+
+
+def test_statistical_needs_calibration_inputs(toy):
+    with pytest.raises(InputError, match="calibration_inputs"):
+        CB.ChipNetwork(toy, statistical(small("vcma-default")), chip_seed=1)
+
+
+def test_emulation_summary_and_profile_hash(toy):
+    profile = small("vcma-default")
+    assert statistical(profile).hash != profile.hash
+    assert statistical(profile).crossbar.emulation == "statistical" and profile.crossbar.emulation == "exact"
+    exact = CB.ChipNetwork(toy, profile, chip_seed=1, calibration_inputs=_calibration())
+    assert exact.emulation_summary() == {"mode": "exact", "device": "cpu"}
+    net = CB.ChipNetwork(toy, statistical(profile), chip_seed=1, calibration_inputs=_calibration())
+    summary = net.emulation_summary()
+    models = [engine.model for engine in net.statistical.values()]
+    assert summary["mode"] == "statistical" and summary["device"] == "cpu"
+    assert summary["adc_clipping_rate_max"] == max(m.clipping_rate for m in models)
+    assert summary["adc_clipping_rate_mean"] == pytest.approx(np.mean([m.clipping_rate for m in models]))
+    assert summary["ir_drop_residual_max"] == max(m.ir_residual for m in models)
+    assert 0 < summary["ir_drop_residual_max"] < 0.1 and 0 <= summary["adc_clipping_rate_max"] < 0.01
