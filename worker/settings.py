@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     max_tasks_per_child: int = Field(200, ge=1, description="a worker process is replaced after this many jobs")
     max_memory_per_child_mb: int = Field(6144, ge=256, description="a worker process is replaced past this resident size")
     chip_cache_size: int = Field(4, ge=1, description="programmed chips kept per worker process (LRU)")
+    # read by diffusion/ from the environment (it knows nothing of this class); declared here so the
+    # service validates and documents them with the rest
+    chip_dir: str = Field("", description="programmed chips cached on disk (diffusion/chip_cache.py); empty: ~/.cache/spindiff/chips, 'off': none")
+    chip_cache_mb: float = Field(4096, ge=0, description="size bound of SPINDIFF_CHIP_DIR, MB (least recently used chips deleted)")
+    device: str = Field("auto", pattern=r"^(?i:auto|cpu|cuda(:\d+)?)$", description="torch device of the chip emulation")
     progress_interval_s: float = Field(0.5, ge=0.0, description="least time between two progress events of a job")
     heartbeat_interval_s: float = Field(5.0, gt=0.0, description="worker liveness beat (alive for 3 beats)")
     api_keys: SecretStr | None = Field(None, description="comma-separated API keys; unset: no authentication")
