@@ -149,11 +149,15 @@ def markdown(results: list[dict]) -> str:
     lines = ["| profile | layers | variance ratio (min – max) | worst layer | max abs mean difference (σ of exact) | ADC clipping (max) |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for r in results:
-        ratios = [row["variance_ratio"] for row in r["layers"]]
-        worst = max(r["layers"], key=lambda row: abs(np.log(row["variance_ratio"])))
-        lines.append(f"| `{r['profile']}` | {len(ratios)} | {min(ratios):.3f} – {max(ratios):.3f} | {worst['layer']} ({worst['variance_ratio']:.3f}) "
-                     f"| {max(abs(row['mean_difference_in_sigma']) for row in r['layers']):.3f} "
-                     f"| {max(row['adc_clipping_rate'] for row in r['layers']):.1e} |")  # fmt: skip
+        for kind, label in (("conv", "convolutions (run statistical)"), ("linear", "linear (run exact; model derived)")):
+            rows = [row for row in r["layers"] if row["kind"] == kind]
+            if not rows:
+                continue
+            ratios = [row["variance_ratio"] for row in rows]
+            worst = max(rows, key=lambda row: abs(np.log(row["variance_ratio"])))
+            lines.append(f"| `{r['profile']}` | {len(rows)} {label} | {min(ratios):.3f} – {max(ratios):.3f} | {worst['layer']} ({worst['variance_ratio']:.3f}) "
+                         f"| {max(abs(row['mean_difference_in_sigma']) for row in rows):.3f} "
+                         f"| {max(row['adc_clipping_rate'] for row in rows):.1e} |")  # fmt: skip
     lines += ["", "| profile | " + " | ".join(f"t = {row['t']}" for row in results[0]["epsilon"]) + " |",
               "|---|" + "---|" * len(results[0]["epsilon"])]  # fmt: skip
     for r in results:

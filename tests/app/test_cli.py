@@ -114,3 +114,6 @@ def test_bench_crossbar_small(capsys):
     errors = {row["profile"]: row["relative_error"] for row in result["profiles"]}
     assert errors["ideal"] < 1e-12 and errors["vcma-lowbit"] > 0.01
     assert "available" in result["aihwkit"]
+    engines = {row["profile"]: row for row in result["profiles"]}
+    assert engines["ideal"]["exact_torch_relative_error"] < 1e-6 and engines["ideal"]["statistical_relative_error"] < 1e-6
+    assert engines["vcma-lowbit"]["statistical_seconds"] > 0 and engines["vcma-lowbit"]["exact_torch_seconds"] > 0
