@@ -15,7 +15,7 @@ import numpy as np
 from device import profiles
 
 
-def _best_time(fn, repeats: int) -> float:
+def best_time(fn, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
@@ -38,8 +38,8 @@ def bench_rng(profile_name: str = "vcma-default", n_samples: int = 4_000_000, re
     generator = np.random.default_rng(0)
     mtj_times, numpy_times = [], []
     for _ in range(repeats):
-        mtj_times.append(_best_time(lambda: source.gaussian(n_samples), 1))
-        numpy_times.append(_best_time(lambda: generator.standard_normal(n_samples, dtype=np.float32), 1))
+        mtj_times.append(best_time(lambda: source.gaussian(n_samples), 1))
+        numpy_times.append(best_time(lambda: generator.standard_normal(n_samples, dtype=np.float32), 1))
     mtj_s, numpy_s = min(mtj_times), min(numpy_times)
     return {
         "benchmark": "rng",
@@ -86,8 +86,8 @@ def bench_crossbar(
         y = matrix.matmul(x, noise)  # also compiles the kernels before timing
         chip_times, numpy_times = [], []
         for _ in range(repeats):
-            chip_times.append(_best_time(lambda: matrix.matmul(x, noise), 1))
-            numpy_times.append(_best_time(lambda: x @ weights, 1))
+            chip_times.append(best_time(lambda: matrix.matmul(x, noise), 1))
+            numpy_times.append(best_time(lambda: x @ weights, 1))
         rows.append(
             {
                 "profile": name,

@@ -83,6 +83,12 @@ def save_chip(chip: Chip, path) -> None:
         "ledger": chip.ledger.to_dict(),
     }
     arrays["metadata"] = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
+    atomic_savez(path, arrays)
+
+
+def atomic_savez(path, arrays: dict) -> None:
+    """``np.savez`` of ``arrays`` to ``path`` through a temporary file in the same directory and `os.replace`."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

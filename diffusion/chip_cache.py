@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import zipfile
 from dataclasses import fields
 from functools import lru_cache
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device.chip_store import ChipFileError, load_chip, save_chip
+from device.chip_store import ChipFileError, atomic_savez, load_chip, save_chip
 from device.errors import InputError
 from device.statistical import StatisticalModel
 
@@ -83,19 +82,6 @@ def key(model_sha256: str, profile, chip_seed: int, calibration_batch: int) -> s
     return f"{model_sha256[:16]}-{profile.hash[:16]}-{int(chip_seed)}-{int(calibration_batch)}-{source_hash()[:16]}"
 
 
-def _atomic_savez(path: Path, arrays: dict) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def save(network, entry_key: str, directory: Path) -> None:
     """Write ``network`` (a calibrated `diffusion.chip_backend.ChipNetwork`) as cache entry ``entry_key``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -109,7 +95,7 @@ def save(network, entry_key: str, directory: Path) -> None:
     meta = {"format_version": FORMAT_VERSION, "key": entry_key, "trims": list(network.trims), "statistical": list(network.statistical)}
     arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     save_chip(network.chip, directory / f"{entry_key}.chip.npz")
-    _atomic_savez(directory / f"{entry_key}.network.npz", arrays)
+    atomic_savez(directory / f"{entry_key}.network.npz", arrays)
     _evict(directory, max_bytes())
 
 

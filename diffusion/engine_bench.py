@@ -8,25 +8,15 @@ InferenceTile. Times are the best of ``repeats`` alternated with numpy's float64
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from device import profiles
+from device.benchmarks import best_time
 from device.crossbar_programming import program
 from device.statistical import derive
 from diffusion.crossbar_statistical import StatisticalCrossbar
 from diffusion.crossbar_torch import TorchCrossbar
-
-
-def _best(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def bench_engines(profile_names: list[str], size: int = 512, batch: int = 64, repeats: int = 5, seed: int = 0) -> list[dict]:
@@ -50,8 +40,8 @@ def bench_engines(profile_names: list[str], size: int = 512, batch: int = 64, re
             y = engine.matmul(xt, generator).double().numpy()
             seconds, numpy_seconds = [], []
             for _ in range(repeats):
-                seconds.append(_best(lambda: engine.matmul(xt, generator), 1))
-                numpy_seconds.append(_best(lambda: x @ weights, 1))
+                seconds.append(best_time(lambda: engine.matmul(xt, generator), 1))
+                numpy_seconds.append(best_time(lambda: x @ weights, 1))
             row[f"{label}_relative_error"] = float(np.linalg.norm(y - reference) / np.linalg.norm(reference))
             row[f"{label}_seconds"] = min(seconds)
             row[f"{label}_ratio_over_numpy"] = min(seconds) / min(numpy_seconds)
