@@ -27,6 +27,7 @@ import numpy as np
 
 from device import bernoulli
 from device.numba_config import njit
+from device.random_streams import xoshiro_step
 
 _U64 = np.uint64
 
@@ -119,11 +120,6 @@ def count_window_ones(states: np.ndarray, thresholds: np.ndarray, n_rounds: int)
     return ones
 
 
-@njit(inline="always")
-def _rotl(x, k):
-    return (x << _U64(k)) | (x >> _U64(64 - k))
-
-
 @njit(parallel=True)
 def _count_window_ones(states, thresholds, n_rounds, ones):
     one = _U64(1)
@@ -141,14 +137,7 @@ def _count_window_ones(states, thresholds, n_rounds, ones):
                     shift = _U64(bernoulli.PROBABILITY_BITS - 1 - k)
                     if threshold & ((one << (shift + one)) - one) == _U64(0):
                         break  # p's remaining digits are zero: undecided lanes have u >= p
-                    digits = _rotl(s1 * _U64(5), 7) * _U64(9)  # xoshiro256** output, then its step
-                    t = s1 << _U64(17)
-                    s2 ^= s0
-                    s3 ^= s1
-                    s1 ^= s2
-                    s0 ^= s3
-                    s2 ^= t
-                    s3 = _rotl(s3, 45)
+                    digits, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
                     if (threshold >> shift) & one:
                         result |= undecided & ~digits
                         undecided &= digits

@@ -58,13 +58,13 @@ def _rotl(x, k):
     return (x << _U64(k)) | (x >> _U64(64 - k))
 
 
-@njit
-def next_u64(state, row):
-    """Advance stream ``row`` of ``state`` and return its next 64-bit output (xoshiro256**)."""
-    s0 = state[row, 0]
-    s1 = state[row, 1]
-    s2 = state[row, 2]
-    s3 = state[row, 3]
+@njit(inline="always")
+def xoshiro_step(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in four scalars: (output, s0, s1, s2, s3).
+
+    The kernels that draw many words from one stream in a loop (`device.calibration`) keep the
+    state in these locals instead of re-reading the array every word.
+    """
     result = _rotl(s1 * _U64(5), 7) * _U64(9)
     t = s1 << _U64(17)
     s2 ^= s0
@@ -73,10 +73,13 @@ def next_u64(state, row):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    state[row, 0] = s0
-    state[row, 1] = s1
-    state[row, 2] = s2
-    state[row, 3] = s3
+    return result, s0, s1, s2, s3
+
+
+@njit
+def next_u64(state, row):
+    """Advance stream ``row`` of ``state`` and return its next 64-bit output (xoshiro256**)."""
+    result, state[row, 0], state[row, 1], state[row, 2], state[row, 3] = xoshiro_step(state[row, 0], state[row, 1], state[row, 2], state[row, 3])
     return result
 
 
