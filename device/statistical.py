@@ -38,17 +38,25 @@ The random part is the exact path's, term by term, with the 2^s shift-add weight
   input scale s_b = max_j |x_bj| (the DAC's per-row scale).
 
 `StatisticalModel.matmul` is the plain-numpy application of the model (the reference the torch
-engine of diffusion/ is checked against); `derive` builds it from a `ProgrammedMatrix`.
+engine of diffusion/ is checked against); `derive` builds it from a `ProgrammedMatrix`. The fit's
+three measurements (IR coefficients, ADC error, IR residual) all start from the same column sums
+of the calibration rows (`ReadSums`: the exact path's GEMMs and F9's drop), so `derive` reads
+each DAC plane's sums once — computed here in float64 (`read_sums`) or handed in by a faster
+engine (the torch engine's float32 sums, shared with its gain calibration) — and accumulates the
+statistics with the fused kernels of `device.statistical_sums`. `fit_ir_coefficients`,
+`adc_errors` and `deterministic_readout` are the same steps one at a time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from device.crossbar import ProgrammedMatrix, _check_matrix, dac_planes, ir_drop_coefficient, ir_drop_position_factor
 from device.errors import InputError
+from device.statistical_sums import adc_error_sums, ir_moment_sums
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class StatisticalModel:
         clipping_rate: fraction of ADC conversions that clip on the calibration inputs (exact path).
         ir_residual: Var(exact deterministic read-out − the model's mean) / Var(exact IR drop) over
             the calibration inputs, pooled over outputs: the share of the IR drop the model misses.
+        ir_gain: (N,) γ_n, the IR slope as a gain on the output: x_q @ W_ir ≈ γ_n·(x_q @ W_eff),
+            fitted by least squares on the calibration rows (`fit_ir_gain`). The convolution form
+            of diffusion/crossbar_statistical.py uses it instead of the second (K, N) product.
     """
 
     w_eff: np.ndarray
@@ -81,6 +92,7 @@ class StatisticalModel:
     ir_coefficients: np.ndarray
     clipping_rate: float
     ir_residual: float
+    ir_gain: np.ndarray
 
     @property
     def in_features(self) -> int:
@@ -116,6 +128,12 @@ class StatisticalModel:
         x_q, scale = self.quantise_input(x)
         mu = input_magnitude(x_q, scale) / self.mean_magnitude
         return x_q @ self.w_eff - (mu - 1.0)[:, None] * (x_q @ self.w_ir)
+
+    def mean_by_gain(self, x: np.ndarray) -> np.ndarray:
+        """The deterministic part with the IR slope as an output gain: (x_q @ W_eff)·(1 − (μ_b − 1)·γ_n) (B, N)."""
+        x_q, scale = self.quantise_input(x)
+        mu = input_magnitude(x_q, scale) / self.mean_magnitude
+        return (x_q @ self.w_eff) * (1.0 - (mu - 1.0)[:, None] * self.ir_gain)
 
     def matmul(self, x, rng: np.random.Generator) -> np.ndarray:
         """The model's y for inputs x (B, K): the mean plus σ ⊙ ξ (float64, the plain reference)."""
@@ -174,16 +192,69 @@ def _chunk_of_rows(matrix: ProgrammedMatrix) -> np.ndarray:
     return np.arange(matrix.in_features) // matrix.cb.tile_rows
 
 
-def _ir_sums(matrix: ProgrammedMatrix, voltages: np.ndarray, index: int):
-    """(a⁺, a⁻, P⁺, P⁻) of one chunk: F9's a and the position-weighted sums P = Σ_j f_j·V_j·G_j, each (B, C)."""
-    chunk = matrix.chunks[index]
-    v = voltages[:, chunk]
-    factor = ir_drop_position_factor(matrix.cb.tile_rows, chunk.stop - chunk.start)
-    scale = matrix.cb.tile_rows * matrix.cb.wire_resistance / matrix.cb.read_voltage
-    g_pos, g_neg = matrix.g_pos[chunk], matrix.g_neg[chunk]
-    magnitude = np.abs(v)
-    weighted = v * factor
-    return scale * (magnitude @ g_pos), scale * (magnitude @ g_neg), weighted @ g_pos, weighted @ g_neg
+class ReadSums(NamedTuple):
+    """One DAC plane's deterministic column sums over a batch, per row chunk: every field (chunks, B, C).
+
+    The GEMM results the exact read path is made of (`ProgrammedMatrix.column_currents`, F8, F9)
+    and F9's drop: the current with IR drop is ``linear − drop``, and the IR fit's regressors and
+    target, the ADC error's currents and noise all follow elementwise. `read_sums` computes them in
+    float64; a faster engine may supply its own (float32: diffusion/crossbar_torch.py
+    `CalibrationReads.sums`, with the exact engine's own float32 drop), whose DAC may round an
+    input level the other way in a rare tie.
+
+    Attributes:
+        linear: Σ_j V_j·(G⁺_j − G⁻_j), the differential current without IR drop, A.
+        p_pos, p_neg: Σ_j f_j·V_j·G^±_j, the position-weighted currents F9 scales, A (None without
+            IR drop).
+        drop: c(a⁺)·P⁺ − c(a⁻)·P⁻ with a^± = n·Σ_j |V_j|·G^±_j/(V_read·G_wire), A (None without
+            IR drop).
+        read_variance: read_noise²·Σ_j V_j²·(G⁺_j² + G⁻_j²), the read noise's variance, A² (None
+            when read_noise = 0).
+    """
+
+    linear: np.ndarray
+    p_pos: np.ndarray | None
+    p_neg: np.ndarray | None
+    drop: np.ndarray | None
+    read_variance: np.ndarray | None
+
+    def in_float64(self) -> "ReadSums":
+        """The same sums as float64 arrays (no copy where they already are)."""
+        return ReadSums(*(None if field is None else np.asarray(field, dtype=np.float64) for field in self))
+
+    def current(self) -> np.ndarray:
+        """The exact path's deterministic current with IR drop, linear − drop (chunks, B, C), A."""
+        return self.linear if self.drop is None else self.linear - self.drop
+
+
+def read_sums(matrix: ProgrammedMatrix, voltages: np.ndarray) -> ReadSums:
+    """The `ReadSums` of one DAC plane's read voltages (B, K), in float64 (the plain reference)."""
+    cb = matrix.cb
+    v = np.asarray(voltages, dtype=np.float64)
+    fields = {name: [] for name in ReadSums._fields}
+    scale = cb.tile_rows * cb.wire_resistance / cb.read_voltage
+    for chunk in matrix.chunks:
+        vc = v[:, chunk]
+        fields["linear"].append(vc @ matrix.difference[chunk])
+        if cb.ir_drop:
+            magnitude = np.abs(vc)
+            weighted = vc * ir_drop_position_factor(cb.tile_rows, chunk.stop - chunk.start)
+            p_pos, p_neg = weighted @ matrix.g_pos[chunk], weighted @ matrix.g_neg[chunk]
+            a_pos, a_neg = scale * (magnitude @ matrix.g_pos[chunk]), scale * (magnitude @ matrix.g_neg[chunk])
+            fields["p_pos"].append(p_pos)
+            fields["p_neg"].append(p_neg)
+            fields["drop"].append(ir_drop_coefficient(a_pos) * p_pos - ir_drop_coefficient(a_neg) * p_neg)
+        if cb.read_noise > 0:
+            fields["read_variance"].append(cb.read_noise**2 * ((vc * vc) @ matrix.g_squared[chunk]))
+    return ReadSums(**{name: np.stack(values) if values else None for name, values in fields.items()})
+
+
+def _plane_sums(matrix: ProgrammedMatrix, x: np.ndarray, sums):
+    """(planes, plane weights, x_scale, read) for x: ``read(k)`` gives DAC plane k's `ReadSums` (``sums`` or `read_sums`)."""
+    planes, plane_weights, x_scale = dac_planes(x, matrix.cb)
+    if sums is None:
+        return planes, plane_weights, x_scale, lambda k: read_sums(matrix, planes[k])
+    return planes, plane_weights, x_scale, sums
 
 
 def input_magnitude(x_q: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -203,7 +274,7 @@ def _solve_columns(gram: np.ndarray, moments: np.ndarray) -> np.ndarray:
     return theta
 
 
-def fit_ir_coefficients(matrix: ProgrammedMatrix, x: np.ndarray, mean_magnitude: float, first_order: bool) -> np.ndarray:
+def fit_ir_coefficients(matrix: ProgrammedMatrix, x: np.ndarray, mean_magnitude: float, first_order: bool, sums=None) -> np.ndarray:
     """F9's drop of every column pair, fitted as (c⁺ + β⁺·μ)·P⁺ − (c⁻ + β⁻·μ)·P⁻ over x: (chunks, 4, C).
 
     ΔI = c(a⁺)·P⁺ − c(a⁻)·P⁻ exactly, P^± = Σ_j f_j·V_j·G^±_j. The two sides are fitted jointly
@@ -211,28 +282,61 @@ def fit_ir_coefficients(matrix: ProgrammedMatrix, x: np.ndarray, mean_magnitude:
     squares over the calibration rows (and DAC planes, weighted w_k²), with the regressors P⁺, −P⁻
     and, when ``first_order``, μ_b·P⁺, −μ_b·P⁻ where μ_b = m_b/m̄ (`input_magnitude`): c(a) grows
     with a ∝ Σ_j |V_j|·G_j, which follows the row's L1 norm. Rows: [c⁺, c⁻, β⁺, β⁻].
+    ``sums(k)``: DAC plane k's `ReadSums` of x from a faster engine (None: `read_sums`).
     """
-    n_chunks, n_cols = len(matrix.chunks), matrix.n_columns
-    coefficients = np.zeros((n_chunks, 4, n_cols))
     if not matrix.cb.ir_drop:
-        return coefficients
-    planes, plane_weights, x_scale = dac_planes(x, matrix.cb)
+        return np.zeros((len(matrix.chunks), 4, matrix.n_columns))
+    planes, plane_weights, x_scale, read = _plane_sums(matrix, x, sums)
     mu = input_magnitude(_quantise(x, matrix.cb.input_bits), x_scale) / mean_magnitude
+    gram, moments = _ir_normal_equations(matrix, first_order)
+    for k, weight in enumerate(plane_weights):
+        _add_ir_plane(gram, moments, read(k), mu, weight * weight, first_order)
+    return _solve_ir(gram, moments)
+
+
+def _ir_normal_equations(matrix: ProgrammedMatrix, first_order: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Zeroed least-squares sums of the IR fit: gram (chunks, C, R, R), moments (chunks, C, R); R = 4 or 2."""
     n_regressors = 4 if first_order else 2
+    shape = (len(matrix.chunks), matrix.n_columns)
+    return np.zeros(shape + (n_regressors, n_regressors)), np.zeros(shape + (n_regressors,))
+
+
+def _add_ir_plane(gram: np.ndarray, moments: np.ndarray, sums: ReadSums, mu: np.ndarray, w2: float, first_order: bool) -> None:
+    """Add one DAC plane (``sums``, weight² ``w2``) to the IR fit's upper-triangular gram and moments, in place.
+
+    Regressors r = [P⁺, −P⁻, μ·P⁺, −μ·P⁻] and target d = c(a⁺)·P⁺ − c(a⁻)·P⁻ per row, chunk and
+    column: every entry Σ_b r_r·r_q (or Σ_b r_r·d) is Σ_b μ_b^p·(one of P⁺², P⁺P⁻, P⁻², P⁺d, P⁻d)
+    with p ∈ {0, 1, 2}: thirteen sums of five products, one fused pass per chunk
+    (`device.statistical_sums.ir_moment_sums`) instead of R(R+1)/2 + R column sums of products.
+    """
+    powers = np.stack([np.ones_like(mu), mu, mu * mu]) if first_order else np.ones((1, mu.shape[0]))
+    for index in range(gram.shape[0]):
+        pp, pn, nn, pd, nd = np.moveaxis(w2 * ir_moment_sums(sums.p_pos[index], sums.p_neg[index], sums.drop[index], powers), 1, 0)
+        g, m = gram[index], moments[index]  # pp … nd: each (powers, C)
+        g[:, 0, 0] += pp[0]
+        g[:, 0, 1] -= pn[0]
+        g[:, 1, 1] += nn[0]
+        m[:, 0] += pd[0]
+        m[:, 1] -= nd[0]
+        if first_order:
+            g[:, 0, 2] += pp[1]
+            g[:, 0, 3] -= pn[1]
+            g[:, 1, 2] -= pn[1]
+            g[:, 1, 3] += nn[1]
+            g[:, 2, 2] += pp[2]
+            g[:, 2, 3] -= pn[2]
+            g[:, 3, 3] += nn[2]
+            m[:, 2] += pd[1]
+            m[:, 3] -= nd[1]
+
+
+def _solve_ir(gram: np.ndarray, moments: np.ndarray) -> np.ndarray:
+    """Coefficients (chunks, 4, C) from the accumulated upper-triangular normal equations (zeros past R)."""
+    n_chunks, n_cols, n_regressors = moments.shape
+    coefficients = np.zeros((n_chunks, 4, n_cols))
     for index in range(n_chunks):
-        gram = np.zeros((n_cols, n_regressors, n_regressors))
-        moments = np.zeros((n_cols, n_regressors))
-        for voltages, weight in zip(planes, plane_weights):
-            a_pos, a_neg, p_pos, p_neg = _ir_sums(matrix, voltages, index)
-            drop = ir_drop_coefficient(a_pos) * p_pos - ir_drop_coefficient(a_neg) * p_neg
-            regressors = [p_pos, -p_neg] + ([mu[:, None] * p_pos, -mu[:, None] * p_neg] if first_order else [])
-            w2 = weight * weight
-            for r, left in enumerate(regressors):  # R(R+1)/2 column sums of products (einsum is slower)
-                moments[:, r] += w2 * np.sum(left * drop, axis=0)
-                for q in range(r, n_regressors):
-                    gram[:, r, q] += w2 * np.sum(left * regressors[q], axis=0)
-        gram = np.triu(gram) + np.transpose(np.triu(gram, 1), (0, 2, 1))
-        coefficients[index, :n_regressors] = _solve_columns(gram, moments).T
+        full = np.triu(gram[index]) + np.transpose(np.triu(gram[index], 1), (0, 2, 1))
+        coefficients[index, :n_regressors] = _solve_columns(full, moments[index]).T
     return coefficients
 
 
@@ -244,6 +348,22 @@ def folded_ir_weights(matrix: ProgrammedMatrix, c_pos: np.ndarray, c_neg: np.nda
     return _fold_slices(drop, matrix, 1) * (descale(matrix) * matrix.cb.read_voltage)
 
 
+def fit_ir_gain(w_eff: np.ndarray, w_ir: np.ndarray, x_q: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """γ_n (N,) minimising Σ_b (μ_b − 1)²·(x_q @ W_ir − γ_n·x_q @ W_eff)²_bn: the IR slope as an output gain.
+
+    The slope term (μ_b − 1)·(x_q @ W_ir) costs a second product as large as the first; W_ir is the
+    drop's position-weighted copy of the cells (`folded_ir_weights`), so most of it lies along each
+    output's own weights. On the shipped U-Net the gain carries 69–89 % of the slope term's
+    variance (docs/emulation.md), which is itself 5–20 % of the deterministic error's.
+    """
+    slope = x_q @ w_ir
+    signal = x_q @ w_eff
+    weight = (mu - 1.0)[:, None] ** 2
+    denominator = np.sum(weight * signal * signal, axis=0)
+    numerator = np.sum(weight * signal * slope, axis=0)
+    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), 0.0)
+
+
 def read_noise_coefficients(matrix: ProgrammedMatrix) -> np.ndarray:
     """R_jn (K, N): output read-noise variance per unit x_q,j², d_n²·rn²·V_read²·Σ_s 4^s·(G⁺² + G⁻²)."""
     cb = matrix.cb
@@ -253,40 +373,47 @@ def read_noise_coefficients(matrix: ProgrammedMatrix) -> np.ndarray:
     return _fold_slices(squares, matrix, 2) * (descale(matrix) * cb.read_noise * cb.read_voltage) ** 2
 
 
-def adc_errors(matrix: ProgrammedMatrix, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+def adc_errors(matrix: ProgrammedMatrix, x: np.ndarray, rng: np.random.Generator, sums=None) -> tuple[np.ndarray, float]:
     """Measured ADC quantisation error of the exact path on inputs x: (Σ_k w_k²·E_b[e²] per tile and column, clipping rate).
 
     e = ADC(I + n) − (I + n) for the deterministic currents I of every tile and the exact path's
-    read and ADC input noise n (drawn from ``rng``). Widrow's LSB²/12 holds only when the signal
-    spans many LSBs; low-order slices of a tile whose range is set by its largest column see
-    currents of a few LSBs or less, where the error is smaller and signal-dependent, so the model
-    uses the measured mean square per column instead. Also returns the fraction of conversions
-    whose code clipped. Shape (chunks, C).
+    read and ADC input noise n (drawn from ``rng``, one (B, C) array per DAC plane and chunk in
+    that order). Widrow's LSB²/12 holds only when the signal spans many LSBs; low-order slices of
+    a tile whose range is set by its largest column see currents of a few LSBs or less, where the
+    error is smaller and signal-dependent, so the model uses the measured mean square per column
+    instead. Also returns the fraction of conversions whose code clipped. Shape (chunks, C).
+    ``sums(k)``: DAC plane k's `ReadSums` of x from a faster engine (None: `read_sums`).
     """
-    from device.readout import adc_quantise
-
-    cb = matrix.cb
     errors = np.zeros((len(matrix.chunks), matrix.n_columns))
-    if not cb.adc_bits:
+    if not matrix.cb.adc_bits:
         return errors, 0.0
-    planes, plane_weights, _ = dac_planes(x, cb)
-    half = 2.0 ** (cb.adc_bits - 1)
+    _, plane_weights, _, read = _plane_sums(matrix, x, sums)
     clipped = total = 0
-    for voltages, weight in zip(planes, plane_weights):
-        for index, chunk in enumerate(matrix.chunks):
-            v = np.ascontiguousarray(voltages[:, chunk])
-            current = matrix.column_currents(v, chunk).astype(np.float64)
-            full_scale = matrix.adc_range[index]
-            variance = (cb.adc_noise * full_scale) ** 2
-            if cb.read_noise > 0:
-                variance = variance + cb.read_noise**2 * ((v.astype(np.float64) ** 2) @ matrix.g_squared[chunk])
-            noisy = current + np.sqrt(variance) * rng.standard_normal(current.shape)
-            error = adc_quantise(noisy, full_scale, cb.adc_bits) - noisy
-            errors[index] += weight * weight * np.mean(error * error, axis=0)
-            lsb = full_scale / half
-            clipped += int(np.count_nonzero((noisy >= full_scale - 0.5 * lsb) | (noisy < -full_scale - 0.5 * lsb)))  # codes ±2^(b−1)
-            total += noisy.size
+    for k, weight in enumerate(plane_weights):
+        plane_clipped, plane_total = _add_adc_plane(errors, matrix, read(k), weight * weight, rng)
+        clipped, total = clipped + plane_clipped, total + plane_total
     return errors, clipped / total
+
+
+def _add_adc_plane(errors: np.ndarray, matrix: ProgrammedMatrix, sums: ReadSums, w2: float, rng: np.random.Generator) -> tuple[int, int]:
+    """Add one DAC plane's w²·E_b[e²] to ``errors`` (chunks, C) in place; returns (clipped, total) conversions.
+
+    Per chunk, in order, one (B, C) array of N(0, 1) deviates from ``rng``; the rest is
+    `device.statistical_sums.adc_error_sums`: I = linear − drop, v = I + σ·z with σ² = (adc_noise·
+    FS)² + read_variance, e = ADC(v) − v.
+    """
+    cb = matrix.cb
+    clipped = total = 0
+    for index in range(len(matrix.chunks)):
+        linear = sums.linear[index]
+        z = rng.standard_normal(linear.shape)
+        drop = None if sums.drop is None else sums.drop[index]
+        variance = None if sums.read_variance is None else sums.read_variance[index]
+        squares, chunk_clipped = adc_error_sums(linear, drop, variance, z, matrix.adc_range[index], cb.adc_noise, cb.adc_bits)
+        errors[index] += w2 * (squares / linear.shape[0])
+        clipped += chunk_clipped
+        total += linear.size
+    return clipped, total
 
 
 def adc_variance(matrix: ProgrammedMatrix, plane_weights, quantisation_errors: np.ndarray) -> np.ndarray:
@@ -296,25 +423,32 @@ def adc_variance(matrix: ProgrammedMatrix, plane_weights, quantisation_errors: n
     return _fold_slices(per_column.sum(axis=0), matrix, 2) * descale(matrix) ** 2
 
 
-def deterministic_readout(matrix: ProgrammedMatrix, x: np.ndarray, ir_drop: bool = True) -> np.ndarray:
-    """The exact path without read noise, ADC noise and ADC quantisation: its deterministic y (B, N)."""
-    planes, plane_weights, x_scale = dac_planes(x, matrix.cb)
+def deterministic_readout(matrix: ProgrammedMatrix, x: np.ndarray, ir_drop: bool = True, sums=None) -> np.ndarray:
+    """The exact path without read noise, ADC noise and ADC quantisation: its deterministic y (B, N).
+
+    ``sums(k)``: DAC plane k's `ReadSums` of x from a faster engine (None: `read_sums`).
+    """
+    _, plane_weights, x_scale, read = _plane_sums(matrix, x, sums)
     total = np.zeros((x.shape[0], matrix.n_columns))
-    for voltages, weight in zip(planes, plane_weights):
-        for chunk in matrix.chunks:
-            v = np.ascontiguousarray(voltages[:, chunk])
-            current = matrix.column_currents(v, chunk) if ir_drop else v @ matrix.difference[chunk]
-            total += weight * current
+    for k, weight in enumerate(plane_weights):
+        plane = read(k).in_float64()
+        total += weight * (plane.current() if ir_drop else plane.linear).sum(axis=0)
     return _fold_slices(total, matrix, 1) * descale(matrix) * x_scale
 
 
-def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0) -> StatisticalModel:
+def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0, sums=None) -> StatisticalModel:
     """The statistical model of ``matrix`` as programmed and calibrated, fitted on ``x_calibration`` (B, K).
 
     The calibration inputs set the IR-drop coefficients, m̄ and the measured ADC quantisation error
     (its noise drawn with ``seed``); everything else comes from the cells and trims alone. The
     first-order IR term needs one DAC plane (amplitude mode) and `FIRST_ORDER_MIN_ROWS` rows; otherwise
     the drop is folded at its fitted constant coefficients.
+
+    One pass over the DAC planes feeds the IR fit (`fit_ir_coefficients`), the ADC error
+    measurement (`adc_errors`) and the IR-residual diagnostic (`deterministic_readout` of the
+    first `RESIDUAL_ROWS` rows) from the same column sums: ``sums(k)`` gives DAC plane k's
+    `ReadSums` of ``x_calibration`` — e.g. from the torch engine, float32 — and None computes
+    them here (`read_sums`, float64). Either way the arithmetic is that of the three functions.
     """
     x = _check_matrix("x_calibration", x_calibration, 2)
     if x.shape[1] != matrix.in_features:
@@ -322,11 +456,29 @@ def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0) -> Statistica
     if x.shape[0] == 0:
         raise InputError("x_calibration needs at least one row")
     cb = matrix.cb
-    _, plane_weights, x_scale = dac_planes(x, cb)
+    _, plane_weights, x_scale, read = _plane_sums(matrix, x, sums)
     x_q = _quantise(x, cb.input_bits)
     mean_magnitude = float(np.mean(input_magnitude(x_q, x_scale)))
     first_order = cb.ir_drop and cb.input_mode == "amplitude" and x.shape[0] >= FIRST_ORDER_MIN_ROWS
-    coefficients = fit_ir_coefficients(matrix, x, mean_magnitude, first_order)
+    mu = input_magnitude(x_q, x_scale) / mean_magnitude
+    gram, moments = _ir_normal_equations(matrix, first_order)
+    quantisation = np.zeros((len(matrix.chunks), matrix.n_columns))
+    rng = np.random.default_rng([seed, 31])
+    clipped = conversions = 0
+    n_residual = min(RESIDUAL_ROWS, x.shape[0])  # a diagnostic: a subset suffices
+    exact_total = np.zeros((n_residual, matrix.n_columns))
+    linear_total = np.zeros((n_residual, matrix.n_columns))
+    for k, weight in enumerate(plane_weights):
+        plane = read(k)
+        if cb.ir_drop:
+            _add_ir_plane(gram, moments, plane, mu, weight * weight, first_order)
+            linear = plane.linear[:, :n_residual].sum(axis=0, dtype=np.float64)  # Σ over chunks
+            exact_total += weight * (linear - plane.drop[:, :n_residual].sum(axis=0, dtype=np.float64))
+            linear_total += weight * linear
+        if cb.adc_bits:
+            plane_clipped, plane_total = _add_adc_plane(quantisation, matrix, plane, weight * weight, rng)
+            clipped, conversions = clipped + plane_clipped, conversions + plane_total
+    coefficients = _solve_ir(gram, moments) if cb.ir_drop else np.zeros((len(matrix.chunks), 4, matrix.n_columns))
     constant = folded_ir_weights(matrix, coefficients[:, 0], coefficients[:, 1])
     w_ir = folded_ir_weights(matrix, coefficients[:, 2], coefficients[:, 3])
     model = StatisticalModel(
@@ -342,12 +494,17 @@ def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0) -> Statistica
         ir_coefficients=coefficients,
         clipping_rate=0.0,
         ir_residual=0.0,
+        ir_gain=np.zeros(matrix.out_features),
     )
+    if first_order:
+        subset = x_q[:RESIDUAL_ROWS * 4]
+        mu = input_magnitude(subset, x_scale[: subset.shape[0]]) / mean_magnitude
+        model = replace(model, ir_gain=fit_ir_gain(model.w_eff, w_ir, subset, mu))
     residual = 0.0
     if cb.ir_drop:
-        subset = x[:RESIDUAL_ROWS]  # a diagnostic: a subset suffices
-        exact = deterministic_readout(matrix, subset)
-        drop = deterministic_readout(matrix, subset, ir_drop=False) - exact
-        residual = float(np.var(exact - model.mean(subset)) / max(float(np.var(drop)), 1e-300))
-    quantisation, clipped = adc_errors(matrix, x, np.random.default_rng([seed, 31]))
-    return replace(model, adc_var=adc_variance(matrix, plane_weights, quantisation), clipping_rate=clipped, ir_residual=residual)
+        to_output = descale(matrix) * x_scale[:n_residual]
+        exact = _fold_slices(exact_total, matrix, 1) * to_output
+        drop = _fold_slices(linear_total, matrix, 1) * to_output - exact
+        residual = float(np.var(exact - model.mean(x[:n_residual])) / max(float(np.var(drop)), 1e-300))
+    clipping_rate = clipped / conversions if conversions else 0.0
+    return replace(model, adc_var=adc_variance(matrix, plane_weights, quantisation), clipping_rate=clipping_rate, ir_residual=residual)

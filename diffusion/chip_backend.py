@@ -47,14 +47,14 @@ from diffusion.torch_device import resolve_device
 DIGITAL_OPS_PER_ELEMENT = {nn.GroupNorm: 5, nn.SiLU: 4, nn.Upsample: 1}
 BIAS_OPS_PER_ELEMENT = 1
 
-#: Calibration rows per layer the statistical models are fitted on (a seeded subset when a layer saw
-#: more): IR-drop coefficients and the ADC quantisation error converge long before (docs/emulation.md).
-STATISTICAL_FIT_ROWS = 2048
-
 #: Calibration rows per layer the output-gain trims are fitted on (a seeded subset when a layer saw
 #: more; one gain per output is a least-squares ratio that thousands of rows pin down). The ADC ranges
 #: use every row: they are a 99.99th percentile.
 GAIN_FIT_ROWS = 2048
+
+#: Calibration rows per layer the statistical models are fitted on (a seeded subset when a layer saw
+#: more): IR-drop coefficients and the ADC quantisation error converge long before (docs/emulation.md).
+STATISTICAL_FIT_ROWS = 2048
 
 
 def conv_weight_matrix(conv: nn.Conv2d) -> np.ndarray:
@@ -109,7 +109,7 @@ class ChipConv2d(nn.Module):
         self.bias = None if conv.bias is None else conv.bias.detach().clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network.add_bias(self.network.conv(self.name, self.conv_spec, x), self.bias, channel_dim=1)
+        return self.network.conv(self.name, self.conv_spec, x, bias=self.bias)
 
 
 class ChipLinear(nn.Module):
@@ -123,8 +123,7 @@ class ChipLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
-        out = self.network.rows(self.name, flat).reshape(*x.shape[:-1], -1)
-        return self.network.add_bias(out, self.bias, channel_dim=-1)
+        return self.network.linear(self.name, flat, bias=self.bias).reshape(*x.shape[:-1], -1)
 
 
 class ChipNetwork(nn.Module):
@@ -173,6 +172,7 @@ class ChipNetwork(nn.Module):
             self.exact[name] = TorchCrossbar(programmed, self.device)
         self.statistical: dict[str, StatisticalCrossbar] = {}
         self._folded_kernels: dict[str, torch.Tensor] = {}  # native convolutions of linear read-outs, see _native
+        self._software_exact: dict[str, bool] = {}  # layers whose cells realise the software weights, see _realises_software
         self._weight_tensors = {name: torch.as_tensor(w, dtype=torch.float32, device=self.device) for name, w in self.weights.items()}
         self._row_conductance = {
             name: torch.as_tensor(m.conductance_per_row, dtype=torch.float32, device=self.device) for name, m in self.chip.layers.items()
@@ -206,22 +206,37 @@ class ChipNetwork(nn.Module):
     def _charging(self) -> bool:
         return self.in_loop_targets is None
 
-    def conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-        """Layer ``name`` as a convolution of x (B, C, H, W) → (B, N, H', W'), without its bias."""
+    def conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Layer ``name`` as a convolution of x (B, C, H, W) → (B, N, H', W'), plus ``bias`` (N,) when given."""
         x = x.to(device=self.device, dtype=torch.float32)
         if self.capture is None and self._exact_now and self._native(name):
-            return self._native_conv(name, spec, x)
+            return self._native_conv(name, spec, x, bias)
         if self.capture is not None or self._exact_now:
             patches, (h, w) = im2col(x, spec)
-            return rows_to_image(self.rows(name, patches), x.shape[0], h, w)
+            return self.add_bias(rows_to_image(self.rows(name, patches), x.shape[0], h, w), bias, channel_dim=1)
+        return self._statistical_conv(name, spec, x, bias)
+
+    def _statistical_conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor, bias) -> torch.Tensor:
+        """The statistical engine's convolution with the trim and the bias folded into its read-out (y·g + (o + bias))."""
         engine = self.statistical[name]
+        trim = self.trims.get(name)
+        if bias is not None:
+            bias = bias.to(device=self.device, dtype=torch.float32)
+            gain, offset = trim if trim is not None else (torch.ones_like(bias), torch.zeros_like(bias))
+            folded = (gain, offset + bias)
+        else:
+            folded = trim
         if not self._charging():
-            return self._trim(name, engine.conv2d(x, spec, self.generator), channel_dim=1)
+            return engine.conv2d(x, spec, self.generator, trim=folded)
         matrix = self.chip.layers[name]
-        y, power = engine.conv2d_charged(x, spec, self.generator, self._row_conductance[name])
+        y, power = engine.conv2d_charged(x, spec, self.generator, self._row_conductance[name], trim=folded)
         rows = y.shape[0] * y.shape[2] * y.shape[3]
         matrix.charge_actions(self.chip.ledger, "inference", rows, matrix.cb.input_cycles, power * matrix.cb.read_time)
-        return self._trim(name, y, channel_dim=1)
+        if trim is not None:
+            self.chip.count_digital(y.numel())  # the trim's multiply per output, as `_trim` counts it
+        if bias is not None:
+            self.chip.count_digital(y.numel() * BIAS_OPS_PER_ELEMENT)  # as `add_bias` counts it
+        return y
 
     def _native(self, name: str) -> bool:
         """True when the exact read-out is one linear map of the unquantised input (``ideal``): then
@@ -230,17 +245,61 @@ class ChipNetwork(nn.Module):
         engine = self.exact[name]
         return engine.linear and engine.cb.input_bits == 0 and self.in_loop_targets is None
 
-    def _native_conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    def _realises_software(self, name: str) -> bool:
+        """True when layer ``name``'s read-out is linear in the unquantised input and its cells realise
+        exactly the software weights — W_eff equals W element for element in float32 (``ideal``: analog
+        cells with exact conductances and no non-ideality). Such a layer has nothing to trim (its
+        output-gain calibration is skipped) and its read-out is the software layer's own op on the
+        same numbers (`_native_conv`, `linear`), so ``ideal`` reproduces software bit for bit."""
+        engine = self.exact[name]
+        if not (engine.linear and engine.cb.input_bits == 0):
+            return False
+        if name not in self._software_exact:
+            realised = effective_weights(self.chip.layers[name]).astype(np.float32)
+            self._software_exact[name] = bool(np.array_equal(realised, self.weights[name].astype(np.float32)))
+        return self._software_exact[name]
+
+    def linear(self, name: str, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Layer ``name`` as a Linear of rows x (B, K) → (B, N), plus ``bias`` (N,) when given."""
+        x = x.to(device=self.device, dtype=torch.float32)
+        if self.capture is None and self._exact_now and self._native(name) and name not in self.trims and self._realises_software(name):
+            return self._native_linear(name, x, bias)
+        return self.add_bias(self.rows(name, x), bias, channel_dim=-1)
+
+    def _native_linear(self, name: str, x: torch.Tensor, bias) -> torch.Tensor:
+        """`F.linear` with the realised (= software) weights and the bias, as `nn.Linear` computes it;
+        charged as `TorchCrossbar`'s linear read-out (one DAC plane, Σ_b V² per row)."""
+        if name not in self._folded_kernels:
+            self._folded_kernels[name] = torch.as_tensor(np.ascontiguousarray(self.weights[name].T), dtype=torch.float32, device=self.device)
+        y = F.linear(x, self._folded_kernels[name], None if bias is None else bias.to(device=self.device, dtype=torch.float32))
+        if self._charging():
+            matrix = self.chip.layers[name]
+            scale = x.abs().amax(dim=1, keepdim=True)
+            level = (x / torch.where(scale > 0, scale, torch.ones_like(scale))).mul_(matrix.cb.read_voltage)
+            matrix.charge(self.chip.ledger, "inference", x.shape[0], [level.square().sum(dim=0, dtype=torch.float64).cpu().numpy()])
+            if bias is not None:
+                self.chip.count_digital(y.numel() * BIAS_OPS_PER_ELEMENT)  # as `add_bias` counts it
+        return y
+
+    def _native_conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The linear read-out as one native convolution; the bias joins it (as `nn.Conv2d` adds it) when
+        the layer has no in-loop trim, else it is added after the trim."""
         if name not in self._folded_kernels:
             matrix = self.chip.layers[name]
             kernel = effective_weights(matrix).T.reshape(spec.out_channels, spec.in_channels, *spec.kernel_size)
             self._folded_kernels[name] = torch.as_tensor(np.ascontiguousarray(kernel), dtype=torch.float32, device=self.device)
-        y = F.conv2d(x, self._folded_kernels[name], stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+        fused = bias is not None and name not in self.trims
+        fused_bias = bias.to(device=self.device, dtype=torch.float32) if fused else None
+        y = F.conv2d(x, self._folded_kernels[name], fused_bias, stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
         if self._charging():
             matrix = self.chip.layers[name]
             power = patch_read_power(x, spec, self._row_conductance[name], matrix.cb.read_voltage)
             matrix.charge_actions(self.chip.ledger, "inference", y.shape[0] * y.shape[2] * y.shape[3], 1, power * matrix.cb.read_time)
-        return self._trim(name, y, channel_dim=1)
+            if fused:
+                self.chip.count_digital(y.numel() * BIAS_OPS_PER_ELEMENT)  # as `add_bias` counts it
+        if fused:
+            return y
+        return self.add_bias(self._trim(name, y, channel_dim=1), bias, channel_dim=1)
 
     def rows(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """Layer ``name``'s product x @ W for rows x (B, K) → (B, N), with its in-loop trim when it has one.
@@ -298,28 +357,43 @@ class ChipNetwork(nn.Module):
         read-out of those inputs best matches their exact products (`TorchCrossbar.
         calibrate_output_gain`), in-loop trims are fitted, and in statistical mode every layer's
         statistical model is derived. Calibration reads are not charged to the ledger.
+
+        The ADC ranges use every row; the gain fit and the statistical model a seeded subset each
+        (`GAIN_FIT_ROWS`, `STATISTICAL_FIT_ROWS`). The model is fitted on the torch engine's column
+        sums of its rows (`TorchCrossbar.calibration_reads`), which the gain fit shares where the
+        two subsets are the same rows (a layer that saw no more than either: all of them). Each
+        layer's model is derived right after its trims; the in-loop trims (last) do not enter it.
         """
         self.capture = {}
         try:
             self.model(*self._to_device(inputs))
-            captured = {name: torch.cat(batches) for name, batches in self.capture.items()}
+            captured = {name: batches[0] if len(batches) == 1 else torch.cat(batches) for name, batches in self.capture.items()}
         finally:
             self.capture = None
-        self._folded_kernels = {}  # the output gains change below
-        pick = np.random.default_rng([self.chip.chip_seed, 26])
+        self._folded_kernels, self._software_exact = {}, {}  # the output gains change below
+        gain_pick = np.random.default_rng([self.chip.chip_seed, 26])
+        fit_pick = np.random.default_rng([self.chip.chip_seed, 25])
         gain_noise = torch.Generator(device=self.device).manual_seed(_mix(self.chip.chip_seed, 23))
+        in_loop = self.chip.profile.crossbar.in_loop_calibration
         targets = {}
         for name, x in captured.items():
-            targets[name] = x.double().cpu().numpy() @ self.weights[name]
             engine = self.exact[name]
             engine.calibrate_adc(x, percentile=percentile)
-            if engine.cb.output_gain_calibration:
-                rows = _subset(x.shape[0], GAIN_FIT_ROWS, pick)
-                engine.calibrate_output_gain(x[rows], targets[name][rows.cpu().numpy()], gain_noise)
-        if self.chip.profile.crossbar.in_loop_calibration:
+            if in_loop:
+                targets[name] = x.double().cpu().numpy() @ self.weights[name]
+            gain = engine.cb.output_gain_calibration and not self._realises_software(name)  # exact cells: nothing to trim
+            gain_rows = _subset(x.shape[0], GAIN_FIT_ROWS, gain_pick) if gain else None
+            fit_rows = _subset(x.shape[0], STATISTICAL_FIT_ROWS, fit_pick) if self.emulation == "statistical" else None
+            shared = gain_rows is not None and fit_rows is not None and torch.equal(gain_rows, fit_rows)  # a layer with few rows: all of them
+            reads = engine.calibration_reads(x[gain_rows]) if shared else None
+            if gain_rows is not None:
+                fit = x[gain_rows]
+                engine.calibrate_output_gain(fit, fit.double().cpu().numpy() @ self.weights[name], gain_noise, reads=reads)
+            if fit_rows is not None:
+                fit = x[fit_rows]
+                self._derive_statistical(name, fit, reads if shared else engine.calibration_reads(fit))
+        if in_loop:
             self._calibrate_in_loop(inputs, targets)
-        if self.emulation == "statistical":
-            self._derive_statistical(captured)
 
     @torch.inference_mode()
     def _calibrate_in_loop(self, inputs, targets: dict[str, np.ndarray]) -> None:
@@ -338,14 +412,15 @@ class ChipNetwork(nn.Module):
             self.in_loop_targets, self.force_exact = None, False
             self.generator.set_state(saved)
 
-    def _derive_statistical(self, captured: dict[str, torch.Tensor]) -> None:
-        """Fit every layer's `device.statistical.StatisticalModel` on (a seeded subset of) its calibration inputs."""
-        pick = np.random.default_rng([self.chip.chip_seed, 25])
-        for name, x in captured.items():
-            rows = x.double().cpu().numpy()
-            if rows.shape[0] > STATISTICAL_FIT_ROWS:
-                rows = rows[np.sort(pick.choice(rows.shape[0], STATISTICAL_FIT_ROWS, replace=False))]
-            self.statistical[name] = StatisticalCrossbar(derive(self.chip.layers[name], rows, seed=self.chip.chip_seed), self.device)
+    def _derive_statistical(self, name: str, x: torch.Tensor, reads=None) -> None:
+        """Fit layer ``name``'s `device.statistical.StatisticalModel` on its calibration rows ``x`` (B, K).
+
+        ``reads``: the engine's `calibration_reads` of ``x`` (float32 column sums), shared with the
+        gain fit; None lets `derive` compute its own (float64).
+        """
+        rows = x.double().cpu().numpy()
+        sums = None if reads is None else reads.sums
+        self.statistical[name] = StatisticalCrossbar(derive(self.chip.layers[name], rows, seed=self.chip.chip_seed, sums=sums), self.device)
 
     def emulation_summary(self) -> dict:
         """Mode, device and, in statistical mode, the fit's diagnostics (for the telemetry)."""

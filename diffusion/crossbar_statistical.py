@@ -7,27 +7,40 @@ on the engine's device, in two forms:
 
 * `StatisticalCrossbar.matmul` — rows x (B, K), exactly the model (it is checked against
   `StatisticalModel.matmul`, the plain-numpy reference, in tests/diffusion/test_crossbar_statistical.py);
-* `StatisticalCrossbar.conv2d` — a convolution on (B, C, H, W) without im2col: W_eff and W_ir as one
-  native convolution with 2N output channels. Three reductions make that possible, each measured
+* `StatisticalCrossbar.conv2d` — a convolution on (B, C, H, W) without im2col: W_eff as one
+  native convolution with N output channels. Four reductions make that possible, each measured
   against the exact path in docs/emulation.md:
   - the DAC's per-patch scale s = max |x| over the patch is used exactly for the output's ADC term
     and μ (a max-pool of the channel-wise max), but the input is quantised with the scale of the
     patch *centred* on each pixel (a pixel belongs to k² patches with different scales; the
     rounding error has the same size and the same correlation across outputs);
+  - the IR drop's first-order slope (μ_b − 1)·(x_q @ W_ir) is taken as an output gain,
+    (μ_b − 1)·γ_n·(x_q @ W_eff) (`device.statistical.fit_ir_gain`), which saves the second
+    convolution, as large as the first;
   - the read-noise variance Σ_j x_q,j²·R_jn is taken as ‖x_q,patch‖²·R̄_n, R averaged over the
     patch's rows (an average pool of the channel-wise sum of squares); per input channel it was no
     closer to the exact path (variance ratios 0.93–1.05 either way) and cost a C-channel pool;
   - μ_b = Σ_patch |x_q| / s / m̄ from an average pool of the channel-wise sum.
 
-Randomness: one ``torch.randn`` per output element from the caller's ``torch.Generator``.
+On the CPU in float32, outside autograd, `conv2d` runs the elementwise passes around the
+convolution fused in Numba (`device.statistical_kernels`: three passes, the Gaussian deviates drawn
+in the last, the trim and bias folded in) with reused buffers; ``fused = False`` keeps the plain
+torch form, which is what CUDA and gradients use and what the fused path is tested against.
+
+Randomness: the torch form draws one ``torch.randn`` per output element from the caller's
+``torch.Generator``; the fused path draws one 64-bit seed from it per layer call and the deviates
+from `device.random_streams.gaussian_table` (the same law, other numbers).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from device import statistical_kernels as kernels
 from device.errors import InputError
 from device.statistical import StatisticalModel
 
@@ -57,7 +70,13 @@ class StatisticalCrossbar:
         self.bit_weights = None
         if model.input_mode == "bit_serial":
             self.bit_weights = _tensor(np.square(np.asarray(model.plane_weights)), self.device, dtype)
+        self.ir_gain = _tensor(model.ir_gain, self.device, dtype)  # (N,) γ, the pooled form's IR slope
+        self._ones = torch.ones(self.out_features, dtype=dtype)
+        self._zeros = torch.zeros(self.out_features, dtype=dtype)
         self._conv_cache: dict = {}
+        #: Let `conv2d` run the CPU float32 passes in Numba (`device.statistical_kernels`); False
+        #: keeps the plain torch form (the reference the fused one is tested against).
+        self.fused = True
 
     @property
     def noisy(self) -> bool:
@@ -129,36 +148,55 @@ class StatisticalCrossbar:
 
     # --- convolutions ----------------------------------------------------------------------------
     def _conv_weights(self, spec: torch.nn.Conv2d):
+        """W_eff as a (N, C, kh, kw) kernel (the pooled form's one convolution)."""
         key = (spec.in_channels, spec.kernel_size)
         if key not in self._conv_cache:
             kh, kw = spec.kernel_size
             c_in = spec.in_channels
             if c_in * kh * kw != self.in_features:
                 raise InputError(f"conv {c_in}×{kh}×{kw} does not match the layer's {self.in_features} rows")
-            self._conv_cache[key] = self.weights.T.reshape(-1, c_in, kh, kw).contiguous()
+            w_eff = self.weights[:, : self.out_features]
+            self._conv_cache[key] = w_eff.T.reshape(-1, c_in, kh, kw).contiguous()
         return self._conv_cache[key]
 
-    def conv2d(self, x: torch.Tensor, spec: torch.nn.Conv2d, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The layer as a convolution with ``spec``'s geometry on x (B, C, H, W) → (B, N, H', W') (see module docstring)."""
-        y, variance = self.conv_moments(x, spec)
-        return y if variance is None else y + self._noise(variance, generator, y.shape)
+    def _pooled(self, spec: torch.nn.Conv2d) -> bool:
+        """True when the pooled form applies: amplitude DAC, no dilation, odd kernels (a centre pixel)."""
+        kh, kw = spec.kernel_size
+        return self.bit_weights is None and spec.dilation == (1, 1) and kh % 2 == 1 and kw % 2 == 1
 
-    def conv2d_charged(self, x: torch.Tensor, spec: torch.nn.Conv2d, generator, row_conductance: torch.Tensor):
-        """(`conv2d`'s output, Σ over patches and rows of V_j²·G_j in W·s⁻¹·… units of V²·S).
+    def _fused(self, x: torch.Tensor) -> bool:
+        """True when the Numba kernels (`device.statistical_kernels`) may replace the torch passes."""
+        return self.fused and self.device.type == "cpu" and self.dtype == torch.float32 and not (torch.is_grad_enabled() and x.requires_grad)
+
+    def conv2d(self, x: torch.Tensor, spec: torch.nn.Conv2d, generator: torch.Generator | None = None, trim=None) -> torch.Tensor:
+        """The layer as a convolution with ``spec``'s geometry on x (B, C, H, W) → (B, N, H', W') (see module docstring).
+
+        ``trim``: optional (gain, offset) per output (N,), applied as y·gain + offset.
+        """
+        return self._conv(x, spec, generator, None, trim)[0]
+
+    def conv2d_charged(self, x: torch.Tensor, spec: torch.nn.Conv2d, generator, row_conductance: torch.Tensor, trim=None):
+        """(`conv2d`'s output, Σ over patches and rows of V_j²·G_j in V²·S).
 
         ``row_conductance`` (K,): Σ over the columns of G⁺ + G⁻ per im2col row (the ledger's
         `ProgrammedMatrix.conductance_per_row`); the sum is the array read power of all patches,
-        which times t_read is the read energy — computed as one single-output convolution of x_q²,
-        weighted by every patch's 1/s², instead of im2col.
+        which times t_read is the read energy (`patch_read_power`, without im2col).
         """
-        y, variance, energy = self.conv_moments(x, spec, row_conductance)
-        return (y if variance is None else y + self._noise(variance, generator, y.shape)), energy
+        return self._conv(x, spec, generator, row_conductance, trim)
 
-    def conv_moments(self, x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance: torch.Tensor | None = None):
-        """(mean, variance) of `conv2d`'s output, each (B, N, H', W'); variance None when noiseless.
+    def _conv(self, x, spec, generator, row_conductance, trim):
+        x = self._check_conv(x, spec)
+        if self._pooled(spec) and self._fused(x):
+            return self._conv_fused(x, spec, generator, row_conductance, trim)
+        moments = self.conv_moments(x, spec, row_conductance)
+        y, variance = moments[0], moments[1]
+        if variance is not None:
+            y = y + self._noise(variance, generator, y.shape)
+        if trim is not None:
+            y = y * trim[0].reshape(1, -1, 1, 1) + trim[1].reshape(1, -1, 1, 1)
+        return y, (moments[2] if row_conductance is not None else None)
 
-        With ``row_conductance`` also the read power Σ V²·G of `conv2d_charged` (a third item).
-        """
+    def _check_conv(self, x: torch.Tensor, spec: torch.nn.Conv2d) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
             raise InputError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 4:
@@ -166,29 +204,33 @@ class StatisticalCrossbar:
         if spec.groups != 1:
             raise InputError(f"grouped convolutions are not supported on the crossbar (groups={spec.groups})")
         kh, kw = spec.kernel_size
-        x = self._check(x, x.shape[1] * kh * kw, "channels × kernel positions")
-        if self.bit_weights is not None or spec.dilation != (1, 1) or kh % 2 == 0 or kw % 2 == 0:
-            return self._conv_by_rows(x, spec, row_conductance)  # the pooled form needs odd kernels (a centre pixel)
-        kernel = self._conv_weights(spec)
+        return self._check(x, x.shape[1] * kh * kw, "channels × kernel positions")
+
+    def conv_moments(self, x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance: torch.Tensor | None = None):
+        """(mean, variance) of `conv2d`'s output, each (B, N, H', W'); variance None when noiseless.
+
+        With ``row_conductance`` also the read power Σ V²·G of `conv2d_charged` (a third item).
+        This is the torch form, differentiable and on any device; on the CPU `conv2d` runs the same
+        arithmetic fused in Numba.
+        """
+        x = self._check_conv(x, spec)
+        if not self._pooled(spec):
+            return self._conv_by_rows(x, spec, row_conductance)
+        kh, kw = spec.kernel_size
         geometry = dict(stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
         channel_max = x.abs().amax(dim=1, keepdim=True)
-        if self.levels:
-            x_q = self._quantise(x, _pixel_scale(channel_max, kh, kw))
-        else:
-            x_q = x
-        both = F.conv2d(x_q, kernel, **geometry)
-        y = both[:, : self.out_features]
+        x_q = self._quantise(x, _pixel_scale(channel_max, kh, kw)) if self.levels else x
+        y = F.conv2d(x_q, self._conv_weights(spec), **geometry)
         charged = row_conductance is not None
         if not (self.has_ir or self.noisy or charged):
             return y, None
-        scale = F.max_pool2d(x_q.abs().amax(dim=1, keepdim=True), (kh, kw), **geometry)
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        scale = _patch_scale(channel_max, spec)
         window = kh * kw
         energy = patch_read_power(x_q, spec, row_conductance, self.model.read_voltage, scale) if charged else None
         if self.has_ir:
             magnitude = window * F.avg_pool2d(x_q.abs().sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding)
             mu = magnitude / scale / self.mean_magnitude
-            y = y - (mu - 1.0) * both[:, self.out_features :]
+            y = y * (1.0 - (mu - 1.0) * self.ir_gain.reshape(1, -1, 1, 1))
         variance = None
         if self.noisy:
             variance = scale * scale * self.adc_var.reshape(1, -1, 1, 1)
@@ -196,6 +238,55 @@ class StatisticalCrossbar:
                 squares = window * F.avg_pool2d((x_q * x_q).sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding)
                 variance = variance + squares * self._mean_read.reshape(1, -1, 1, 1)
         return (y, variance, energy) if charged else (y, variance)
+
+    def _conv_fused(self, x, spec, generator, row_conductance, trim):
+        """`conv_moments` + noise + trim with the elementwise passes in `device.statistical_kernels` (CPU, float32)."""
+        kh, kw = spec.kernel_size
+        batch, channels, height, width = x.shape
+        h_out = (height + 2 * spec.padding[0] - kh) // spec.stride[0] + 1
+        w_out = (width + 2 * spec.padding[1] - kw) // spec.stride[1] + 1
+        work = _workspace()
+        rows = x.detach().contiguous().reshape(batch, channels, height * width).numpy()
+        channel_max = kernels.channel_abs_max(rows, work.get("channel_max", (batch, height, width)).reshape(batch, -1))
+        channel_max = channel_max.reshape(batch, height, width)
+        centred = (kh // 2, kw // 2)
+        unit = (kh, kw) == (1, 1)
+        if unit:
+            pixel = channel_max
+        else:
+            pixel = kernels.window_reduce(channel_max, kh, kw, 1, 1, *centred, True, work.get("pixel", (batch, height, width)))
+        same = spec.stride == (1, 1) and spec.padding == centred
+        scale = pixel if same else kernels.window_reduce(channel_max, kh, kw, *spec.stride, *spec.padding, True, work.get("scale", (batch, h_out, w_out)))
+        if not same:
+            kernels.ones_for_zeros(scale)
+        kernels.ones_for_zeros(pixel)  # after the patch scale: an all-zero pixel must not raise its neighbours' patch max
+        x_q = work.get("x_q", rows.shape)
+        squares = work.get("squares", rows.shape)
+        abs_sum, square_sum = work.get("abs_sum", (batch, height, width)), work.get("square_sum", (batch, height, width))
+        kernels.quantise_pixels(rows, pixel.reshape(batch, -1), self.levels, x_q, squares, abs_sum.reshape(batch, -1), square_sum.reshape(batch, -1))
+        x_q = torch.from_numpy(x_q).reshape(x.shape)
+        y = F.conv2d(x_q, self._conv_weights(spec), stride=spec.stride, padding=spec.padding)
+        if unit and spec.stride == (1, 1):
+            patch_abs, patch_squares = abs_sum, square_sum
+        else:
+            patch_abs = kernels.window_reduce(abs_sum, kh, kw, *spec.stride, *spec.padding, False, work.get("patch_abs", (batch, h_out, w_out)))
+            patch_squares = kernels.window_reduce(square_sum, kh, kw, *spec.stride, *spec.padding, False, work.get("patch_squares", (batch, h_out, w_out)))
+        energy = None
+        if row_conductance is not None:
+            energy = patch_read_power(x_q, spec, row_conductance, self.model.read_voltage, torch.from_numpy(scale).reshape(batch, 1, h_out, w_out),
+                                      squares=torch.from_numpy(squares).reshape(x.shape))  # fmt: skip
+        if self.noisy and generator is None:
+            raise InputError("this layer's statistical model has read or ADC noise: pass generator=torch.Generator")
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if self.noisy else 0
+        gain, offset = trim if trim is not None else (self._ones, self._zeros)
+        pixels = h_out * w_out
+        kernels.noisy_readout(
+            y.numpy().reshape(batch, self.out_features, pixels), patch_abs.reshape(batch, pixels), scale.reshape(batch, pixels),
+            patch_squares.reshape(batch, pixels), 1.0 / self.mean_magnitude, self.ir_gain.numpy(), self.adc_var.numpy(),
+            self._mean_read.numpy(), gain.detach().contiguous().numpy(), offset.detach().contiguous().numpy(), kernels.GAUSSIAN_TABLE,
+            np.uint64(seed), self.noisy,
+        )  # fmt: skip
+        return y, energy
 
     def _conv_by_rows(self, x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance=None):
         """im2col + `moments`: the model exactly, for the geometries the pooled form does not cover."""
@@ -212,20 +303,55 @@ class StatisticalCrossbar:
         return image(y), image(variance), energy
 
 
-def patch_read_power(x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance: torch.Tensor, read_voltage: float, scale=None) -> float:
+def patch_read_power(x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance: torch.Tensor, read_voltage: float, scale=None,
+                     squares=None) -> float:  # fmt: skip
     """Σ over the patches of a convolution and their rows of V_j²·G_j, V_j = x_j/s·V_read (V²·S), without im2col.
 
     s is every patch's max |x| (the DAC scale; ``scale`` when the caller has it, (B, 1, H', W')),
-    G_j = ``row_conductance`` (K,), the summed conductance of im2col row j = (c, ki, kj): one
-    single-output convolution of x² with G as its kernel, weighted by 1/s². Times t_read it is the
-    array read energy `device.crossbar.ProgrammedMatrix.read_energy` charges (F1).
+    G_j = ``row_conductance`` (K,), the summed conductance of im2col row j = (c, ki, kj). Times
+    t_read it is the array read energy `device.crossbar.ProgrammedMatrix.read_energy` charges (F1).
+    ``squares``: x² when the caller has it.
+
+    Σ_p s_p⁻²·Σ_{c,k} G_ck·x²_{c, p+k} = Σ_{c,k} G_ck·M_ck with M_ck = Σ_q x²_cq·w_k(q), where
+    w_k(q) = s_p⁻² at the pixel q that kernel position k of patch p reads (zero elsewhere; the
+    maps are strided copies of s⁻², `_kernel_position_maps`), and M is one batched GEMM
+    (B, C, H·W) @ (B, H·W, kh·kw) — k products per input element instead of a convolution with
+    a single output channel, which the CPU's convolution kernels run at a fraction of their speed.
     """
     kh, kw = spec.kernel_size
-    geometry = dict(stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+    batch, channels, height, width = x.shape
     if scale is None:
-        scale = F.max_pool2d(x.abs().amax(dim=1, keepdim=True), (kh, kw), **geometry)
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    power = F.conv2d(x * x, row_conductance.to(x.dtype).reshape(1, -1, kh, kw), **geometry)
+        scale = _patch_scale(x.abs().amax(dim=1, keepdim=True), spec)
+    inverse = 1.0 / (scale * scale)
+    window = kh * kw
+    maps = _kernel_position_maps(inverse, spec, height, width)
+    squares = (x * x if squares is None else squares).reshape(batch, channels, height * width)
+    moments = torch.bmm(squares, maps.reshape(batch, window, height * width).transpose(1, 2)).sum(dim=0)  # (C, kh·kw)
+    power = (moments.double() * row_conductance.double().reshape(channels, window)).sum()
+    return float(power) * read_voltage**2
+
+
+def _kernel_position_maps(values: torch.Tensor, spec: torch.nn.Conv2d, height: int, width: int) -> torch.Tensor:
+    """(B, kh·kw, H, W): map k holds values[b, 0, p] at the input pixel kernel position k of patch p reads, else 0.
+
+    ``values`` (B, 1, H', W') per patch; pixel (s·i + ki·d − pad, s·j + kj·d − pad) for patch (i, j),
+    as `F.conv2d` with ``spec``'s stride s, dilation d and zero padding reads them.
+    """
+    kh, kw = spec.kernel_size
+    (sh, sw), (ph, pw), (dh, dw) = spec.stride, spec.padding, spec.dilation
+    batch, _, h_out, w_out = values.shape
+    maps = values.new_zeros(batch, kh * kw, height + 2 * ph, width + 2 * pw)
+    for ki in range(kh):
+        for kj in range(kw):
+            top, left = ki * dh, kj * dw
+            maps[:, ki * kw + kj, top : top + sh * (h_out - 1) + 1 : sh, left : left + sw * (w_out - 1) + 1 : sw] = values[:, 0]
+    return maps[:, :, ph : ph + height, pw : pw + width]
+
+
+def _patch_read_power_by_convolution(x, spec, row_conductance, read_voltage, scale) -> float:
+    """`patch_read_power` as one single-output convolution of x² weighted by s⁻² (its plain reference)."""
+    kh, kw = spec.kernel_size
+    power = F.conv2d(x * x, row_conductance.to(x.dtype).reshape(1, -1, kh, kw), stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
     return float((power / (scale * scale)).sum(dtype=torch.float64)) * read_voltage**2
 
 
@@ -235,6 +361,45 @@ def unfold_patches(x: torch.Tensor, spec: torch.nn.Conv2d) -> tuple[torch.Tensor
     b, k, length = patches.shape
     h_out = (x.shape[2] + 2 * spec.padding[0] - spec.dilation[0] * (spec.kernel_size[0] - 1) - 1) // spec.stride[0] + 1
     return patches.transpose(1, 2).reshape(b * length, k), (h_out, length // h_out)
+
+
+class _Workspace(threading.local):
+    """Reusable float32 buffers of the fused convolution, one per (tag, shape) and thread.
+
+    Layers run one after another, and every buffer is dead when `_conv_fused` returns (its output
+    is the convolution's own tensor), so one set per shape serves the whole network; reusing them
+    avoids the page faults a fresh multi-megabyte buffer costs (`device.statistical_kernels`).
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict = {}
+
+    def get(self, tag: str, shape) -> np.ndarray:
+        key = (tag, tuple(shape))
+        if key not in self.buffers:
+            self.buffers[key] = np.empty(shape, dtype=np.float32)
+        return self.buffers[key]
+
+
+_WORKSPACE = _Workspace()
+
+
+def _workspace() -> _Workspace:
+    return _WORKSPACE
+
+
+def _window_sum(maps: torch.Tensor, pool: dict) -> torch.Tensor:
+    """Σ over every patch of per-pixel values (B, 1, H, W) → (B, 1, H', W') (zero padding)."""
+    kh, kw = pool["kernel_size"]
+    if (kh, kw) == (1, 1) and pool["stride"] == (1, 1):
+        return maps
+    return kh * kw * F.avg_pool2d(maps, **pool)
+
+
+def _patch_scale(channel_max: torch.Tensor, spec: torch.nn.Conv2d) -> torch.Tensor:
+    """The DAC scale of every patch: max |x| over channels and the patch, (B, 1, H', W'), zero → 1."""
+    scale = F.max_pool2d(channel_max, spec.kernel_size, stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+    return torch.where(scale > 0, scale, torch.ones_like(scale))
 
 
 def _pixel_scale(channel_max: torch.Tensor, kh: int, kw: int) -> torch.Tensor:

@@ -25,11 +25,20 @@ to 1e-12 of the output scale with ADC quantisation and IR drop on; with noise, f
 kernel's own deviates, equal draw for draw; in float32 with `torch.randn`, the same error mean and
 variance within 4 standard errors. The ledger is charged through `ProgrammedMatrix.charge`, so it
 does not depend on the engine (integer counters equal, the read energy to float rounding).
+
+Calibration (`calibrate_adc`, `calibrate_output_gain`, `calibration_reads`) computes as little as
+the result needs: the ADC ranges are near-maxima of the currents, so exact currents are computed
+only for the rows and columns a screen on the currents without IR drop leaves (`_screened_top`,
+with a fall-back to every row; equal to reading every row to float rounding in the tests and on
+the shipped U-Net); and a batch's GEMMs can be computed once (`CalibrationReads`) and shared by the
+output-gain fit (whose read from them equals `matmul`'s bit for bit) and
+`device.statistical.derive`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,6 +47,7 @@ import torch.nn.functional as F
 from device.crossbar import ProgrammedMatrix, ir_drop_position_factor
 from device.errors import InputError
 from device.ledger import check_phase
+from device.statistical import ReadSums
 
 #: Upper bound of one row block's working set (voltages, GEMM outputs, noise), bytes, per device
 #: type: on a CPU smaller blocks stay closer to the caches (measured: 256-row blocks of a
@@ -45,6 +55,12 @@ from device.ledger import check_phase
 BLOCK_BYTES = {"cpu": 64 * 2**20, "cuda": 256 * 2**20}
 DEFAULT_BLOCK_BYTES = 256 * 2**20
 DTYPES = (torch.float32, torch.float64)
+#: Candidate rows per column whose exact currents `TorchCrossbar.calibrate_adc` computes, chosen by
+#: the current without IR drop (`TorchCrossbar._screened_top`); the rest are screened out.
+ADC_SCREEN_ROWS = 48
+#: Columns whose percentile without IR drop is at least this share of their tile's largest are read
+#: exactly by `TorchCrossbar._screened_top`; the others cannot set the tile's ADC range.
+ADC_SCREEN_COLUMNS = 0.7
 
 
 class TorchCrossbar:
@@ -106,9 +122,9 @@ class TorchCrossbar:
 
     def _stack(self, array) -> torch.Tensor:
         """(K, W) → (n_chunks, tile_rows, W) on the device, the last chunk zero-padded."""
-        padded = np.zeros((self.n_chunks * self.tile_rows, array.shape[1]))
-        padded[: self.in_features] = array
-        return self._tensor(padded.reshape(self.n_chunks, self.tile_rows, array.shape[1]))
+        padded = torch.zeros((self.n_chunks * self.tile_rows, array.shape[1]), dtype=self.dtype)
+        padded[: self.in_features] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))  # rounded once, as `_tensor`
+        return padded.reshape(self.n_chunks, self.tile_rows, array.shape[1]).to(device=self.device)
 
     def refresh(self) -> None:
         """Re-read ``matrix.adc_range`` and ``matrix.output_gain`` (after a calibration changed them)."""
@@ -194,10 +210,18 @@ class TorchCrossbar:
 
     def _currents(self, vc: torch.Tensor):
         """(n_chunks, B, T) voltages → (currents (n_chunks, B, C) with IR drop, |V|-GEMM extras or None)."""
-        c = self.n_columns
+        return self._apply_ir_drop(*self._products(vc))
+
+    def _products(self, vc: torch.Tensor):
+        """The GEMMs of (n_chunks, B, T) voltages: (V @ signed stack, |V| @ absolute stack or None), (n_chunks, B, ·)."""
         signed = torch.bmm(vc, self._signed)
-        current = signed[..., :c]
         absolute = torch.bmm(vc.abs(), self._abs) if self._abs is not None else None
+        return signed, absolute
+
+    def _apply_ir_drop(self, signed: torch.Tensor, absolute):
+        """F9 on `_products`' results, in place (both are overwritten): (currents (n_chunks, B, C), extras or None)."""
+        c = self.n_columns
+        current = signed[..., :c]
         if not self.cb.ir_drop:
             return current, absolute
         a = absolute[..., : 2 * c]
@@ -221,12 +245,21 @@ class TorchCrossbar:
 
     def _read_plane(self, v: torch.Tensor, z) -> torch.Tensor:
         """One DAC plane of a row block → (n_chunks, b, C) read-out values (noise, ADC) per chunk."""
-        cb = self.cb
         vc = self._chunked(v)
         current, extra = self._currents(vc)
+        return self._convert(current, self._read_variance(vc, extra), z)
+
+    def _read_variance(self, vc: torch.Tensor, extra):
+        """read_noise²·V²@(G⁺² + G⁻²) (n_chunks, b, C) of chunked voltages (``extra`` in bit-serial mode), or None."""
+        if self.cb.read_noise == 0:
+            return None
+        return extra if self.bit_serial else torch.bmm(vc.square(), self._squares)
+
+    def _convert(self, current: torch.Tensor, variance, z) -> torch.Tensor:
+        """Read and ADC noise (deviates ``z``) and ADC codes of currents (n_chunks, b, C), in place (``variance`` too)."""
+        cb = self.cb
         if self.noisy:
             if cb.read_noise > 0:
-                variance = extra if self.bit_serial else torch.bmm(vc.square(), self._squares)
                 sigma = variance.add_(self._adc_variance).sqrt_() if cb.adc_noise > 0 else variance.sqrt_()
             else:
                 sigma = self._adc_sigma
@@ -311,14 +344,18 @@ class TorchCrossbar:
         return planes
 
     # --- calibration -------------------------------------------------------------------------------
-    def calibrate_adc(self, x: torch.Tensor, percentile: float = 99.99) -> None:
+    def calibrate_adc(self, x: torch.Tensor, percentile: float = 99.99, screen_rows: int | None = ADC_SCREEN_ROWS) -> None:
         """Each tile's ADC full scale = the ``percentile`` of |column current| seen for ``x``.
 
         As `ProgrammedMatrix.calibrate_adc`: per column and DAC plane the percentile over the batch
         (numpy's default ``linear`` interpolation, reproduced exactly from the two order statistics
         around it), the max over planes and over the columns of each tile, floored at ΔG·V_read.
-        The order statistics come from a running `torch.topk` over row blocks (only the top
-        B − ⌊(B − 1)·q⌋ values per column are kept). Writes ``matrix.adc_range`` and the engine copy.
+        Only the top B − ⌊(B − 1)·q⌋ values per column are needed. With IR drop they come from
+        `_screened_top` when the batch has more than ``screen_rows`` rows and at most a quarter of
+        that is kept (the 99.99th percentile of thousands of rows: 2–3): exact currents of the
+        ``screen_rows`` rows per column that lead by the current without IR drop; otherwise (or
+        with ``screen_rows`` None) from every row's exact currents, a running `torch.topk` over
+        row blocks. Writes ``matrix.adc_range`` and the engine copy.
         """
         x = self._check_x(x)
         if not 50.0 <= percentile <= 100.0:
@@ -329,53 +366,224 @@ class TorchCrossbar:
         position = (n - 1) * (percentile / 100)  # numpy's virtual index for method 'linear'
         low = n - 1 if position >= n - 1 else math.floor(position)
         keep = n - low  # the order statistics low..n−1, largest first
+        screened = self.cb.ir_drop and screen_rows is not None and n > screen_rows and 4 * keep <= screen_rows
+        def interpolate(top):  # (…, keep, C) order statistics, largest first → percentiles (…, C)
+            a = top[..., keep - 1, :]  # x_(low)
+            if position >= n - 1:
+                return a
+            b, gamma = top[..., keep - 2, :], position - low
+            return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+
         peaks = None
         with torch.no_grad():
             for k in range(self.n_planes):
-                top = None
-                for b0 in range(0, n, self.block_rows):
-                    level, _ = self._dac(x[b0 : b0 + self.block_rows])
-                    current = self._currents(self._chunked(self._plane(level, k)))[0].abs()
-                    merged = current if top is None else torch.cat([top, current], dim=1)
-                    top = merged.topk(min(keep, merged.shape[1]), dim=1, sorted=True).values
-                a = top[:, keep - 1]  # x_(low)
-                if position >= n - 1:
-                    value = a
-                else:
-                    b, gamma = top[:, keep - 2], position - low
-                    value = b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+                top = self._screened_top(x, k, keep, screen_rows, interpolate) if screened else None
+                if top is None:
+                    top = self._exact_top(x, k, keep)
+                value = interpolate(top)
                 peaks = value if peaks is None else torch.maximum(peaks, value)
             adc_range = torch.clamp(self._per_tile(peaks), min=self.matrix.delta_g * self.cb.read_voltage)
         self.matrix.adc_range = adc_range.to(torch.float64).cpu().numpy()
         self.refresh()
 
+    def _exact_top(self, x: torch.Tensor, k: int, keep: int) -> torch.Tensor:
+        """The ``keep`` largest |exact current| per chunk and column of DAC plane k over all rows of x, (n_chunks, keep, C) descending."""
+        top = None
+        for b0 in range(0, x.shape[0], self.block_rows):
+            level, _ = self._dac(x[b0 : b0 + self.block_rows])
+            current = self._currents(self._chunked(self._plane(level, k)))[0].abs()
+            merged = current if top is None else torch.cat([top, current], dim=1)
+            top = merged.topk(min(keep, merged.shape[1]), dim=1, sorted=True).values
+        return top
+
+    def _screened_top(self, x: torch.Tensor, k: int, keep: int, screen_rows: int, interpolate):
+        """`_exact_top` where it decides the ADC ranges, from a screen; None when the screen looks unsafe.
+
+        Per chunk one GEMM of width C over all rows (unpadded) gives the currents without IR drop,
+        I₀ = V @ (G⁺ − G⁻), and from their top values each column's percentile p₀. A tile's range is
+        the largest of its columns' percentiles, so exact currents (F9) are computed only for the
+        columns with p₀ ≥ `ADC_SCREEN_COLUMNS`·(the tile's largest p₀), and for each of those only
+        for its ``screen_rows`` rows of largest |I₀|, as one small product per column. The other
+        columns keep their I₀ values, which stay below their tile's range. The IR drop (up to ~20 %
+        of the current on the shipped U-Net) reorders rows and columns only locally (measured there
+        when written: the kept rows rank at most 18th of 48, and the column that sets a tile's range
+        has p₀ ≥ 0.95 of the tile's largest). Two checks in any chunk send the whole DAC plane back
+        to the full read (None): a kept row ranking in the lower half of its candidates, or a
+        screened-out column that could reach its tile's exact range were its current raised by the
+        largest exact/I₀ ratio of the columns read, +10 %. Returns (n_chunks, keep, C) descending.
+        ``interpolate(top)`` turns (…, keep, C) order statistics into percentiles.
+        """
+        c, tile = self.n_columns, self.tile_rows
+        v = self._plane(self._dac(x)[0], k)
+        tops = []
+        for index in range(self.n_chunks):
+            rows = min(tile, self.in_features - index * tile)
+            vi = v[:, index * tile : index * tile + rows]
+            linear = torch.mm(self._signed[index, :rows, :c].T.contiguous(), vi.T).abs_()  # (C, B): |V @ (G⁺ − G⁻)|, transposed
+            top = linear.topk(keep, dim=1, sorted=True).values.T.contiguous()  # (keep, C)
+            screened = interpolate(top)
+            tile_peak = self._per_tile(screened[None])[0]
+            read = torch.nonzero(screened >= ADC_SCREEN_COLUMNS * tile_peak)[:, 0]
+            order = linear[read].topk(screen_rows, dim=1, sorted=True).indices  # (R, M)
+            candidates = vi[order]  # (R, M, T): column c's candidate rows
+            signed = torch.bmm(candidates, self._signed[index, :rows].reshape(rows, 3, c)[..., read].permute(2, 0, 1).contiguous())
+            absolute = torch.bmm(candidates.abs(), self._abs[index, :rows, : 2 * c].reshape(rows, 2, c)[..., read].permute(2, 0, 1).contiguous())
+            current, p_pos, p_neg = signed.unbind(dim=2)  # each (R, M)
+            a_pos, a_neg = absolute.unbind(dim=2)
+            for a, p, sign in ((a_pos, p_pos, -1.0), (a_neg, p_neg, 1.0)):  # as `_apply_ir_drop`: c(a) = (0.05a² − 0.2a + 0.5)·a
+                current = current + sign * ((a * 0.05 - 0.2) * a + 0.5) * (a * p)
+            values, ranks = current.abs().topk(keep, dim=1, sorted=True)  # (R, keep)
+            if int(ranks.max()) >= screen_rows // 2:
+                return None
+            exact = interpolate(values.T)
+            ratio = float((exact / screened[read].clamp_min(1e-300)).max())
+            top[:, read] = values.T
+            peak = self._per_tile(interpolate(top)[None])[0]
+            skipped = torch.ones(c, dtype=torch.bool, device=self.device)
+            skipped[read] = False
+            if bool((skipped & (screened * (1.1 * ratio) >= peak)).any()):
+                return None
+            tops.append(top)
+        return torch.stack(tops)
+
+    def calibration_reads(self, x: torch.Tensor) -> "CalibrationReads":
+        """The deterministic GEMMs of reading ``x`` (B, K), kept to be shared by the calibrations (see `CalibrationReads`).
+
+        Computed in the row blocks `matmul` uses, with the same ops, so that `calibrate_output_gain`
+        given them reads exactly what `matmul` would; `CalibrationReads.sums` hands them to
+        `device.statistical.derive`.
+        """
+        x = self._check_x(x)
+        n, c = x.shape[0], self.n_columns
+        x_scale = torch.empty((n, 1), device=self.device, dtype=self.dtype)
+        shape = lambda t: (self.n_chunks, n, t.shape[-1])  # noqa: E731
+        signed = [torch.empty(shape(self._signed), device=self.device, dtype=self.dtype) for _ in range(self.n_planes)]
+        absolute = [None if self._abs is None else torch.empty(shape(self._abs), device=self.device, dtype=self.dtype) for _ in range(self.n_planes)]
+        squares = [None if self._squares is None else torch.empty(shape(self._squares), device=self.device, dtype=self.dtype) for _ in range(self.n_planes)]
+        with torch.no_grad():
+            for b0 in range(0, n, self.block_rows):
+                rows = slice(b0, min(b0 + self.block_rows, n))
+                level, x_scale[rows] = self._dac(x[rows])
+                for k in range(self.n_planes):
+                    vc = self._chunked(self._plane(level, k))
+                    signed[k][:, rows], block_absolute = self._products(vc)
+                    if absolute[k] is not None:
+                        absolute[k][:, rows] = block_absolute
+                    if squares[k] is not None:
+                        squares[k][:, rows] = torch.bmm(vc.square(), self._squares)
+        variance = squares
+        if self.bit_serial and self.cb.read_noise > 0:  # the |V| GEMM's last C columns (V² = V_read·|V|)
+            variance = [a[..., 2 * c :] if self.cb.ir_drop else a for a in absolute]
+        return CalibrationReads(signed, absolute, variance, x_scale, c, self.cb.ir_drop)
+
+    def _read_stored(self, reads: "CalibrationReads", generator) -> torch.Tensor:
+        """`matmul` (uncharged) from `calibration_reads`: the same blocks, deviates and ops, so the same y (B, N)."""
+        n = reads.rows
+        y = torch.empty((n, self.out_features), device=self.device, dtype=self.dtype)
+        with torch.no_grad():
+            for b0 in range(0, n, self.block_rows):
+                b1 = min(b0 + self.block_rows, n)
+                accumulated = None
+                for k, weight in enumerate(self.plane_weights):
+                    z = None
+                    if self.noisy:
+                        z = torch.randn((self.n_chunks, b1 - b0, self.n_columns), generator=generator, device=self.device, dtype=self.dtype)
+                    absolute = reads.absolute[k]
+                    current, extra = self._apply_ir_drop(reads.signed[k][:, b0:b1].clone(), None if absolute is None else absolute[:, b0:b1].clone())
+                    variance = None
+                    if self.cb.read_noise > 0:
+                        variance = extra if self.bit_serial else reads.variance[k][:, b0:b1].clone()
+                    total = self._convert(current, variance, z).sum(dim=0)
+                    if accumulated is None:
+                        accumulated = total.mul_(weight) if weight != 1.0 else total
+                    else:
+                        accumulated.add_(total, alpha=weight)
+                block = accumulated.reshape(b1 - b0, self.out_features, self.n_slices) @ self._slice_weights
+                y[b0:b1] = block.mul_(self._out_scale).mul_(reads.x_scale[b0:b1])
+        return y
+
     def _per_tile(self, per_column: torch.Tensor) -> torch.Tensor:
-        """Max over the columns of each tile, broadcast back; (chunks, C) → (chunks, C)."""
+        """Max over the columns of each tile, broadcast back; (chunks, C) → (chunks, C) (any number of rows)."""
         width = self.cb.pairs_per_tile
         groups = math.ceil(self.n_columns / width)
         padded = F.pad(per_column, (0, groups * width - self.n_columns), value=float("-inf"))
-        tile_max = padded.reshape(self.n_chunks, groups, width).amax(dim=2)
+        tile_max = padded.reshape(per_column.shape[0], groups, width).amax(dim=2)
         return tile_max.repeat_interleave(width, dim=1)[:, : self.n_columns]
 
-    def calibrate_output_gain(self, x, target, generator, limits=(0.5, 2.0)) -> np.ndarray:
+    def calibrate_output_gain(self, x, target, generator, limits=(0.5, 2.0), reads: "CalibrationReads | None" = None) -> np.ndarray:
         """Each output's digital gain = argmin_g Σ_b (g·y_b − t_b)² = Σ y·t / Σ y², clipped to ``limits``.
 
         As `ProgrammedMatrix.calibrate_output_gain`, reading ``x`` with this engine at gain 1 (noise
         from ``generator``; None: a fixed generator seeded 0, as the numpy path's default). ``target``
-        (B, N) holds the exact products. Writes ``matrix.output_gain`` and the engine copy; returns
-        the gains (N,) float64.
+        (B, N) holds the exact products. ``reads``: `calibration_reads` of ``x``, computed once and
+        shared (the read is then `_read_stored`, equal to `matmul`'s). Writes ``matrix.output_gain``
+        and the engine copy; returns the gains (N,) float64.
         """
         x = self._check_x(x)
         target = self._input("target", target).to(torch.float64)
         if tuple(target.shape) != (x.shape[0], self.out_features):
             raise InputError(f"target must have shape {(x.shape[0], self.out_features)}, got {tuple(target.shape)}")
+        if reads is not None and reads.rows != x.shape[0]:
+            raise InputError(f"reads hold {reads.rows} rows but x has {x.shape[0]}")
         if generator is None and self.noisy:
             generator = torch.Generator(device=self.device).manual_seed(0)
         self.matrix.output_gain = np.ones(self.out_features)
         self.refresh()
-        y = self.matmul(x, generator).to(torch.float64)
+        y = (self.matmul(x, generator) if reads is None else self._read_stored(reads, generator)).to(torch.float64)
         power = (y * y).sum(dim=0)
         gain = torch.where(power > 0, (y * target).sum(dim=0) / torch.where(power > 0, power, 1.0), 1.0)
         self.matrix.output_gain = np.clip(gain.cpu().numpy(), *limits)
         self.refresh()
         return self.matrix.output_gain
+
+
+@dataclass
+class CalibrationReads:
+    """The deterministic GEMM results of one batch read by a `TorchCrossbar` (`calibration_reads`).
+
+    Calibration reads the same rows several times: the output-gain fit reads them with noise and
+    ADC (`TorchCrossbar.calibrate_output_gain`), `device.statistical.derive` needs their column
+    sums for the IR fit, the ADC error and the IR residual. These are the GEMMs all of them start
+    from, computed once. Per DAC plane k, tensors (n_chunks, B, ·) in the engine's dtype and device:
+
+    Attributes:
+        signed: V @ [G⁺ − G⁻ | f·G⁺ | f·G⁻] (A), just V @ (G⁺ − G⁻) without IR drop.
+        absolute: |V| @ [s·G⁺ | s·G⁻] = F9's a^±, s = n/(V_read·G_wire) (bit-serial with read noise:
+            then rn²·V_read·|V| @ (G⁺² + G⁻²)), or None.
+        variance: rn²·V² @ (G⁺² + G⁻²), the read noise's variance (A²), or None without read noise.
+        x_scale: (B, 1) the DAC's per-row input scale.
+        n_columns: C, column pairs; ir_drop: whether signed/absolute carry the IR-drop sums.
+    """
+
+    signed: list
+    absolute: list
+    variance: list
+    x_scale: torch.Tensor
+    n_columns: int
+    ir_drop: bool
+
+    @property
+    def rows(self) -> int:
+        return self.x_scale.shape[0]
+
+    def sums(self, k: int) -> ReadSums:
+        """DAC plane k as `device.statistical.ReadSums` of numpy arrays (chunks, B, C) in the engine's dtype.
+
+        F9's drop is computed here, op for op as `TorchCrossbar._apply_ir_drop` does.
+        """
+        c = self.n_columns
+        to_numpy = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
+        signed, absolute = self.signed[k], self.absolute[k]
+        if not self.ir_drop:
+            return ReadSums(to_numpy(signed), None, None, None, to_numpy(self.variance[k]))
+        a = absolute[..., : 2 * c]
+        coefficient = a * 0.05  # c(a)·P = (0.05a² − 0.2a + 0.5)·(a·P), as `_apply_ir_drop`
+        coefficient.sub_(0.2).mul_(a).add_(0.5).mul_(a * signed[..., c:])
+        drop = coefficient[..., :c] - coefficient[..., c:]
+        return ReadSums(
+            linear=to_numpy(signed[..., :c]),
+            p_pos=to_numpy(signed[..., c : 2 * c]),
+            p_neg=to_numpy(signed[..., 2 * c :]),
+            drop=to_numpy(drop),
+            read_variance=to_numpy(self.variance[k]),
+        )

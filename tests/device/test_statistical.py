@@ -292,3 +292,145 @@ def test_matmul_rejects_bad_inputs(x, match):
     model = S.derive(_matrix(**QUIET), X_CAL)
     with pytest.raises(InputError, match=match):
         model.matmul(x, np.random.default_rng(0))
+
+
+# --- the one-pass derive against the plain per-function reference --------------------------------
+# The twins below are the former implementations of fit_ir_coefficients, adc_errors and
+# deterministic_readout: per chunk and DAC plane, the exact path's own currents
+# (`ProgrammedMatrix.column_currents`), column sums of every regressor product, numpy's ADC.
+
+
+def _plain_ir_coefficients(matrix, x, mean_magnitude, first_order):
+    from device.crossbar import ir_drop_coefficient, ir_drop_position_factor
+
+    planes, plane_weights, x_scale = dac_planes(x, matrix.cb)
+    mu = S.input_magnitude(S._quantise(x, matrix.cb.input_bits), x_scale) / mean_magnitude
+    n_regressors = 4 if first_order else 2
+    coefficients = np.zeros((len(matrix.chunks), 4, matrix.n_columns))
+    scale = matrix.cb.tile_rows * matrix.cb.wire_resistance / matrix.cb.read_voltage
+    for index, chunk in enumerate(matrix.chunks):
+        gram = np.zeros((matrix.n_columns, n_regressors, n_regressors))
+        moments = np.zeros((matrix.n_columns, n_regressors))
+        for voltages, weight in zip(planes, plane_weights):
+            v = voltages[:, chunk]
+            weighted = v * ir_drop_position_factor(matrix.cb.tile_rows, chunk.stop - chunk.start)
+            p_pos, p_neg = weighted @ matrix.g_pos[chunk], weighted @ matrix.g_neg[chunk]
+            a_pos, a_neg = scale * (np.abs(v) @ matrix.g_pos[chunk]), scale * (np.abs(v) @ matrix.g_neg[chunk])
+            drop = ir_drop_coefficient(a_pos) * p_pos - ir_drop_coefficient(a_neg) * p_neg
+            regressors = [p_pos, -p_neg] + ([mu[:, None] * p_pos, -mu[:, None] * p_neg] if first_order else [])
+            for r, left in enumerate(regressors):
+                moments[:, r] += weight**2 * np.sum(left * drop, axis=0)
+                for q, right in enumerate(regressors):
+                    gram[:, r, q] += weight**2 * np.sum(left * right, axis=0)
+        coefficients[index, :n_regressors] = S._solve_columns(gram, moments).T
+    return coefficients
+
+
+def _plain_adc_errors(matrix, x, rng):
+    cb = matrix.cb
+    planes, plane_weights, _ = dac_planes(x, cb)
+    errors = np.zeros((len(matrix.chunks), matrix.n_columns))
+    half, clipped, total = 2.0 ** (cb.adc_bits - 1), 0, 0
+    for voltages, weight in zip(planes, plane_weights):
+        for index, chunk in enumerate(matrix.chunks):
+            v = np.ascontiguousarray(voltages[:, chunk])
+            current = matrix.column_currents(v, chunk).astype(np.float64)
+            full_scale = matrix.adc_range[index]
+            variance = (cb.adc_noise * full_scale) ** 2 + cb.read_noise**2 * ((v**2) @ matrix.g_squared[chunk])
+            noisy = current + np.sqrt(variance) * rng.standard_normal(current.shape)
+            error = adc_quantise(noisy, full_scale, cb.adc_bits) - noisy
+            errors[index] += weight**2 * np.mean(error * error, axis=0)
+            lsb = full_scale / half
+            clipped += int(np.count_nonzero((noisy >= full_scale - 0.5 * lsb) | (noisy < -full_scale - 0.5 * lsb)))
+            total += noisy.size
+    return errors, clipped / total
+
+
+def _plain_readout(matrix, x, ir_drop=True):
+    planes, plane_weights, x_scale = dac_planes(x, matrix.cb)
+    total = np.zeros((x.shape[0], matrix.n_columns))
+    for voltages, weight in zip(planes, plane_weights):
+        for chunk in matrix.chunks:
+            v = np.ascontiguousarray(voltages[:, chunk])
+            total += weight * (matrix.column_currents(v, chunk) if ir_drop else v @ matrix.difference[chunk])
+    return S._fold_slices(total, matrix, 1) * S.descale(matrix) * x_scale
+
+
+@pytest.mark.parametrize("changes", [{}, {"input_mode": "bit_serial", "input_bits": 5}, {"tile_rows": 64, "tile_cols": 64}], ids=["amplitude", "bit_serial", "small_tiles"])
+def test_derive_in_one_pass_equals_the_plain_functions(changes):
+    """derive's single pass over `read_sums` = the plain per-function reference, to float64 rounding."""
+    matrix = _calibrated(**changes)
+    matrix.calibrate_output_gain(X_CAL, X_CAL @ WEIGHTS, np.random.default_rng(3))
+    x = X_SPARSE
+    model = S.derive(matrix, x, seed=4)
+    first_order = matrix.cb.input_mode == "amplitude"
+    coefficients = _plain_ir_coefficients(matrix, x, model.mean_magnitude, first_order)
+    np.testing.assert_allclose(model.ir_coefficients, coefficients, rtol=1e-9, atol=1e-12 * np.abs(coefficients).max())
+    errors, clipping = _plain_adc_errors(matrix, x, np.random.default_rng([4, 31]))
+    plane_weights = dac_planes(x[:1], matrix.cb)[1]
+    np.testing.assert_allclose(model.adc_var, S.adc_variance(matrix, plane_weights, errors), rtol=1e-9)
+    assert model.clipping_rate == clipping
+    exact = _plain_readout(matrix, x)
+    drop = _plain_readout(matrix, x, ir_drop=False) - exact
+    assert model.ir_residual == pytest.approx(np.var(exact - model.mean(x)) / np.var(drop), rel=1e-9)
+    # the public functions give the same from the same sums, and sums handed in change nothing
+    np.testing.assert_allclose(S.deterministic_readout(matrix, x), exact, rtol=0, atol=1e-12 * np.abs(exact).max())
+    np.testing.assert_allclose(S.fit_ir_coefficients(matrix, x, model.mean_magnitude, first_order), model.ir_coefficients, rtol=1e-12, atol=0)
+    planes = dac_planes(x, matrix.cb)[0]
+    again = S.derive(matrix, x, seed=4, sums=lambda k: S.read_sums(matrix, planes[k]))
+    np.testing.assert_array_equal(again.w_eff, model.w_eff)
+    np.testing.assert_array_equal(again.adc_var, model.adc_var)
+
+
+def test_read_sums_current_is_the_exact_column_current():
+    matrix = _matrix()  # float64 compute, IR drop and read noise on
+    voltages = dac_planes(X_TEST[:32], matrix.cb)[0][0]
+    sums = S.read_sums(matrix, voltages)
+    for index, chunk in enumerate(matrix.chunks):
+        want = matrix.column_currents(voltages[:, chunk], chunk)
+        np.testing.assert_allclose(sums.current()[index], want, rtol=0, atol=1e-13 * np.abs(want).max())
+        noise = matrix.cb.read_noise**2 * ((voltages[:, chunk] ** 2) @ matrix.g_squared[chunk])
+        np.testing.assert_allclose(sums.read_variance[index], noise, rtol=1e-13)
+
+
+# --- device/statistical_sums.py: the fused kernels against their plain-numpy twins -------------------
+
+
+def test_ir_moment_sums_equal_numpy():
+    from device.statistical_sums import ir_moment_sums
+
+    rng = np.random.default_rng(5)
+    p_pos, p_neg, drop = (rng.standard_normal((300, 17)).astype(np.float32) for _ in range(3))
+    mu = rng.uniform(0.5, 1.5, 300)
+    for powers in (np.stack([np.ones(300), mu, mu * mu]), np.ones((1, 300))):
+        got = ir_moment_sums(p_pos[:, ::1], p_neg, drop, powers)
+        a, b, d = (np.asarray(v, dtype=np.float64) for v in (p_pos, p_neg, drop))
+        want = np.stack([np.stack([w @ (a * a), w @ (a * b), w @ (b * b), w @ (a * d), w @ (b * d)]) for w in powers])
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    strided = np.concatenate([p_pos, p_neg], axis=1)[:, :17]  # a non-contiguous view: copied, same result
+    np.testing.assert_array_equal(ir_moment_sums(strided, p_neg, drop, powers), ir_moment_sums(p_pos, p_neg, drop, powers))
+    with pytest.raises(InputError):
+        ir_moment_sums(p_pos, p_neg[:10], drop, powers)
+    with pytest.raises(InputError):
+        ir_moment_sums(p_pos, p_neg, drop, np.ones((4, 300)))
+
+
+@pytest.mark.parametrize("with_drop, with_noise", [(True, True), (False, True), (True, False)])
+def test_adc_error_sums_equal_numpy(with_drop, with_noise):
+    from device.statistical_sums import adc_error_sums
+
+    rng = np.random.default_rng(6)
+    linear = rng.standard_normal((400, 9)).astype(np.float32)
+    drop = (0.1 * rng.standard_normal((400, 9))).astype(np.float32) if with_drop else None
+    variance = (0.01 * rng.uniform(size=(400, 9))) if with_noise else None
+    z = rng.standard_normal((400, 9))
+    full_scale = rng.uniform(1.0, 3.0, 9)
+    got, clipped = adc_error_sums(linear, drop, variance, z, full_scale, 0.002, 4)
+    current = linear.astype(np.float64) - (0.0 if drop is None else drop.astype(np.float64))
+    noisy = current + np.sqrt((0.002 * full_scale) ** 2 + (0.0 if variance is None else variance)) * z
+    error = adc_quantise(noisy, full_scale, 4) - noisy
+    lsb = full_scale / 8
+    np.testing.assert_allclose(got, np.sum(error * error, axis=0), rtol=1e-12)
+    assert clipped == np.count_nonzero((noisy >= full_scale - 0.5 * lsb) | (noisy < -full_scale - 0.5 * lsb)) > 0
+    with pytest.raises(InputError):
+        adc_error_sums(linear, drop, variance, z[:5], full_scale, 0.002, 4)

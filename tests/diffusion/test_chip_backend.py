@@ -200,3 +200,47 @@ def test_emulation_summary_and_profile_hash(toy):
     assert summary["adc_clipping_rate_mean"] == pytest.approx(np.mean([m.clipping_rate for m in models]))
     assert summary["ir_drop_residual_max"] == max(m.ir_residual for m in models)
     assert 0 < summary["ir_drop_residual_max"] < 0.1 and 0 <= summary["adc_clipping_rate_max"] < 0.01
+
+
+def test_statistical_models_from_shared_reads_equal_plain_derive(toy, monkeypatch):
+    """Calibration hands `derive` the gain fit's float32 reads (one seeded subset of rows per layer);
+    the models equal `derive` computing its own float64 sums on those rows, to float32 rounding."""
+    calls = []
+    plain = CB.derive
+    monkeypatch.setattr(CB, "derive", lambda m, x, seed=0, sums=None: calls.append((m, x, seed, sums)) or plain(m, x, seed=seed, sums=sums))
+    net = CB.ChipNetwork(toy, statistical(small("vcma-default")), chip_seed=3, calibration_inputs=_calibration())
+    assert [x.shape[0] for _, x, _, _ in calls] == [CB.GAIN_FIT_ROWS, CB.GAIN_FIT_ROWS, 16]  # 12544, 3136 and 16 rows seen
+    for name, (matrix, x, seed, sums) in zip(net.statistical, calls):
+        assert sums is not None and matrix is net.chip.layers[name]
+        got, want = net.statistical[name].model, plain(matrix, x, seed=seed)
+        np.testing.assert_allclose(got.w_eff, want.w_eff, rtol=0, atol=1e-6 * np.abs(want.w_eff).max())
+        np.testing.assert_allclose(got.w_ir, want.w_ir, rtol=0, atol=1e-4 * np.abs(want.w_ir).max())
+        np.testing.assert_allclose(got.adc_var, want.adc_var, rtol=1e-3)
+        assert got.ir_residual == pytest.approx(want.ir_residual, rel=1e-3)
+        assert got.clipping_rate == pytest.approx(want.clipping_rate, abs=1e-4)
+
+
+def test_ideal_cells_realise_the_software_weights_and_compute_bit_for_bit(toy, monkeypatch):
+    """Calibrated ``ideal``: no layer gets a gain trim (exact cells, nothing to trim), every layer is the
+    software op on the same numbers, so the output equals software exactly; the ledger is the one the
+    generic linear read-out (`TorchCrossbar`) charges."""
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(6))
+    net = CB.ChipNetwork(toy, small("ideal"), chip_seed=1, calibration_inputs=_calibration())
+    assert all(net._realises_software(name) for name in net.weights)
+    assert all(np.all(np.asarray(net.chip.layers[name].output_gain) == 1.0) for name in net.weights)
+    with torch.no_grad():
+        assert torch.equal(net(x), toy(x))
+    generic = CB.ChipNetwork(toy, small("ideal"), chip_seed=1, calibration_inputs=_calibration())
+    monkeypatch.setattr(generic, "_realises_software", lambda name: False)  # the head through TorchCrossbar's linear path
+    generic(x)
+    native, reference = net.chip.ledger.counts("inference"), generic.chip.ledger.counts("inference")
+    for key in ("cell_reads", "adc_conversions", "dac_conversions", "shift_adds", "macs", "digital_ops"):
+        assert native[key] == reference[key], key
+    assert native["array_read_energy_j"] == pytest.approx(reference["array_read_energy_j"], rel=1e-6)
+
+
+def test_a_non_ideal_profile_does_not_take_the_software_path(toy):
+    net = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=1, calibration_inputs=_calibration())
+    assert not any(net._realises_software(name) for name in net.weights)
+    quantised = CB.ChipNetwork(toy, profiles.with_overrides(small("ideal"), {"crossbar": {"weight_bits": 4}}), chip_seed=1)
+    assert not any(quantised._realises_software(name) for name in quantised.weights)  # linear, but not the software weights

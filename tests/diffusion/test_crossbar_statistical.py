@@ -5,7 +5,8 @@ the exact crossbar path). Tolerances and why:
 - rows form (`moments`, `matmul`) in float64: mean and variance equal the numpy model to 1e-12 of
   their max (different summation order only); noise draws have the predicted variance within 4 SE.
 - convolution form, 1×1: the DAC scale of the patch centred on a pixel is the pixel's own, so the
-  mean equals the rows form to 1e-12; the read-noise term uses R̄_n (R averaged over rows), so the
+  mean equals the rows form with the IR slope as an output gain (`mean_by_gain`) to 1e-12, and the
+  rows form (W_ir) within 1 % relative RMS; the read-noise term uses R̄_n (R averaged over rows), so the
   variance equals s²·A_n + ‖x_q‖²·R̄_n to 1e-12, and the rows form's pooled within 5 %.
 - convolution form, 3×3 (stride 1 and 2, padding 1): the pixel-centred DAC scale changes the
   rounding, so the mean is within 2 % relative RMS of the rows form (0.9 % when written) and the
@@ -150,7 +151,11 @@ def test_one_by_one_conv_mean_is_the_rows_form_and_variance_the_mean_read_coeffi
     x = _images(11)
     rows_mean, rows_var, patches = _rows_moments(engine, x, spec)
     mean, variance = engine.conv_moments(x, spec)
-    np.testing.assert_allclose(mean.numpy(), rows_mean.numpy(), rtol=0, atol=1e-12 * rows_mean.abs().max().item())
+    # the IR slope as an output gain γ_n (`StatisticalModel.mean_by_gain`): exactly that, and close to W_ir's
+    by_gain = _to_image(torch.as_tensor(model.mean_by_gain(patches.numpy())), x.shape[0], 8, 8)
+    np.testing.assert_allclose(mean.numpy(), by_gain.numpy(), rtol=0, atol=1e-12 * by_gain.abs().max().item())
+    assert (torch.linalg.norm(mean - rows_mean) / torch.linalg.norm(rows_mean)).item() < 0.01
+    assert (torch.linalg.norm(mean - rows_mean) / rows_var.sum().sqrt()).item() < 0.25
     # the stated approximation: Σ_j x_q,j²·R_jn → ‖x_q‖²·R̄_n
     x_q, scale = model.quantise_input(patches.numpy())
     approximated = (x_q**2).sum(axis=1, keepdims=True) * model.read_var.mean(axis=0) + scale**2 * model.adc_var
@@ -217,6 +222,59 @@ def test_charged_read_power_is_the_ledgers_read_energy(kernel, stride, padding):
     # the unquantised inputs' read power, without a scale given, is as close
     unquantised = patch_read_power(x, spec, row_conductance, matrix.cb.read_voltage)
     assert abs(unquantised / reference - 1.0) < 5e-3
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(1, 1, 0), (3, 1, 1), (3, 2, 1)])
+def test_fused_cpu_path_is_the_torch_form(kernel, stride, padding):
+    """float32 on the CPU: the Numba kernels against the torch form (``fused = False``), same model."""
+    _, model, matrix, spec, _ = _layer(kernel=kernel, stride=stride, padding=padding)
+    x = _images(17).float()
+    conductance = torch.as_tensor(matrix.conductance_per_row, dtype=torch.float32)
+    trim = (torch.linspace(0.8, 1.2, N), torch.linspace(-0.05, 0.05, N))
+
+    def engines(m):
+        fused, plain = StatisticalCrossbar(m), StatisticalCrossbar(m)
+        plain.fused = False
+        return fused, plain
+
+    # without noise the read-outs and the read power agree to float32 rounding
+    fused, plain = engines(dataclasses.replace(model, read_var=0 * model.read_var, adc_var=0 * model.adc_var))
+    a, power_a = fused.conv2d_charged(x, spec, None, conductance, trim=trim)
+    b, power_b = plain.conv2d_charged(x, spec, None, conductance, trim=trim)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5 * b.abs().max().item())
+    assert power_a == pytest.approx(power_b, rel=1e-5)
+    # with noise: the torch form's mean and variance, a seeded replay
+    fused, plain = engines(model)
+    mean, variance = plain.conv_moments(x, spec)
+    generator = torch.Generator().manual_seed(3)
+    z = torch.stack([(fused.conv2d(x, spec, generator) - mean) / variance.sqrt() for _ in range(40)])
+    assert abs(z.mean().item()) < 4 / np.sqrt(z.numel()) + 1e-3  # + float32 rounding of the mean
+    assert abs(z.var().item() - 1.0) < 4 * np.sqrt(2.0 / z.numel()) + 1e-3
+    np.testing.assert_array_equal(fused.conv2d(x, spec, torch.Generator().manual_seed(9)).numpy(),
+                                  fused.conv2d(x, spec, torch.Generator().manual_seed(9)).numpy())  # fmt: skip
+
+
+def test_fused_path_is_not_used_for_gradients_or_float64(layer3):
+    engine, model, _, spec, _ = layer3
+    assert not engine._fused(torch.zeros(1))  # float64 engine
+    engine32 = StatisticalCrossbar(model)
+    x = _images(18).float().requires_grad_(True)
+    assert not engine32._fused(x)
+    y = engine32.conv2d(x, spec, torch.Generator().manual_seed(0))
+    y.sum().backward()  # the torch form: differentiable
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation", [(3, 1, 1, 1), (3, 2, 1, 1), (3, 2, 0, 1), (5, 1, 2, 1), (1, 2, 0, 1), (3, 1, 1, 2)])
+def test_read_power_by_gemm_is_the_single_output_convolution(kernel, stride, padding, dilation):
+    from diffusion.crossbar_statistical import _patch_read_power_by_convolution, _patch_scale
+
+    x = _images(19, size=9)
+    spec = torch.nn.Conv2d(C, N, kernel, stride=stride, padding=padding, dilation=dilation)
+    conductance = torch.as_tensor(np.random.default_rng(2).random(C * kernel * kernel))
+    scale = _patch_scale(x.abs().amax(dim=1, keepdim=True), spec)
+    reference = _patch_read_power_by_convolution(x, spec, conductance, 0.2, scale)
+    assert patch_read_power(x, spec, conductance, 0.2, scale) == pytest.approx(reference, rel=1e-12)
 
 
 def test_even_kernels_work():

@@ -452,3 +452,66 @@ def test_inputs_are_not_modified(noisy):
     noisy[2].matmul(x, torch.Generator().manual_seed(0))
     noisy[2].calibrate_adc(x)
     assert torch.equal(x, before)
+
+
+# --- 5b. the shared and screened calibration paths against the plain ones ---------------------------
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-12), (torch.float32, 1e-6)])
+@pytest.mark.parametrize("changes", [{}, BIT_SERIAL, SMALL_TILES], ids=["amplitude", "bit_serial", "small_tiles"])
+def test_screened_calibrate_adc_equals_reading_every_row(changes, dtype, rtol, monkeypatch):
+    """The screen (candidate rows and columns by the current without IR drop) gives every row's ranges."""
+    pm, _ = _matrix("vcma-default", changes, 300, 20)
+    x = torch.from_numpy(_inputs(900, 300, seed=11))
+    engine = TorchCrossbar(pm, dtype=dtype)
+    engine.calibrate_adc(x, percentile=99.9, screen_rows=None)
+    want = pm.adc_range.copy()
+    full_reads = []
+    monkeypatch.setattr(TorchCrossbar, "_exact_top", lambda self, *a: full_reads.append(1) or _EXACT_TOP(self, *a))
+    engine.calibrate_adc(x, percentile=99.9)
+    assert not full_reads  # the screen held: no chunk fell back to reading every row
+    np.testing.assert_allclose(pm.adc_range, want, rtol=rtol, atol=0)
+    engine.calibrate_adc(x, percentile=100.0, screen_rows=4)  # four candidates (falling back where unsafe)
+    screened = pm.adc_range.copy()
+    engine.calibrate_adc(x, percentile=100.0, screen_rows=None)
+    np.testing.assert_allclose(screened, pm.adc_range, rtol=rtol, atol=0)
+
+
+_EXACT_TOP = TorchCrossbar._exact_top
+
+
+@pytest.mark.parametrize("changes", [SMALL_TILES, {**SMALL_TILES, **BIT_SERIAL}, {}], ids=["small_tiles", "bit_serial", "amplitude"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_output_gain_from_shared_reads_equals_matmul(changes, dtype):
+    """`calibrate_output_gain` given `calibration_reads` reads exactly what `matmul` reads: equal gains."""
+    pm, w = _calibrated("vcma-default", changes, 70, 9, noise=True)
+    x = torch.from_numpy(_inputs(50, 70, seed=5))
+    engine = TorchCrossbar(pm, dtype=dtype)
+    engine.block_rows = 16  # several row blocks, each with its own deviates
+    target = torch.from_numpy(x.numpy() @ w)
+    want = engine.calibrate_output_gain(x, target, torch.Generator().manual_seed(4)).copy()
+    reads = engine.calibration_reads(x)
+    got = engine.calibrate_output_gain(x, target, torch.Generator().manual_seed(4), reads=reads)
+    np.testing.assert_array_equal(got, want)
+    assert np.any(np.abs(got - 1) > 1e-3)
+    with pytest.raises(InputError, match="rows"):
+        engine.calibrate_output_gain(x[:10], target[:10], None, reads=reads)
+
+
+@pytest.mark.parametrize("changes", [{}, BIT_SERIAL, {"ir_drop": False}, {"read_noise": 0.0, "adc_noise": 0.0}], ids=["amplitude", "bit_serial", "no_ir_drop", "no_noise"])
+def test_calibration_reads_sums_are_read_sums(changes):
+    """`CalibrationReads.sums` = `device.statistical.read_sums` of the same DAC planes (float64 engine)."""
+    from device.crossbar import dac_planes
+    from device.statistical import read_sums
+
+    pm, _ = _matrix("vcma-default", changes, 150, 13, noise=True)
+    x = _inputs(40, 150)
+    reads = TorchCrossbar(pm, dtype=torch.float64).calibration_reads(torch.from_numpy(x))
+    planes = dac_planes(x, pm.cb)[0]
+    assert len(reads.signed) == len(planes)
+    for k, voltages in enumerate(planes):
+        got, want = reads.sums(k), read_sums(pm, voltages)
+        for field, a, b in zip(want._fields, got, want):
+            assert (a is None) == (b is None), field
+            if b is not None:
+                np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max(), err_msg=field)
