@@ -64,7 +64,7 @@ def cmd_generate(args) -> int:
     bundle = _bundle(args.model)
     request = GenerationRequest(
         profile=_hardware(args.profile, args.emulation), num_images=args.n, steps=args.steps, sampler=args.sampler,
-        eta=args.eta, seed=args.seed, chip_seed=args.chip_seed,
+        eta=args.eta, seed=args.seed, chip_seed=args.chip_seed, noise=args.noise, paired=args.paired,
     )  # fmt: skip
     bar, update = _progress_bar(args.steps, f"generate {args.profile}")
     try:
@@ -74,7 +74,8 @@ def cmd_generate(args) -> int:
     from diffusion.request_quality import quality_block
 
     result.telemetry["quality"] = quality_block(result.images, bundle, request.sampler, request.steps, request.eta,
-                                                _label(args.profile, args.emulation), Path(args.reference or DEFAULT_REFERENCE))  # fmt: skip
+                                                _label(args.profile, args.emulation), Path(args.reference or DEFAULT_REFERENCE),
+                                                twin_images=result.twin_images)  # fmt: skip
     written = write_outputs(result, Path(args.out))
     print(json.dumps({"out": str(args.out), "files": len(written), "timings": result.telemetry["timings"]}, indent=2))
     return 0
@@ -97,7 +98,7 @@ def cmd_eval(args) -> int:
     rows, chip_cache = [], {}
     for name in configurations:
         config = EvalConfig(label=_label(name, args.emulation), profile=_hardware(name, args.emulation), n=args.n, steps=args.steps, sampler=args.sampler,
-                            eta=args.eta, seed=args.seed, chip_seed=args.chip_seed, batch=args.batch)  # fmt: skip
+                            eta=args.eta, seed=args.seed, chip_seed=args.chip_seed, batch=args.batch, noise=args.noise)  # fmt: skip
         rows.append(evaluate(config, bundle, reference, chip_cache, progress=tqdm_step_progress(args.steps)))
     if args.record:
         from diffusion import fid_table
@@ -209,6 +210,9 @@ def add_diffusion_parsers(sub) -> None:
         p.add_argument("--eta", type=float, default=0.0, help="DDIM η (0 deterministic, 1 = DDPM)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--chip-seed", type=int, default=0)
+        p.add_argument("--noise", choices=["torch", "mtj"], default="torch",
+                       help="noise source: torch (default; shared by every profile, so software and chip runs with one seed pair "
+                            "image for image) or mtj (the chip's own MTJ array; for software, vcma-default's)")  # fmt: skip
         p.add_argument("--model", help=f"model directory (default: the shipped {DEFAULT_MODEL_DIR})")
         p.add_argument("--reference", help=f"reference statistics (default: {DEFAULT_REFERENCE})")
         p.add_argument("--emulation", choices=["exact", "statistical"],
@@ -219,6 +223,8 @@ def add_diffusion_parsers(sub) -> None:
     p.add_argument("--profile", default="vcma-default", help="a hardware profile name, or 'software'")
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--out", required=True, help="directory for the PNGs, grid.png and telemetry.json")
+    p.add_argument("--paired", action="store_true",
+                   help="chip profiles: also run the software twin on the same noise (twin/ PNGs; PSNR/SSIM in telemetry.json)")
     common(p)
     p.set_defaults(func=cmd_generate)
 

@@ -25,7 +25,7 @@ import torch
 
 from device.errors import InputError
 from diffusion import images as image_io
-from diffusion.generate import SOFTWARE, GenerationRequest, generate, get_chip_network, make_sampler
+from diffusion.generate import DEFAULT_NOISE, SOFTWARE, GenerationRequest, generate, get_chip_network, make_sampler
 from diffusion.generate_loop import sample
 from diffusion.noise import TorchNoise
 
@@ -43,6 +43,7 @@ class EvalConfig:
     seed: int = 0
     chip_seed: int = 0
     batch: int = 64
+    noise: str = DEFAULT_NOISE  # "torch" or "mtj" (diffusion.generate)
 
     def __post_init__(self) -> None:
         for name in ("n", "batch"):
@@ -53,7 +54,7 @@ class EvalConfig:
     def request(self, start: int, size: int) -> GenerationRequest:
         return GenerationRequest(
             profile=self.profile, num_images=size, steps=self.steps, sampler=self.sampler,
-            eta=self.eta, seed=self.seed + start, chip_seed=self.chip_seed,
+            eta=self.eta, seed=self.seed + start, chip_seed=self.chip_seed, noise=self.noise,
         )  # fmt: skip
 
 
@@ -125,6 +126,7 @@ def evaluate(config: EvalConfig, bundle, reference, chip_cache: dict | None = No
         "steps": config.steps,
         "sampler": config.sampler,
         "eta": config.eta,
+        "noise": config.noise,
         **scores,
         "images_per_second": images.shape[0] / seconds,
         "energy_per_image_j": energy_per_image,

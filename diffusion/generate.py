@@ -1,10 +1,32 @@
 """One generation request, end to end: model + backend + sampler + noise source → images + telemetry.
 
-``profile = "software"`` runs the model in float torch with torch's RNG — the baseline every chip
-result is compared with. Any hardware profile runs every Conv2d/Linear on the emulated crossbars
-(`diffusion.chip_backend`) and draws every step's noise from the chip's MTJ random source. A chip
-is programmed once per (model, profile, chip seed) and kept in ``chip_cache`` for later requests;
-its programming cost is reported apart from the per-request cost.
+The compute and the noise are two axes of a request. ``profile = "software"`` runs the model in
+float torch — the baseline every chip result is compared with; any hardware profile runs every
+Conv2d/Linear on the emulated crossbars (`diffusion.chip_backend`). ``noise`` says where x_T and
+every step's z come from:
+
+* ``"torch"`` (the default, `DEFAULT_NOISE`): a CPU ``torch.Generator`` seeded with ``seed`` — the
+  same stream for every profile, software included. On a chip the MTJ array still runs for every
+  sample the sampler uses and is charged for it (`diffusion.noise.ChargedNoise`): the energy,
+  latency and RNG counters are those of the chip making its own noise; only the values are shared.
+* ``"mtj"``: the chip's own MTJ true-random array, reseeded with ``seed``. Its bits depend on the
+  profile (the devices' calibrated probabilities, XOR whitening, bits per sample, array size) and on
+  the chip seed: about 1.5 % of ``vcma-default``'s samples differ from ``ideal``'s fair bits, all of
+  ``vcma-xor``'s. A software request with ``noise = "mtj"`` draws from the array of the
+  `MTJ_REFERENCE_PROFILE` chip with the same chip seed, so it pairs with that chip.
+
+Why ``"torch"`` by default: only a stream that does not depend on the profile gives a software
+request and every chip request with the same seed the same x_T and step noise, so images compare
+one to one (``ideal`` reproduces software exactly, ``vcma-default`` gives the same garments with
+the chip's error) and chip-vs-software differences carry no sampling noise of their own. The MTJ
+array's physics stays in every chip request's cost; its effect on the images is ``noise = "mtj"``
+(docs/quality.md: +2.7 % FID at N = 500 for ``vcma-default``'s calibrated array).
+
+``paired = True`` (chip requests) also runs the software network on exactly the same noise (the
+twin) and adds per-image PSNR/SSIM of each chip image to its twin (`diffusion.fidelity`) to the
+telemetry; the twin's images are returned as ``GenerationResult.twin_images``. A chip is programmed
+once per (model, profile, chip seed) and kept in ``chip_cache`` for later requests; its programming
+cost is reported apart from the per-request cost.
 """
 
 from __future__ import annotations
@@ -25,17 +47,26 @@ from diffusion import chip_cache as chip_files
 from diffusion import images as image_io
 from diffusion.chip_backend import ChipNetwork
 from diffusion.generate_loop import Cancelled, sample
-from diffusion.noise import ArrayNoise, TorchNoise
+from diffusion.noise import ArrayNoise, ChargedNoise, DigestNoise, TorchNoise
 from diffusion.samplers.ddim import DDIMSampler
 from diffusion.samplers.ddpm import DDPMSampler
 
 SOFTWARE = "software"
 SAMPLERS = ("ddpm", "ddim")
+NOISE_SOURCES = ("torch", "mtj")
+#: The default noise source: the one stream every profile shares (module docstring).
+DEFAULT_NOISE = "torch"
+#: Whose MTJ array a software request with ``noise = "mtj"`` draws from (at the request's chip seed).
+MTJ_REFERENCE_PROFILE = "vcma-default"
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What to generate. ``profile`` is a profile name, ``"software"``, or a `HardwareProfile`."""
+    """What to generate. ``profile`` is a profile name, ``"software"``, or a `HardwareProfile`.
+
+    ``noise``: ``"torch"`` or ``"mtj"`` (module docstring); ``paired``: also run the software twin
+    on the same noise and report the chip images' fidelity to it (chip requests only).
+    """
 
     profile: object = "vcma-default"
     num_images: int = 16
@@ -45,6 +76,8 @@ class GenerationRequest:
     seed: int = 0
     chip_seed: int = 0
     calibration_batch: int = 16
+    noise: str = DEFAULT_NOISE
+    paired: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_images, int) or not 1 <= self.num_images <= 1024:
@@ -59,6 +92,13 @@ class GenerationRequest:
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value < 2**63:
                 raise InputError(f"{name} must be a non-negative 64-bit integer, got {value!r}")
+        if self.noise not in NOISE_SOURCES:
+            raise InputError(f"noise must be one of {NOISE_SOURCES}, got {self.noise!r}")
+        if not isinstance(self.paired, bool):
+            raise InputError(f"paired must be true or false, got {self.paired!r}")
+        if self.paired and self.profile == SOFTWARE:
+            raise InputError("paired compares a chip request with its software twin; a 'software' request has none: "
+                             "drop paired or choose a hardware profile")  # fmt: skip
 
     @property
     def hardware(self) -> profiles.HardwareProfile | None:
@@ -73,6 +113,7 @@ class GenerationRequest:
 class GenerationResult:
     images: np.ndarray  # uint8 (N, 28, 28)
     telemetry: dict
+    twin_images: np.ndarray | None = None  # uint8 (N, 28, 28): the software twin of a paired request
 
 
 def code_version() -> str:
@@ -88,6 +129,43 @@ def make_sampler(request: GenerationRequest, alphas_cumprod: np.ndarray):
     if request.sampler == "ddpm":
         return DDPMSampler(alphas_cumprod)
     return DDIMSampler(alphas_cumprod, eta=request.eta)
+
+
+def request_noise(request: GenerationRequest, network: ChipNetwork | None) -> tuple[DigestNoise, DigestNoise | None, dict]:
+    """(the request's noise source, an identical one for its software twin or None, the record's ``noise``).
+
+    ``network`` is the request's programmed chip (None for software); call after ``network.reseed``.
+    The twin's source replays the same values without charging the chip: torch from the same seed,
+    MTJ from a copy of the chip's reseeded array (`device.rng.MTJRandomSource.restore`).
+    """
+    from device.rng import MTJRandomSource
+
+    paired = request.paired and network is not None
+    if request.noise == "torch":
+        values = TorchNoise(request.seed)
+        if network is None:
+            source, where, charged = values, f"torch.Generator (CPU) seeded with {request.seed}", None
+        else:
+            source = ChargedNoise(values, lambda shape: network.chip.gaussian(shape, dtype=np.float32))
+            where = f"torch.Generator (CPU) seeded with {request.seed}, shared by every profile"
+            charged = "the chip's MTJ array, run for every sample (its output discarded)"
+        twin = TorchNoise(request.seed) if paired else None
+    else:
+        if network is None:
+            rng = profiles.make_random_source(profiles.get_profile(MTJ_REFERENCE_PROFILE), request.chip_seed)
+            rng.reseed(request.seed)
+            source, charged = ArrayNoise(lambda shape: rng.gaussian(shape, dtype=np.float32)), None
+            where = f"the MTJ array of the {MTJ_REFERENCE_PROFILE} chip with chip seed {request.chip_seed}, reseeded with {request.seed}"
+            twin = None
+        else:
+            rng = network.chip.rng
+            replica = MTJRandomSource.restore(rng.mtj, rng.params, rng.snapshot()) if paired else None
+            source = ArrayNoise(lambda shape: network.chip.gaussian(shape, dtype=np.float32))
+            where = f"the chip's MTJ array (chip seed {request.chip_seed}), reseeded with {request.seed}"
+            charged = "the chip's MTJ array"
+            twin = ArrayNoise(lambda shape: replica.gaussian(shape, dtype=np.float32)) if paired else None
+    record = {"source": request.noise, "values": where, "charged_to": charged}
+    return DigestNoise(source), None if twin is None else DigestNoise(twin), record
 
 
 def count_macs(model: torch.nn.Module, shape: tuple, t_value: int = 0) -> int:
@@ -165,16 +243,16 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
     timings = {}
     if hardware is None:
         torch.manual_seed(request.seed)
-        noise = TorchNoise(request.seed)
         denoise = bundle.model
         network = None
+        noise, twin_noise, noise_record = request_noise(request, None)
     else:
         t0 = time.perf_counter()
         network, source = get_chip_network(bundle.model, bundle.sha256, hardware, request.chip_seed, alphas, request.calibration_batch, chip_cache)
         timings["programming_s"] = time.perf_counter() - t0 if source == "programmed" else 0.0
         timings["chip_load_s"] = time.perf_counter() - t0 if source == "disk" else 0.0
         network.reseed(request.seed)
-        noise = ArrayNoise(lambda s: network.chip.gaussian(s, dtype=np.float32))
+        noise, twin_noise, noise_record = request_noise(request, network)
         denoise = network
         before = network.chip.ledger.copy()
     t0 = time.perf_counter()
@@ -186,6 +264,21 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         raise
     timings["sampling_s"] = time.perf_counter() - t0
     pictures = image_io.to_uint8(x0.numpy())
+    twin_pictures = None
+    if twin_noise is not None:
+        t0 = time.perf_counter()
+        try:
+            twin = sample(bundle.model, make_sampler(request, alphas), twin_noise, shape, request.steps, cancel=cancel)
+        except Cancelled as cancelled:  # the chip run is complete; the twin was stopped
+            timings["twin_sampling_s"] = time.perf_counter() - t0
+            total = len(sampler.timesteps)
+            stopped = Cancelled(total, total)
+            stopped.telemetry = _cancelled_telemetry(stopped, request, hardware, bundle, sampler, network, before, timings, started)
+            stopped.telemetry["cancelled"]["twin_steps_done"] = cancelled.steps_done
+            raise stopped from None
+        timings["twin_sampling_s"] = time.perf_counter() - t0
+        twin_pictures = image_io.to_uint8(twin.numpy())
+    noise_record.update(x_T_sha256=noise.x_T_sha256, stream_sha256=noise.stream_sha256, samples=noise.samples_drawn)
     telemetry = {
         "request": {**asdict(request), "profile": SOFTWARE if hardware is None else hardware.name},
         "reproducibility": {
@@ -195,10 +288,16 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
             "profile": None if hardware is None else hardware.to_dict(),
             "profile_hash": None if hardware is None else hardware.hash,
             "sampler": {"name": request.sampler, "steps": request.steps, "eta": request.eta, "timesteps": [int(t) for t in sampler.timesteps]},
+            "noise": noise_record,
             "code_version": code_version(),
         },
         "timings": timings,
     }
+    if twin_pictures is not None:
+        from diffusion.fidelity import fidelity_block
+
+        telemetry["fidelity"] = {**fidelity_block(pictures, twin_pictures),
+                                 "same_noise": twin_noise.stream_sha256 == noise.stream_sha256}  # fmt: skip
     macs_per_image = count_macs(bundle.model, (1,) + shape[1:]) * len(sampler.timesteps)
     if network is not None:
         per_request = Ledger.diff(network.chip.ledger, before)
@@ -214,7 +313,7 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         telemetry["energy"] = {"baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)}
     telemetry["workload"] = {"macs_per_image": macs_per_image}
     telemetry["timings"]["total_s"] = time.perf_counter() - started
-    return GenerationResult(pictures, telemetry)
+    return GenerationResult(pictures, telemetry, twin_pictures)
 
 
 def _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network, before, timings, started) -> dict:
@@ -247,6 +346,16 @@ def write_outputs(result: GenerationResult, out_dir: Path) -> list[Path]:
         written.append(path)
     grid_path = out_dir / "grid.png"
     grid_path.write_bytes(image_io.png_bytes(image_io.grid(result.images), record, scale=4))
+    if result.twin_images is not None:  # a paired request: the software twin's images in twin/
+        twin_dir = out_dir / "twin"
+        twin_dir.mkdir(exist_ok=True)
+        twin_record = {**record, "twin": "software network, same noise"}
+        for k, image in enumerate(result.twin_images):
+            path = twin_dir / f"{k:03d}.png"
+            path.write_bytes(image_io.png_bytes(image, {**twin_record, "index": k}))
+            written.append(path)
+        (twin_dir / "grid.png").write_bytes(image_io.png_bytes(image_io.grid(result.twin_images), twin_record, scale=4))
+        written.append(twin_dir / "grid.png")
     (out_dir / "telemetry.json").write_text(json.dumps(result.telemetry, indent=2, default=_json_default))
     return written + [grid_path, out_dir / "telemetry.json"]
 

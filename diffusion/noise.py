@@ -7,11 +7,15 @@ tensors. Two implementations:
 * `ArrayNoise(gaussian_fn)`: adapts any ``shape -> numpy float32 array`` callable, which is how the
   emulated MTJ source plugs in: ``ArrayNoise(device.rng.MTJRandomSource(...).gaussian)``.
 
-Both count what they hand out (``calls``, ``samples_drawn``) for the ledger and for tests.
+Both count what they hand out (``calls``, ``samples_drawn``) for the ledger and for tests. Two
+wrappers: `ChargedNoise` (values from one source while the chip's array is run and charged for the
+same draws: ``noise = "torch"`` on a chip) and `DigestNoise` (SHA-256 of x_T and of the whole
+stream, for the reproducibility record and the paired-noise checks).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -85,3 +89,57 @@ class ArrayNoise:
         self.calls += 1
         self.samples_drawn += arr.size
         return torch.from_numpy(np.array(arr, dtype=np.float32, order="C", copy=True))
+
+
+class ChargedNoise:
+    """Values from ``values`` (a `NoiseSource`); ``charge(shape)`` runs the chip's own array for the same draw.
+
+    ``noise = "torch"`` on a chip: the sampler uses the torch stream (the same for every profile),
+    while the chip's MTJ array still produces — and the ledger charges — every sample the sampler
+    consumes, its output discarded. The energy, latency and RNG counters are thus those of the chip
+    making its own noise; only the values come from the shared stream.
+    """
+
+    def __init__(self, values: NoiseSource, charge: Callable[[tuple[int, ...]], object]):
+        if not callable(charge):
+            raise InputError(f"charge must be callable, got {charge!r}")
+        self.values = values
+        self.charge = charge
+        self.calls = 0
+        self.samples_drawn = 0
+
+    def gaussian(self, shape) -> torch.Tensor:
+        dims = check_shape(shape)
+        self.charge(dims)
+        z = self.values.gaussian(dims)
+        self.calls += 1
+        self.samples_drawn += z.numel()
+        return z
+
+
+class DigestNoise:
+    """Wraps a `NoiseSource` and fingerprints what it hands out: SHA-256 of x_T (the first draw) and of
+    every draw in order (shape and float32 bytes), for the reproducibility record and pairing checks."""
+
+    def __init__(self, source: NoiseSource):
+        self.source = source
+        self._stream = hashlib.sha256()
+        self.x_T_sha256: str | None = None
+        self.calls = 0
+        self.samples_drawn = 0
+
+    def gaussian(self, shape) -> torch.Tensor:
+        z = self.source.gaussian(shape)
+        data = z.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+        if self.x_T_sha256 is None:
+            self.x_T_sha256 = hashlib.sha256(data).hexdigest()
+        self._stream.update(repr(tuple(z.shape)).encode())
+        self._stream.update(data)
+        self.calls += 1
+        self.samples_drawn += z.numel()
+        return z
+
+    @property
+    def stream_sha256(self) -> str:
+        """SHA-256 over every draw so far (x_T and each step's z, with their shapes)."""
+        return self._stream.hexdigest()

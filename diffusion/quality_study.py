@@ -234,8 +234,10 @@ def _batch_path(images_dir: Path, label: str, model_sha256: str, args, start: in
 def _config(v: Variant, args):
     from diffusion.evaluation import EvalConfig
 
+    # the study's protocol (docs/quality.md): chips draw their noise from their own MTJ array, software from torch
+    noise = "torch" if v.base == "software" else "mtj"
     return EvalConfig(label=v.label, profile=v.profile(), n=args.n, steps=args.steps, sampler=args.sampler,
-                      eta=args.eta, seed=args.seed, batch=args.batch)  # fmt: skip
+                      eta=args.eta, seed=args.seed, batch=args.batch, noise=noise)  # fmt: skip
 
 
 _WORKER_STATE: dict = {}
@@ -257,7 +259,7 @@ def _generate_one_batch(label: str, model_dir: str, args, start: int, out: str, 
     # a one-batch configuration whose seed is the batch's own (seed + first index), as in generate_images
     one = EvalConfig(label=f"{label} {start + size}/{config.n}", profile=config.profile, n=size, steps=config.steps,
                      sampler=config.sampler, eta=config.eta, seed=config.seed + start, chip_seed=config.chip_seed,
-                     batch=size)  # fmt: skip
+                     batch=size, noise=config.noise)  # fmt: skip
     progress = tqdm_step_progress(args.steps) if show_progress else None
     v = variant(label)
     if v.injected_error:

@@ -23,9 +23,13 @@ log = logging.getLogger("spindiff.worker")
 
 
 def generation_request(request: dict):
-    """The `diffusion.generate.GenerationRequest` of a stored job request."""
+    """The `diffusion.generate.GenerationRequest` of a stored job request.
+
+    Requests stored before ``noise`` and ``paired`` existed are read as they ran then: software on
+    torch noise, a chip on its MTJ array's noise, unpaired — so "run again" reproduces their images.
+    """
     from device import profiles
-    from diffusion.generate import SOFTWARE, GenerationRequest
+    from diffusion.generate import DEFAULT_NOISE, SOFTWARE, GenerationRequest
 
     hardware = request["hardware"]
     profile = hardware["profile"]
@@ -33,7 +37,8 @@ def generation_request(request: dict):
         profile = profiles.with_overrides(profiles.get_profile(profile), hardware["overrides"])
     return GenerationRequest(profile=profile, num_images=request["num_images"], steps=request["steps"],
                              sampler=request["sampler"], eta=request["eta"], seed=request["seed"],
-                             chip_seed=request["chip_seed"])  # fmt: skip
+                             chip_seed=request["chip_seed"], noise=request.get("noise", DEFAULT_NOISE if hardware["profile"] == SOFTWARE else "mtj"),
+                             paired=request.get("paired", False))  # fmt: skip
 
 
 def run_job(job_id: str, runtime: Runtime) -> str:
@@ -80,7 +85,7 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
         t0 = time.perf_counter()
         result.telemetry["quality"] = quality_block(
             result.images, bundle, request["sampler"], request["steps"], request["eta"], job["profile_label"],
-            settings.reference_stats, enabled=request.get("quality", {}).get("enabled", True),
+            settings.reference_stats, enabled=request.get("quality", {}).get("enabled", True), twin_images=result.twin_images,
         )
         result.telemetry["timings"]["quality_s"] = time.perf_counter() - t0
     except Superseded:
@@ -112,7 +117,12 @@ def _succeeded(store, job: dict, result):
               "hardware": job["request"]["hardware"]}  # fmt: skip
     pngs = [image_io.png_bytes(image, {**record, "index": k}) for k, image in enumerate(result.images)]
     grid = image_io.png_bytes(image_io.grid(result.images), record, scale=4)
-    store.put_images(job["id"], pngs, grid)
+    twin_pngs = twin_grid = None
+    if result.twin_images is not None:  # a paired job: the software twin's images, kept beside the chip's
+        twin_record = {**record, "twin": "software network, same noise"}
+        twin_pngs = [image_io.png_bytes(image, {**twin_record, "index": k}) for k, image in enumerate(result.twin_images)]
+        twin_grid = image_io.png_bytes(image_io.grid(result.twin_images), twin_record, scale=4)
+    store.put_images(job["id"], pngs, grid, twin_pngs, twin_grid)
     energy = result.telemetry.get("energy") or {}
     steps = len(record["sampler"]["timesteps"])
     fields = {"telemetry": result.telemetry, "reproducibility": record,

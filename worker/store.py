@@ -7,7 +7,7 @@ as PENDING). Layout, below the prefix ``spindiff:``:
 |---|---|---|
 | ``job:{id}`` | hash | status, request, timestamps, attempts, progress, cancel flag, telemetry, error |
 | ``job:{id}:events`` | stream | queued / running / progress / succeeded / failed / cancelled events (SSE ids) |
-| ``job:{id}:images`` | hash | ``0``, ``1``, … and ``grid``: PNG bytes with the reproducibility record |
+| ``job:{id}:images`` | hash | ``0``, ``1``, … and ``grid``: PNG bytes with the reproducibility record; a paired job also ``twin-0``, ``twin-1``, … and ``twin-grid`` (its software twin) |
 | ``jobs``, ``status:{name}`` | sorted sets | job ids by creation sequence, for listing and counting |
 | ``idem:{scope}:{key}`` | string | job id and request hash of an ``Idempotency-Key`` |
 | ``seq`` | counter | creation sequence |
@@ -235,9 +235,14 @@ class JobStore:
         return reaped
 
     # --- images and events ----------------------------------------------------------------------------
-    def put_images(self, job_id: str, pngs: list[bytes], grid: bytes) -> None:
+    def put_images(self, job_id: str, pngs: list[bytes], grid: bytes, twin_pngs: list[bytes] | None = None,
+                   twin_grid: bytes | None = None) -> None:  # fmt: skip
+        """The job's PNGs and grid; a paired job's software twin as ``twin-{k}`` and ``twin-grid``."""
         mapping = {str(k): png for k, png in enumerate(pngs)}
         mapping["grid"] = grid
+        mapping.update({f"twin-{k}": png for k, png in enumerate(twin_pngs or [])})
+        if twin_grid is not None:
+            mapping["twin-grid"] = twin_grid
         pipe = self.r.pipeline()
         pipe.hset(self.images_key(job_id), mapping=mapping)
         pipe.expire(self.images_key(job_id), self.retention_s)

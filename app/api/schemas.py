@@ -58,6 +58,13 @@ class GenerationCreate(BaseModel):
     hardware: str | HardwareSpec = Field(
         "vcma-default", validate_default=True, description="profile name, {profile, overrides}, or 'software'"
     )
+    noise: Literal["torch", "mtj"] = Field(
+        "torch", description="where x_T and every step's noise come from: 'torch' (default; one seeded stream shared by every "
+        "profile, so software and chip requests with the same seed pair image for image; a chip still runs and is charged for its "
+        "MTJ array) or 'mtj' (the chip's own MTJ true-random array, which depends on the profile and chip seed; for 'software', "
+        "the vcma-default chip's array)")  # fmt: skip
+    paired: bool = Field(False, description="chip requests: also run the software network on the same noise (the twin); the "
+                         "telemetry adds each image's PSNR and SSIM to its twin, the twin's images are kept")  # fmt: skip
     quality: QualityOptions = Field(default_factory=QualityOptions)
     preview: bool = Field(False, description="progress events carry a PNG grid of the current estimate (base64)")
 
@@ -65,6 +72,15 @@ class GenerationCreate(BaseModel):
     @classmethod
     def _as_spec(cls, value):
         return HardwareSpec(profile=value) if isinstance(value, str) else value
+
+    @field_validator("paired")
+    @classmethod
+    def _paired_needs_a_chip(cls, value, info: ValidationInfo):
+        hardware = info.data.get("hardware")
+        if value and hardware is not None and hardware.profile == SOFTWARE:
+            raise ValueError("paired compares a chip request with its software twin; a 'software' request has none: "
+                             "drop paired or choose a hardware profile")  # fmt: skip
+        return value
 
     @field_validator("eta")
     @classmethod
@@ -119,6 +135,8 @@ class Job(BaseModel):
     timings: dict[str, float | None] = Field(default_factory=dict)
     images: list[ImageLink] = Field(default_factory=list)
     grid_url: str | None = None
+    twin_images: list[ImageLink] = Field(default_factory=list, description="a paired job's software twin (same noise), image by image")
+    twin_grid_url: str | None = None
     telemetry: dict[str, Any] | None = None
     reproducibility: dict[str, Any] | None = None
     error: ErrorBody | None = None

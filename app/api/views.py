@@ -46,6 +46,9 @@ def job_view(record: dict, max_attempts: int | None = None, full: bool = True) -
     if status == "succeeded":
         view["images"] = [{"index": k, "url": f"{base}/images/{k}.png"} for k in range(record.get("num_images", 0))]
         view["grid_url"] = links["grid"] = f"{base}/images/grid.png"
+        if (record.get("request") or {}).get("paired"):
+            view["twin_images"] = [{"index": k, "url": f"{base}/images/twin-{k}.png"} for k in range(record.get("num_images", 0))]
+            view["twin_grid_url"] = links["twin_grid"] = f"{base}/images/twin-grid.png"
     if full:
         view["telemetry"] = record.get("telemetry")
         view["reproducibility"] = record.get("reproducibility")

@@ -102,3 +102,20 @@ def test_unavailable_device_is_a_clear_error(capsys, tmp_path, model_dir, monkey
         pytest.skip("this machine has CUDA")
     code = cli.main(["generate", "--profile", "ideal", "--n", "1", "--steps", "1", "--model", str(model_dir), "--out", str(tmp_path), "--device", "cuda"])
     assert code == 2 and "SPINDIFF_DEVICE='cuda'" in capsys.readouterr().err
+
+
+def test_generate_paired_with_mtj_noise_writes_the_twin(capsys, tmp_path, model_dir, reference):
+    code = cli.main(["generate", "--profile", "ideal", "--n", "2", "--steps", "2", "--noise", "mtj", "--paired",
+                     "--model", str(model_dir), "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["files"] == 2 + 1 + 2 + 1 + 1  # images, grid, twin images, twin grid, telemetry
+    telemetry = json.loads((tmp_path / "telemetry.json").read_text())
+    assert telemetry["reproducibility"]["noise"]["source"] == "mtj" and telemetry["request"]["paired"] is True
+    assert telemetry["fidelity"]["identical"] == 2 and telemetry["fidelity"]["same_noise"] is True
+    assert telemetry["quality"]["paired"]["fid_difference"] == 0.0 and (tmp_path / "twin" / "001.png").is_file()
+
+
+def test_generate_rejects_an_unknown_noise_source(capsys, tmp_path, model_dir):
+    with pytest.raises(SystemExit):
+        cli.main(["generate", "--profile", "software", "--noise", "quantum", "--out", str(tmp_path), "--model", str(model_dir)])
+    assert "--noise" in capsys.readouterr().err

@@ -82,3 +82,107 @@ def test_bad_requests_name_the_field(kwargs, word):
 def test_unknown_profile_is_a_clear_error():
     with pytest.raises(Exception, match="unknown profile"):
         GenerationRequest(profile="vcma-best").hardware
+
+
+# --- the noise source and pairing (issue 12 item 1) -----------------------------------------------
+
+
+def x_t_digest(seed: int, shape=(2, 1, 28, 28)) -> str:
+    import hashlib
+
+    from diffusion.noise import TorchNoise
+
+    return hashlib.sha256(TorchNoise(seed).gaussian(shape).numpy().tobytes()).hexdigest()
+
+
+def statistical(name):
+    return profiles.with_overrides(small(name), {"crossbar": {"emulation": "statistical"}})
+
+
+def test_same_seed_gives_every_profile_the_same_x_T_and_step_noise(bundle):
+    cache, records = {}, {}
+    for label, profile in [("software", "software"), ("ideal", "ideal"), ("vcma-default", small("vcma-default")),
+                           ("vcma-xor", small("vcma-xor")), ("statistical", statistical("vcma-default"))]:  # fmt: skip
+        request = GenerationRequest(profile=profile, num_images=2, steps=3, seed=21, chip_seed=4, calibration_batch=4)
+        assert request.noise == "torch"  # the default
+        records[label] = generate(request, bundle, chip_cache=cache).telemetry["reproducibility"]["noise"]
+    assert {r["x_T_sha256"] for r in records.values()} == {x_t_digest(21)}  # torch's x_T itself
+    assert len({r["stream_sha256"] for r in records.values()}) == 1 and records["ideal"]["samples"] == 2 * 784 * 3
+    assert records["software"]["charged_to"] is None and "MTJ array" in records["vcma-default"]["charged_to"]
+
+
+def test_mtj_noise_is_the_chips_own_array_and_pairs_software_with_the_reference_chip(bundle):
+    cache = {}
+
+    def record(profile, **kw):
+        request = GenerationRequest(profile=profile, num_images=2, steps=2, seed=5, chip_seed=1, calibration_batch=4, noise="mtj", **kw)
+        return generate(request, bundle, chip_cache=cache).telemetry["reproducibility"]["noise"]
+
+    chip, software, xor = record("vcma-default"), record("software"), record(small("vcma-xor"))
+    assert chip["source"] == "mtj" and chip["stream_sha256"] == software["stream_sha256"]  # software draws vcma-default's array
+    assert chip["x_T_sha256"] != x_t_digest(5, (2, 1, 28, 28)) and xor["x_T_sha256"] != chip["x_T_sha256"]  # the array's physics
+
+
+def test_torch_noise_still_charges_the_chips_random_source(bundle):
+    cache = {}
+    runs = {noise: generate(GenerationRequest(profile=small("vcma-default"), num_images=2, steps=3, seed=2, calibration_batch=4, noise=noise),
+                            bundle, chip_cache=cache) for noise in ("torch", "mtj")}  # fmt: skip
+    energy = {noise: run.telemetry["energy"] for noise, run in runs.items()}
+    assert energy["torch"]["energy_j"]["rng"] == energy["mtj"]["energy_j"]["rng"] > 0
+    assert runs["torch"].telemetry["noise_samples"] == runs["mtj"].telemetry["noise_samples"] == 2 * 784 * 3
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from diffusion.checkpoints import load_bundle
+    from diffusion.shipped import MODEL_DIR
+
+    return load_bundle(MODEL_DIR)
+
+
+def test_ideal_gives_exactly_the_software_images(shipped):
+    software = generate(GenerationRequest(profile="software", num_images=2, steps=3, seed=7), shipped)
+    ideal = generate(GenerationRequest(profile="ideal", num_images=2, steps=3, seed=7), shipped)
+    np.testing.assert_array_equal(ideal.images, software.images)
+    assert ideal.telemetry["energy"]["energy_total_j"] > 0  # still the chip's ledger
+
+
+def test_paired_ideal_is_identical_to_its_twin(shipped):
+    result = generate(GenerationRequest(profile="ideal", num_images=2, steps=2, seed=3, paired=True), shipped)
+    np.testing.assert_array_equal(result.twin_images, result.images)
+    fidelity = result.telemetry["fidelity"]
+    assert fidelity["same_noise"] is True and fidelity["identical"] == 2 and fidelity["n"] == 2
+    assert fidelity["psnr_db"]["mean"] is None and fidelity["psnr_db"]["per_image"] == [None, None]  # infinite
+    assert fidelity["ssim"]["mean"] == 1.0 and fidelity["ssim"]["min"] == 1.0
+    assert "twin_sampling_s" in result.telemetry["timings"]
+
+
+@pytest.mark.parametrize("noise", ["torch", "mtj"])
+def test_paired_chip_request_reports_fidelity_to_the_software_twin(bundle, noise, tmp_path):
+    cache = {}
+    request = GenerationRequest(profile=small("vcma-lowbit"), num_images=2, steps=3, seed=8, calibration_batch=4, noise=noise, paired=True)
+    paired = generate(request, bundle, chip_cache=cache)
+    unpaired = generate(GenerationRequest(**{**request.__dict__, "paired": False}), bundle, chip_cache=cache)
+    np.testing.assert_array_equal(paired.images, unpaired.images)  # the twin changes nothing on the chip ...
+    assert paired.telemetry["energy"]["energy_j"] == pytest.approx(unpaired.telemetry["energy"]["energy_j"], rel=1e-12)  # ... nor its ledger
+    fidelity = paired.telemetry["fidelity"]
+    assert fidelity["same_noise"] is True and fidelity["identical"] < 2
+    assert all(0 < p < 100 for p in fidelity["psnr_db"]["per_image"] if p is not None)
+    assert all(-1 <= s < 1 for s in fidelity["ssim"]["per_image"])
+    assert fidelity["ssim"]["min"] <= fidelity["ssim"]["mean"] and fidelity["psnr_db"]["min"] <= fidelity["psnr_db"]["mean"]
+    if noise == "torch":  # the twin of a torch-noise request is the software request with that seed
+        software = generate(GenerationRequest(profile="software", num_images=2, steps=3, seed=8), bundle)
+        np.testing.assert_array_equal(paired.twin_images, software.images)
+    written = write_outputs(paired, tmp_path)
+    assert (tmp_path / "twin" / "grid.png").is_file() and len(written) == 2 + 1 + 2 + 1 + 1
+    assert image_io.read_record((tmp_path / "twin" / "001.png").read_bytes())["twin"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [({"noise": "quantum"}, "noise must be one of"), ({"noise": None}, "noise must be one of"),
+     ({"paired": "yes"}, "paired must be true or false"), ({"profile": "software", "paired": True}, "paired compares")],
+)  # fmt: skip
+def test_bad_noise_and_paired_values_name_the_field(kwargs, word):
+    with pytest.raises(InputError, match=word):
+        GenerationRequest(**kwargs)

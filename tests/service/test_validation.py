@@ -25,6 +25,9 @@ CASES = [
     ({"hardware": {"profile": "vcma-default", "overrides": {"magic": {"x": 1}}}}, "hardware.overrides.magic", "unknown profile key 'magic'"),
     ({"hardware": {"profile": "software", "overrides": {"rng": {"dac_bits": 8}}}}, "hardware.overrides", "no hardware parameters"),
     ({"quality": {"enabled": "maybe"}}, "quality.enabled", "valid boolean"),
+    ({"noise": "quantum"}, "noise", "'torch' or 'mtj'"),
+    ({"paired": True}, "paired", "a 'software' request has none"),
+    ({"paired": "often"}, "paired", "valid boolean"),
 ]
 
 

@@ -148,13 +148,15 @@ def cancel_generation(response: Response, job: dict = Depends(deps.job_or_404), 
     return job_view(jobs.get(job["id"]), config.max_attempts)
 
 
-@router.get("/{job_id}/images/{name}.png", response_class=Response, summary="One image (0, 1, …) or the grid, as PNG",
+@router.get("/{job_id}/images/{name}.png", response_class=Response,
+            summary="One image (0, 1, …) or the grid, as PNG; a paired job's software twin as twin-0, …, twin-grid",
             responses={200: {"content": {"image/png": {}}}, **ERRORS})  # fmt: skip
-def get_image(name: str = Path(..., pattern=r"^(grid|[0-9]{1,3})$", description="image index or 'grid'"),
+def get_image(name: str = Path(..., pattern=r"^(twin-)?(grid|[0-9]{1,3})$", description="image index or 'grid', 'twin-' for a paired job's twin"),
               job: dict = Depends(deps.job_or_404), jobs: JobStore = Depends(deps.store)) -> Response:  # fmt: skip
     if job["status"] != "succeeded":
         raise ApiError(404, "images_not_ready", f"the job is {job['status']}; images exist once it has succeeded", "id")
     png = jobs.image(job["id"], name)
     if png is None:
-        raise ApiError(404, "image_not_found", f"no image {name!r}: this job has images 0–{job['num_images'] - 1} and 'grid'", "name")
+        twins = " (and twin-0 … twin-grid)" if (job.get("request") or {}).get("paired") else ""
+        raise ApiError(404, "image_not_found", f"no image {name!r}: this job has images 0–{job['num_images'] - 1} and 'grid'{twins}", "name")
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400, immutable"})
