@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from device import baselines, mtj
+from device.read_noise import read_noise_summary
 from device.errors import InputError, ParameterError
 from device.ledger import Ledger, check_phase
 from device.rng import RNGParameters
@@ -42,7 +43,25 @@ ASSUMED_CONSTANTS = {  # TechnologyParameters fields that are assumptions (detai
     "driver_area_um2": "assumption: ≈ 30 transistors at ≈ 250 F² each",
     "rng_periphery_area_um2": "assumption: sense amp 2 + driver 2 + 10-bit register 10 + shared logic 6 µm²",
     "adc_column_sharing": "assumption: 8 column pairs per ADC (NeuroSim-style multiplexing)",
+    "digital_clock_hz": "assumption: 1 GHz digital clock at 22 nm",
+    "digital_lanes": "assumption: 256 16-bit lanes (one op each per clock) for the network's digital layers",
 }
+
+
+DEFAULT_NODE_NM = 22.0
+#: Defaults that hold at DEFAULT_NODE_NM only: (value, exponent of node/22 nm that rescales them).
+NODE_DEFAULTS = {
+    "digital_op_energy": (scale_to_node(_FP16_OP_45NM, DEFAULT_NODE_NM), 1),
+    "shift_add_energy": (scale_to_node(HOROWITZ_45NM_J["int32_add"], DEFAULT_NODE_NM), 1),
+    "driver_area_um2": (4.0, 2),
+    "rng_periphery_area_um2": (20.0, 2),
+}
+
+
+def node_scaled(name: str, node_nm: float) -> float:
+    """A `NODE_DEFAULTS` value rescaled to ``node_nm`` (energy ∝ node, area ∝ node²; assumption)."""
+    value, exponent = NODE_DEFAULTS[name]
+    return value * (node_nm / DEFAULT_NODE_NM) ** exponent
 
 
 @dataclass(frozen=True)
@@ -72,8 +91,18 @@ class TechnologyParameters:
         apply_post_layout_factor: apply it (default False: report pre-layout numbers).
         vcma_driver_energy: E_driver of F17, J per VCMA pulse. Assumption: 20 fJ ≈ C·V² of ≈ 10 fF
             of pulse line and driver (≈ 50 µm of wire at 0.2 fF/µm) at 1.5 V.
+        digital_clock_hz, digital_lanes: the digital periphery that runs the network's non-crossbar
+            layers (norms, activations, bias adds, trims, sampler updates; the ledger's
+            ``digital_ops``): ``digital_lanes`` ops per clock, so its latency is
+            digital_ops/(digital_clock_hz·digital_lanes), sequential with the crossbar reads (a
+            layer's digital work needs its read-out, the next layer its result). Assumption: 1 GHz ×
+            256 lanes = 256 Gop/s (≈ 94 mW at ``digital_op_energy``), four times the 64 FP32 lanes
+            of one A100 streaming multiprocessor. Shift-adds are one adder per ADC, pipelined with
+            the conversions, and add no latency.
 
-    At another node, rescale the Horowitz-derived energies with `scale_to_node` (``dataclasses.replace``).
+    At another node, set the node-dependent values too (``NODE_DEFAULTS``: the Horowitz-derived
+    energies ∝ node, `scale_to_node`; the driver and random-bit periphery areas ∝ node², `node_scaled`):
+    a ``node_nm`` other than 22 with any of them left at its 22 nm default is refused, naming them.
     """
 
     node_nm: float = 22.0
@@ -88,6 +117,8 @@ class TechnologyParameters:
     post_layout_factor: float = 1.22
     apply_post_layout_factor: bool = False
     vcma_driver_energy: float = 20e-15
+    digital_clock_hz: float = 1e9
+    digital_lanes: int = 256
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -103,11 +134,19 @@ class TechnologyParameters:
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
-            positive = f.name in ("node_nm", "cell_area_f2", "adc_sample_rate", "post_layout_factor")
+            positive = f.name in ("node_nm", "cell_area_f2", "adc_sample_rate", "post_layout_factor", "digital_clock_hz")
             if value < 0 or (positive and value == 0):
                 raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
         if self.post_layout_factor < 1.0:
             raise ParameterError(f"{owner}.post_layout_factor must be >= 1, got {self.post_layout_factor!r}")
+        stale = [name for name, (value, _) in NODE_DEFAULTS.items() if getattr(self, name) == value]
+        if self.node_nm != DEFAULT_NODE_NM and stale:
+            wanted = ", ".join(f"{name} = {node_scaled(name, self.node_nm):.4g}" for name in stale)
+            raise ParameterError(
+                f"{owner}.node_nm = {self.node_nm:g} but {', '.join(stale)} still hold the {DEFAULT_NODE_NM:g} nm "
+                f"values; set them for the node too (energies ∝ node, areas ∝ node²: {wanted}) or keep node_nm = "
+                f"{DEFAULT_NODE_NM:g}"
+            )
 
 
 # --- energy and area models ------------------------------------------------------------------------
@@ -240,6 +279,11 @@ def _component_energies(c: dict, tech: TechnologyParameters, e: dict, scale: flo
     return {k: float(v * scale) for k, v in energy.items()}, {k: float(v * scale) for k, v in rng_parts.items()}
 
 
+def digital_latency(ops, tech: TechnologyParameters) -> float:
+    """Time of ``ops`` digital operations on the periphery, s: ops/(digital_clock_hz·digital_lanes)."""
+    return float(ops) / (tech.digital_clock_hz * tech.digital_lanes)
+
+
 def _check_footprint(footprint) -> None:
     if not isinstance(footprint, ChipFootprint):
         raise InputError(f"footprint must be a ChipFootprint, got {type(footprint).__name__}")
@@ -272,7 +316,9 @@ def cost_report(
     ``workload`` (a JSON-serialisable dict describing the model/request) is echoed. ``crossbar``
     (a `device.crossbar.CrossbarParameters`, read for write_pulse_voltage, write_pulse_width,
     read_voltage, read_time) sets the programming-pulse and verify-read energies and F4's column
-    resistance; without it the random-bit array's pulse and read settings are used. ``utilisation``
+    resistance, and the read noise the report states (``assumptions.read_noise``: effective and
+    derived σ, and a warning when ``read_noise`` overrides the physics); without it the random-bit
+    array's pulse and read settings are used. ``utilisation``
     is the GPU/TPU baseline's. Energy components (F7): array_read (F1, summed by the crossbar), adc
     (F3), dac, shift_add, digital, rng and rng_calibration (F17 + F1 per cycle, F17 per reset),
     programming (F17 write pulses + F1 verify reads). The ``"programming"`` phase's total is
@@ -334,12 +380,14 @@ def cost_report(
     if c["rng_cycles"] and not footprint.n_rng_devices:
         raise InputError("footprint.n_rng_devices is 0 but the ledger counts random-bit cycles")
     rng_time = c["rng_cycles"] / footprint.n_rng_devices * rng_params.cycle_time if c["rng_cycles"] else 0.0
-    compute_time = c["mvm_latency_s"] + c["digital_latency_s"]
+    digital_time = digital_latency(c["digital_ops"], tech) + c["digital_latency_s"]
+    compute_time = c["mvm_latency_s"] + digital_time
     latency_total = max(compute_time, rng_time)
     latency = {
         "per_image": latency_total / images, "per_step": latency_total / images / steps if steps else None,
-        "total": latency_total, "mvm": c["mvm_latency_s"], "digital": c["digital_latency_s"], "rng": rng_time,
-        "model": "total = max(mvm + digital, rng): the random-bit array runs concurrently with the network",
+        "total": latency_total, "mvm": c["mvm_latency_s"], "digital": digital_time, "rng": rng_time,
+        "model": "total = max(mvm + digital, rng): the random-bit array runs concurrently with the network; "
+        f"digital = digital_ops/({tech.digital_clock_hz:.3g} Hz × {tech.digital_lanes} lanes), after the reads",
     }  # fmt: skip
 
     # baseline and the headline metric
@@ -382,6 +430,7 @@ def cost_report(
         f"{read_t} s, at the mean P/AP conductance" + ("" if crossbar is not None else " (random-bit "
         "array settings: no crossbar parameters given)"),
         "cell_area": f"{tech.cell_area_f2} F² per cell (F6, NVSim 1T1MTJ) over the whole tile arrays",
+        "read_noise": read_noise_summary(mtj_params, crossbar) if hasattr(crossbar, "read_noise_factor") else None,
         "source": "the 'ideal' random source is charged as the MTJ array" if rng_params.source == "ideal" else "mtj",
         "constants": {
             **{name: {"value": getattr(tech, name), "basis": basis} for name, basis in ASSUMED_CONSTANTS.items()},

@@ -39,6 +39,7 @@ from device import mtj
 from device.errors import InputError, ParameterError
 from device.numba_config import njit
 from device.random_streams import new_stream_states
+from device.read_noise import DEFAULT_NOISE_FACTOR, check_noise_factor, resolve
 from device.readout import read_out_accumulate
 
 INPUT_MODES = ("amplitude", "bit_serial")
@@ -63,8 +64,17 @@ class CrossbarParameters:
             uniform inputs (until `ProgrammedMatrix.calibrate_adc` sets it from data). 4.
         read_voltage: full-scale read voltage, V. 0.1 V (physics.md F1 range 0.1–0.25 V).
         read_time: read pulse, s. 1 ns (F1 range 1–10 ns).
-        read_noise: relative σ of each cell's read current. 0.01 (thermal + shot noise of a 20 µA,
-            1 ns read is ≈ 0.5 %; doubled for 1/f and sense noise — assumption; cf. F8).
+        read_noise: relative σ of each cell's read current (F8). ``None`` (default): **derived** from
+            the read (`device.read_noise`): σ/I = sqrt(F·(4k_BTG + 2qGV)/(2·t_read))/(GV) at the
+            parallel cell (G = 1/R_P, V = read_voltage, T and R_P of the profile's device), 1.00 %
+            for the defaults; quieter reads cost read time (σ ∝ 1/√t_read) and with it read energy
+            and latency. A number is an explicit override (ablations, old stored profiles); the cost
+            report flags it when it differs from the physics. `program` resolves it, so a programmed
+            matrix's ``cb.read_noise`` is always a number.
+        read_noise_factor: F, the read path's noise factor (Friis): its total noise power over the
+            cell's own thermal + shot noise, ≥ 1; it carries the sense amplifier's noise and the
+            junction's 1/f noise. 8.23 (assumption: keeps the 1 % read noise of the 1 ns default
+            read, whose white floor is 0.349 %; docs/physics.md, "Read noise").
         adc_noise: σ of the ADC input noise as a fraction of its full scale. 0.002 (≈ ½ LSB at 8 b).
         ir_drop: apply the closed-form IR-drop model (F9, aihwkit).
         wire_resistance: wire resistance per cell segment, Ω. 0.35 (F9's value; optimistic for the
@@ -121,7 +131,8 @@ class CrossbarParameters:
     adc_range_sigmas: float = 4.0
     read_voltage: float = 0.1
     read_time: float = 1e-9
-    read_noise: float = 0.01
+    read_noise: float | None = None
+    read_noise_factor: float = DEFAULT_NOISE_FACTOR
     adc_noise: float = 0.002
     ir_drop: bool = True
     wire_resistance: float = 0.35
@@ -170,13 +181,15 @@ class CrossbarParameters:
                 raise ParameterError(f"{owner}.{name} must be true or false, got {getattr(self, name)!r}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type != "float":
-                continue
+            if (f.type != "float" and not (f.name == "read_noise" and value is not None)) or f.name == "read_noise_factor":
+                continue  # read_noise_factor: checked below, with the knob to turn
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
+                derived = " or None (derived)" if f.name == "read_noise" else ""
+                raise ParameterError(f"{owner}.{f.name} must be a finite number{derived}, got {value!r}")
             positive = f.name not in ("read_noise", "adc_noise", "write_field")
             if value < 0 or (positive and value == 0):
                 raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+        check_noise_factor(owner, self.read_noise_factor)
 
     @property
     def pairs_per_tile(self) -> int:
@@ -306,6 +319,7 @@ class ProgrammedMatrix:
     """
 
     def __init__(self, mtj_params, cb: CrossbarParameters, technology, g_pos, g_neg, col_scale, write_stats, compute_dtype=np.float64):
+        cb = resolve(mtj_params, cb)  # a derived read_noise (None) becomes its number for every engine
         self.mtj = mtj_params
         self.cb = cb
         self.technology = technology

@@ -36,6 +36,7 @@ from device.crossbar import (
 from device.errors import InputError
 from device.numba_config import njit
 from device.random_streams import new_stream_states, next_u64, next_uniform
+from device.read_noise import resolve as resolve_read_noise
 
 
 @dataclass
@@ -124,7 +125,9 @@ def program(
     uniforms: 53-bit (`next_uniform`).
     (This order replaced, for speed, one numpy draw per array over the whole matrix: the same
     distribution, different numbers for a given seed.)
+    ``read_noise``: ``cb``'s, derived from the read (`device.read_noise.resolve`) when it is None.
     """
+    cb = resolve_read_noise(mtj_params, cb)
     weights = _check_matrix("weights", weights, 2)
     if weights.shape[0] == 0 or weights.shape[1] == 0:
         raise InputError(f"weights must have at least one row and one column, got shape {weights.shape}")

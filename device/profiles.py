@@ -4,6 +4,12 @@ A profile is data with a citation (house rule 2): every preset is the default pr
 `dataclasses.replace`, never a class of its own. Later parts of the emulator (crossbars, periphery,
 technology) join as further sections. The regime each preset runs in is stated in its description,
 because the compact switching model is validated per regime (docs/physics.md).
+
+A profile also checks what physics ties between its sections (`_check_couplings`: the random-bit
+relax time against the free layer's relaxation, the random-bit read against its noise), and each
+error names the knob to turn; the crossbar's read noise is derived from its read
+(`device.read_noise`; ``crossbar.read_noise`` is null unless overridden). docs/physics.md and
+docs/crossbar.md ("Which profile values are derived") list the couplings.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from device.cost import TechnologyParameters
 from device.crossbar import CrossbarParameters
 from device.errors import ParameterError, ProfileError
 from device.mtj import NO_VARIATION, MTJParameters, VariationParameters
+from device.mtj import hard_axis_relaxation_time, resistance
+from device.read_noise import DEFAULT_NOISE_FACTOR, relative_read_noise
 from device.rng import MTJRandomSource, RNGParameters
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
@@ -40,6 +48,7 @@ class HardwareProfile:
             raise ProfileError(f"profile name must be 1–64 characters of a-z, 0-9, '-', '_', '.', got {self.name!r}")
         if not isinstance(self.description, str):
             raise ProfileError(f"profile description must be a string, got {type(self.description).__name__}")
+        _check_couplings(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -54,6 +63,47 @@ class HardwareProfile:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: Largest read error probability of a random-bit read that the emulator may treat as exact.
+RNG_READ_ERROR_LIMIT = 1e-6
+#: Zero-bias relaxation times the free layer needs after a pulse before it is read (as many as the
+#: hard-axis model asks of a pulse, `device.mtj.hard_axis_model_valid`).
+RELAX_TIMES = 8.0
+
+
+def rng_read_error_probability(profile: "HardwareProfile") -> float:
+    """P(a random-bit read mistakes P for AP or back), threshold midway between the two currents.
+
+    Each state's read current carries its own thermal + shot noise (`device.read_noise`, at its own
+    conductance, F16) over Δf = 1/(2·rng.read_time), times the crossbar's read-path noise factor
+    (the same sense-amplifier design — an assumption). The random source treats reads as exact.
+    """
+    m, r, f = profile.mtj, profile.rng, profile.crossbar.read_noise_factor
+    g_p, g_ap = (1.0 / float(resistance(m, s, r.read_voltage)) for s in (1.0, -1.0))
+    half_gap = 0.5 * (g_p - g_ap) * r.read_voltage
+    worst = max(relative_read_noise(g, r.read_voltage, r.read_time, m.temperature, f) * g * r.read_voltage for g in (g_p, g_ap))
+    return 0.5 * math.erfc(half_gap / worst / math.sqrt(2.0))
+
+
+def _check_couplings(profile: "HardwareProfile") -> None:
+    """Constraints physics puts across sections; each error names the knob to turn."""
+    if profile.rng.source != "mtj":
+        return
+    settle = RELAX_TIMES * float(hard_axis_relaxation_time(profile.mtj, 0.0))
+    if profile.rng.relax_time < settle:
+        raise ProfileError(
+            f"rng.relax_time = {profile.rng.relax_time:.3g} s is shorter than {RELAX_TIMES:g} zero-bias relaxation times of "
+            f"the free layer ({settle:.3g} s): the device has not settled to ±z when it is read; raise rng.relax_time "
+            "(the bit rate follows from pulse_width, relax_time and read_time, rng.cycle_time)"
+        )
+    error = rng_read_error_probability(profile)
+    if error > RNG_READ_ERROR_LIMIT:
+        raise ProfileError(
+            f"rng.read_time = {profile.rng.read_time:.3g} s at rng.read_voltage = {profile.rng.read_voltage} V misreads "
+            f"a random bit with probability {error:.2g} > {RNG_READ_ERROR_LIMIT:g} (thermal, shot and sense noise; reads "
+            "are modelled as exact): raise rng.read_time or rng.read_voltage"
+        )
+
+
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(HardwareProfile) if f.name not in ("name", "description")}
 _SECTION_CLASSES = {
     "mtj": MTJParameters,
@@ -65,7 +115,12 @@ _SECTION_CLASSES = {
 
 
 def _coerce(section: str, key: str, value, annotation: str):
-    """Check a JSON value against the field's annotation; ints are accepted for floats."""
+    """Check a JSON value against the field's annotation; ints are accepted for floats; ``X | None``
+    fields (``crossbar.read_noise``: None = derived) also take null."""
+    if annotation.endswith(" | None"):
+        if value is None:
+            return None
+        annotation = annotation[: -len(" | None")]
     expected = {"float": float, "int": int, "str": str, "bool": bool}[annotation]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -136,6 +191,9 @@ def with_overrides(profile: HardwareProfile, overrides: dict) -> HardwareProfile
 
 # --- presets ---------------------------------------------------------------------------------------
 
+#: vcma-noisy's read-path noise factor: 9× vcma-default's excess noise power (3 % instead of 1 % at 1 ns).
+NOISY_NOISE_FACTOR = 9.0 * DEFAULT_NOISE_FACTOR
+
 IDEAL_CROSSBAR = CrossbarParameters(
     weight_bits=0,
     input_bits=0,
@@ -154,7 +212,8 @@ VCMA_DEFAULT = HardwareProfile(
         "devices pulsed at 1.5 V for 30 ns: hard-axis regime (above V_c ≈ 0.56 V), each device "
         "calibrated to p = 1/2 with a 10-bit bias-field DAC. Fab spread: 0.2 % K_i0 (≈ 5 % of Δ0), "
         "5 % R_P and TMR, 0.5 kA/m stray field. Crossbars: 128×128 tiles of binary cells, 6-bit "
-        "weights bit-sliced over differential column pairs, 8-bit DAC and ADC, 1 % read noise, IR drop."
+        "weights bit-sliced over differential column pairs, 8-bit DAC and ADC, 1 ns reads at 0.1 V whose "
+        "thermal, shot and sense-amplifier noise (noise factor 8.23) give 1.0 % read noise per cell, IR drop."
     ),
 )
 
@@ -198,12 +257,13 @@ PROFILES: dict[str, HardwareProfile] = {
             name="vcma-noisy",
             description=(
                 "vcma-default with an immature process: 10 % σ on R_P and TMR, 0.4 % on K_i0 (≈ 10 % of Δ0), "
-                "1 kA/m stray-field spread, 3 % cell read noise."
+                "1 kA/m stray-field spread, and 9× the read path's excess noise power (noise factor 74, for the "
+                "1/f noise of a poorer barrier and a noisier sense amplifier), which makes the 1 ns read 3 % noisy."
             ),
             variation=VariationParameters(
                 interfacial_anisotropy_rel=0.004, resistance_parallel_rel=0.10, tmr_rel=0.10, stray_field_abs=1000.0
             ),
-            crossbar=replace(VCMA_DEFAULT.crossbar, read_noise=0.03),
+            crossbar=replace(VCMA_DEFAULT.crossbar, read_noise_factor=NOISY_NOISE_FACTOR),
         ),
         replace(
             VCMA_DEFAULT,
@@ -211,13 +271,13 @@ PROFILES: dict[str, HardwareProfile] = {
             description=(
                 "vcma-default with the quieter read path that the quality study found the chip needs for "
                 "FID within 10 % of software (docs/quality.md): 16 ns reads instead of 1 ns, so the "
-                "white (thermal + shot) read noise, σ ∝ 1/√t_read, falls to 0.25 % (16× the read energy "
-                "and time); 10-bit ADCs (16× the energy per conversion by the F3 survey fit); 64×64 "
+                "read noise (thermal, shot and sense-amplifier, all white: σ ∝ 1/√t_read) falls to 0.25 % "
+                "(16× the read energy and time); 10-bit ADCs (16× the energy per conversion by the F3 survey fit); 64×64 "
                 "tiles, a quarter of the IR-drop parameter a ∝ n² (2× the ADC conversions). About 12× "
                 "vcma-default's energy per image."
             ),
             crossbar=replace(
-                VCMA_DEFAULT.crossbar, read_time=16e-9, read_noise=0.0025, adc_bits=10, tile_rows=64, tile_cols=64
+                VCMA_DEFAULT.crossbar, read_time=16e-9, adc_bits=10, tile_rows=64, tile_cols=64
             ),
         ),
         replace(
@@ -252,7 +312,7 @@ def get_profile(name: str) -> HardwareProfile:
 def _annotation_names() -> None:  # pragma: no cover - guard against unsupported field types
     for cls in _SECTION_CLASSES.values():
         for f in dataclasses.fields(cls):
-            if f.type not in ("float", "int", "str", "bool"):
+            if f.type not in ("float", "int", "str", "bool", "float | None"):
                 raise TypeError(f"{cls.__name__}.{f.name} has unsupported type {f.type!r}")
 
 

@@ -177,9 +177,22 @@ class Ziggurat:
         return min(max(self.normal(), -4.0), 4.0)
 
 
+def read_noise(mtj_params, cb) -> float:
+    """The cell read noise: ``cb.read_noise`` if set, else thermal + shot noise of the parallel cell at the
+    full-scale read voltage over Δf = 1/(2·t_read), times the noise factor (docs/physics.md, "Read noise")."""
+    if cb.read_noise is not None:
+        return cb.read_noise
+    k_b, q = 1.380649e-23, 1.602176634e-19
+    g = 1.0 / mtj_params.resistance_parallel  # F16 in the parallel state: R = R_P at any bias
+    current = g * cb.read_voltage
+    variance = cb.read_noise_factor * (4 * k_b * mtj_params.temperature * g + 2 * q * current) / (2 * cb.read_time)
+    return math.sqrt(variance) / current
+
+
 def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
     """Cell-by-cell twin of `device.crossbar_programming.program` (same random draws, same order)."""
     weights = np.asarray(weights, dtype=np.float64)
+    sigma_read = read_noise(mtj_params, cb)
     levels, col_scale = quantise_weights(weights, cb.weight_bits)
     if cb.weight_bits:
         target_pos, target_neg = slice_bits(levels, cb.weight_bits)  # closed loop replaces these below
@@ -244,8 +257,8 @@ def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
                     if cb.write_model == "ideal":
                         counts["verify"] += 2  # the measurement below is each cell's verify read
                     measured = g[0, row, col] - g[1, row, col]
-                    if cb.read_noise > 0:  # two reads with independent relative noise: σ² summed
-                        sigma = cb.read_noise * math.sqrt(g[0, row, col] ** 2 + g[1, row, col] ** 2)
+                    if sigma_read > 0:  # two reads with independent relative noise: σ² summed
+                        sigma = sigma_read * math.sqrt(g[0, row, col] ** 2 + g[1, row, col] ** 2)
                         measured += sigma * gauss.normal()
                     remaining -= 2.0**s * measured / delta_g
     pulses, verify, residual = counts["pulses"], counts["verify"], counts["residual"]

@@ -82,7 +82,18 @@ def test_f1_read_energy_closed_form():
 
 def test_cell_area_is_k_f_squared():
     assert cost.cell_area_um2(TECH) == approx(54 * 0.022**2, rel=1e-12)  # 0.026136 µm²
-    assert cost.cell_area_um2(dataclasses.replace(TECH, node_nm=45.0, cell_area_f2=4.0)) == approx(4 * 0.045**2)
+    at_45 = {name: cost.node_scaled(name, 45.0) for name in cost.NODE_DEFAULTS}
+    assert cost.cell_area_um2(dataclasses.replace(TECH, node_nm=45.0, cell_area_f2=4.0, **at_45)) == approx(4 * 0.045**2)
+
+
+def test_another_node_needs_its_own_node_dependent_values():
+    with pytest.raises(ParameterError, match=r"node_nm = 45 but digital_op_energy, shift_add_energy, driver_area_um2, "
+                                             r"rng_periphery_area_um2 still hold the 22 nm values.*digital_op_energy = 7.5e-13"):
+        dataclasses.replace(TECH, node_nm=45.0)
+    assert cost.node_scaled("digital_op_energy", 45.0) == approx(0.75e-12, rel=1e-12)  # Horowitz's own 45 nm figure
+    assert cost.node_scaled("driver_area_um2", 44.0) == approx(16.0, rel=1e-12)
+    with pytest.raises(ParameterError, match=r"driver_area_um2.*\(energies"):
+        dataclasses.replace(TECH, node_nm=45.0, **{n: cost.node_scaled(n, 45.0) for n in cost.NODE_DEFAULTS if n != "driver_area_um2"})
 
 
 @pytest.mark.parametrize(
@@ -124,7 +135,8 @@ def test_every_technology_field_rejects_nan_negative_and_inf_naming_it(name, bad
 
 
 @pytest.mark.parametrize(
-    "name", ["node_nm", "cell_area_f2", "adc_sample_rate", "adc_column_sharing", "post_layout_factor"]
+    "name", ["node_nm", "cell_area_f2", "adc_sample_rate", "adc_column_sharing", "post_layout_factor", "digital_clock_hz",
+             "digital_lanes"]
 )
 def test_strictly_positive_fields_reject_zero(name):
     with pytest.raises(ParameterError, match=name):
@@ -219,8 +231,23 @@ def test_latency_is_the_longer_of_network_and_random_bits():
     assert report["latency_s"]["per_image"] == approx(max(4e-6, rng_time), rel=1e-12)
     ledger = _ledger()
     ledger.add("inference", mvm_latency_s=1e-3)
-    assert _report(ledger)["latency_s"]["per_image"] == approx(1e-3 + 4e-6, rel=1e-12)
+    digital = 300 / (1e9 * 256) + 1e-6  # 300 ops on 256 lanes at 1 GHz, plus the ledger's explicit 1 µs
+    assert _report(ledger)["latency_s"]["per_image"] == approx(1e-3 + 3e-6 + digital, rel=1e-12)
     assert _report()["latency_s"]["per_step"] is None
+
+
+def test_digital_periphery_latency_follows_its_op_count_and_throughput():
+    ledger = Ledger()
+    ledger.add("inference", digital_ops=5_120_000, mvm_latency_s=1e-6)
+    report = _report(ledger)
+    assert report["latency_s"]["digital"] == approx(5_120_000 / 256e9, rel=1e-12)  # 20 µs
+    assert report["latency_s"]["per_image"] == approx(1e-6 + 20e-6, rel=1e-12)
+    faster = _report(ledger, tech=dataclasses.replace(TECH, digital_lanes=1024, digital_clock_hz=2e9))
+    assert faster["latency_s"]["digital"] == approx(report["latency_s"]["digital"] / 8, rel=1e-12)
+    assert faster["energy_j"]["digital"] == report["energy_j"]["digital"]  # throughput is not energy
+    assert cost.digital_latency(0, TECH) == 0.0
+    assert "256 lanes" in report["latency_s"]["model"]
+    assert report["assumptions"]["constants"]["digital_lanes"]["value"] == 256
 
 
 def test_baseline_uses_two_flops_per_mac_and_the_ledger_samples():

@@ -451,26 +451,33 @@ def test_calibrate_adc_wrong_feature_count_raises(noisy_pm, features):
 
 # --- CrossbarParameters validation ---------------------------------------------------------------
 
-FLOAT_FIELDS = [f.name for f in dataclasses.fields(X.CrossbarParameters) if f.type == "float"]
+FLOAT_FIELDS = [f.name for f in dataclasses.fields(X.CrossbarParameters) if f.type in ("float", "float | None")]
 NON_NEGATIVE = {"read_noise", "adc_noise", "write_field"}
 
 
 def test_float_field_list_is_complete():
     assert set(FLOAT_FIELDS) == {
-        "adc_range_sigmas", "read_voltage", "read_time", "read_noise", "adc_noise", "wire_resistance",
-        "write_pulse_voltage", "write_pulse_width", "write_field",
+        "adc_range_sigmas", "read_voltage", "read_time", "read_noise", "read_noise_factor", "adc_noise",
+        "wire_resistance", "write_pulse_voltage", "write_pulse_width", "write_field",
     }
 
 
 @pytest.mark.parametrize("name", FLOAT_FIELDS)
 @pytest.mark.parametrize("value", [math.nan, math.inf, -1e-3, "0.1", True, None])
 def test_float_fields_reject_bad_values_naming_the_field(name, value):
+    if name == "read_noise" and value is None:  # None: derived from the read (device.read_noise)
+        assert X.CrossbarParameters(read_noise=None).read_noise is None
+        return
     with pytest.raises(ParameterError, match=f"CrossbarParameters.{name} must"):
         X.CrossbarParameters(**{name: value})
 
 
 @pytest.mark.parametrize("name", FLOAT_FIELDS)
 def test_zero_allowed_only_for_noise_and_write_field(name):
+    if name == "read_noise_factor":  # F ≥ 1: no read path is quieter than the cell itself
+        with pytest.raises(ParameterError, match="read_noise_factor must be >= 1"):
+            X.CrossbarParameters(read_noise_factor=0.0)
+        return
     if name in NON_NEGATIVE:
         assert getattr(X.CrossbarParameters(**{name: 0.0}), name) == 0.0
     else:
