@@ -145,10 +145,13 @@ def _aihwkit_comparison(args) -> dict:
 # --- cost ---------------------------------------------------------------------------------------------
 def cmd_cost(args) -> int:
     from device import chip, profiles
+    from device.cost_uncertainty import ratio_ranges
 
     profile = profiles.get_profile(args.profile)
     print(f"[cost] {profile.name}: example workload, {args.images} image(s) x {args.steps} steps", file=sys.stderr)
     report = chip.example_workload(profile, images=args.images, steps=args.steps, seed=args.seed)
+    tech = profile.technology
+    report["ratio_ranges"] = ratio_ranges(report, post_layout_factor=tech.post_layout_factor, post_layout_applied=tech.apply_post_layout_factor)
     report["profile"] = profile.name
     report["profile_hash"] = profile.hash
     if args.json:
@@ -157,6 +160,9 @@ def cmd_cost(args) -> int:
         for component, joules in report["energy_j"].items():
             print(f"{component:>16}: {joules:.3e} J")
         print(f"{'total':>16}: {report['energy_total_j']:.3e} J per request, area {report['area_total_mm2']:.3f} mm²")
+        for key, spread in report["ratio_ranges"]["energy_per_image_gpu_over_chip"].items():
+            print(f"{key + ' / chip':>16}: {spread['headline']:.3g}x (range {spread['low']:.3g}-{spread['high']:.3g}x over ADC model, "
+                  "GPU utilisation, post-layout factor)")  # fmt: skip
     return 0
 
 

@@ -72,12 +72,31 @@ def cmd_generate(args) -> int:
     finally:
         bar.close()
     from diffusion.request_quality import quality_block
+    from diffusion.telemetry import headline, load, with_quality
 
-    result.telemetry["quality"] = quality_block(result.images, bundle, request.sampler, request.steps, request.eta,
-                                                _label(args.profile, args.emulation), Path(args.reference or DEFAULT_REFERENCE),
-                                                twin_images=result.twin_images)  # fmt: skip
+    t0 = time.perf_counter()
+    quality = quality_block(result.images, bundle, request.sampler, request.steps, request.eta, _label(args.profile, args.emulation),
+                            Path(args.reference or DEFAULT_REFERENCE), twin_images=result.twin_images)  # fmt: skip
+    result.telemetry = with_quality(result.telemetry, quality, time.perf_counter() - t0)
     written = write_outputs(result, Path(args.out))
-    print(json.dumps({"out": str(args.out), "files": len(written), "timings": result.telemetry["timings"]}, indent=2))
+    print(json.dumps({"out": str(args.out), "files": len(written), "timings": result.telemetry["timings"],
+                      "summary": headline(load(result.telemetry))}, indent=2))  # fmt: skip
+    return 0
+
+
+def cmd_telemetry(args) -> int:
+    """Read a stored report (telemetry.json of ``spindiff generate``, or a job's JSON) with the typed models."""
+    from diffusion.telemetry import dump, headline, load
+
+    try:
+        data = json.loads(Path(args.path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"spindiff: error: cannot read {args.path}: {error}", file=sys.stderr)
+        return 2
+    if isinstance(data, dict) and isinstance(data.get("telemetry"), dict) and "id" in data:  # a job as GET /v1/generations/{id} returns it
+        data = data["telemetry"]
+    report = load(data)
+    print(json.dumps(dump(report) if args.full else headline(report), indent=2))
     return 0
 
 
@@ -218,6 +237,12 @@ def add_diffusion_parsers(sub) -> None:
         p.add_argument("--emulation", choices=["exact", "statistical"],
                        help="the chip's emulation mode (default: the profile's crossbar.emulation, 'exact' for the presets)")
         p.add_argument("--device", help="torch device: auto, cpu, cuda (default: SPINDIFF_DEVICE, else auto)")
+
+    p = sub.add_parser("telemetry", help="read a stored report (telemetry.json or a job's JSON, any schema version): "
+                       "its headline figures with N, intervals and ranges")  # fmt: skip
+    p.add_argument("path", help="telemetry.json of `spindiff generate`, or a job as the API returns it")
+    p.add_argument("--full", action="store_true", help="print the whole report, upgraded to the current schema")
+    p.set_defaults(func=cmd_telemetry)
 
     p = sub.add_parser("generate", help="generate images on a profile's chip (or 'software') with telemetry")
     p.add_argument("--profile", default="vcma-default", help="a hardware profile name, or 'software'")

@@ -50,6 +50,7 @@ from diffusion.generate_loop import Cancelled, sample
 from diffusion.noise import ArrayNoise, ChargedNoise, DigestNoise, TorchNoise
 from diffusion.samplers.ddim import DDIMSampler
 from diffusion.samplers.ddpm import DDPMSampler
+from diffusion.telemetry import generation_telemetry
 
 SOFTWARE = "software"
 SAMPLERS = ("ddpm", "ddim")
@@ -112,7 +113,7 @@ class GenerationRequest:
 @dataclass
 class GenerationResult:
     images: np.ndarray  # uint8 (N, 28, 28)
-    telemetry: dict
+    telemetry: dict  # a stored `diffusion.telemetry.Telemetry` (its JSON dict): load it with diffusion.telemetry.load
     twin_images: np.ndarray | None = None  # uint8 (N, 28, 28): the software twin of a paired request
 
 
@@ -279,7 +280,7 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         timings["twin_sampling_s"] = time.perf_counter() - t0
         twin_pictures = image_io.to_uint8(twin.numpy())
     noise_record.update(x_T_sha256=noise.x_T_sha256, stream_sha256=noise.stream_sha256, samples=noise.samples_drawn)
-    telemetry = {
+    parts = {
         "request": {**asdict(request), "profile": SOFTWARE if hardware is None else hardware.name},
         "reproducibility": {
             "seed": request.seed,
@@ -296,29 +297,34 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
     if twin_pictures is not None:
         from diffusion.fidelity import fidelity_block
 
-        telemetry["fidelity"] = {**fidelity_block(pictures, twin_pictures),
-                                 "same_noise": twin_noise.stream_sha256 == noise.stream_sha256}  # fmt: skip
+        parts["fidelity"] = {**fidelity_block(pictures, twin_pictures),
+                             "same_noise": twin_noise.stream_sha256 == noise.stream_sha256}  # fmt: skip
     macs_per_image = count_macs(bundle.model, (1,) + shape[1:]) * len(sampler.timesteps)
     if network is not None:
+        from device.cost_uncertainty import ratio_ranges
+
         per_request = Ledger.diff(network.chip.ledger, before)
         workload = {"model_sha256": bundle.sha256, "steps": request.steps, "sampler": request.sampler}
-        telemetry["energy"] = network.chip.report(per_request, images=request.num_images, steps=request.steps, workload=workload)
-        telemetry["programming"] = network.chip.report(network.chip.ledger, phase="programming", workload=workload)
-        telemetry["noise_samples"] = noise.samples_drawn if hasattr(noise, "samples_drawn") else None
-        telemetry["emulation"] = {**network.emulation_summary(), "chip_source": source}
+        parts["energy"] = network.chip.report(per_request, images=request.num_images, steps=request.steps, workload=workload)
+        tech = hardware.technology
+        parts["ratio_ranges"] = ratio_ranges(parts["energy"], post_layout_factor=tech.post_layout_factor,
+                                             post_layout_applied=tech.apply_post_layout_factor)  # fmt: skip
+        parts["programming"] = network.chip.report(network.chip.ledger, phase="programming", workload=workload)
+        parts["noise_samples"] = noise.samples_drawn if hasattr(noise, "samples_drawn") else None
+        parts["emulation"] = {**network.emulation_summary(), "chip_source": source}
     else:
         from device.baselines import baseline_report
 
         samples = int(np.prod(shape)) * (1 + sum(sampler.needs_noise(t) for t in sampler.timesteps))
-        telemetry["energy"] = {"baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)}
-    telemetry["workload"] = {"macs_per_image": macs_per_image}
-    telemetry["timings"]["total_s"] = time.perf_counter() - started
-    return GenerationResult(pictures, telemetry, twin_pictures)
+        parts["energy"] = {"baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)}
+    parts["workload"] = {"macs_per_image": macs_per_image}
+    parts["timings"]["total_s"] = time.perf_counter() - started
+    return GenerationResult(pictures, generation_telemetry(**parts), twin_pictures)
 
 
 def _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network, before, timings, started) -> dict:
-    """What a cancelled request had spent: attached to the `Cancelled` it raises as ``.telemetry``."""
-    telemetry = {
+    """What a cancelled request had spent: attached to the `Cancelled` it raises as ``.telemetry`` (a stored report)."""
+    parts = {
         "request": {**asdict(request), "profile": SOFTWARE if hardware is None else hardware.name},
         "cancelled": {"steps_done": cancelled.steps_done, "total": cancelled.total},
         "timings": dict(timings),
@@ -327,9 +333,9 @@ def _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network,
     if network is not None:
         per_request = Ledger.diff(network.chip.ledger, before)
         workload = {"model_sha256": bundle.sha256, "steps": cancelled.steps_done, "sampler": request.sampler}
-        telemetry["energy"] = network.chip.report(per_request, images=request.num_images, steps=cancelled.steps_done or None, workload=workload)
-    telemetry["timings"]["total_s"] = time.perf_counter() - started
-    return telemetry
+        parts["energy"] = network.chip.report(per_request, images=request.num_images, steps=cancelled.steps_done or None, workload=workload)
+    parts["timings"]["total_s"] = time.perf_counter() - started
+    return generation_telemetry(**parts)
 
 
 def write_outputs(result: GenerationResult, out_dir: Path) -> list[Path]:

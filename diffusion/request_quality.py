@@ -5,6 +5,10 @@ labelled with its N, and the large-N FID recorded offline for the same configura
 calibration table has one (quality.md: an FID of 16 images is not comparable to FID@10k). Without
 the reference statistics it says so and how to make them. Imports torch only when it scores.
 
+Every FID carries its N: ``fid_at_n`` lists the configuration's offline FIDs by N with their spread
+over seed sets where known, and a chip configuration's ``software_at_same_n`` gives software's FIDs
+at those same N's only (`diffusion.fid_uncertainty`), never software's N = 10 000 beside a chip's 500.
+
 A paired request (``twin_images``: the software network on the same noise) adds ``paired``: the
 twin's batch FID and KID at the same N and the chip-minus-twin differences. Both batches share x_T,
 every step's noise and the KID subsets (common random numbers), so the difference carries the
@@ -23,22 +27,34 @@ def quality_block(images, bundle, sampler: str, steps: int, eta: float, profile_
 
     entry = fid_table.lookup(bundle.sha256, sampler, steps, eta, profile_label)
     calibrated = None if entry is None else {"value": entry["fid"], "n": entry["n"], "source": "diffusion/assets/fid_table.json"}
+    measured = measured_fids(bundle.sha256, sampler, steps, eta, profile_label)
     if not enabled:
-        return {"available": False, "reason": "not requested (quality.enabled = false)", "fid_calibrated": calibrated}
+        return {"available": False, "reason": "not requested (quality.enabled = false)", "fid_calibrated": calibrated, **measured}
     path = Path(reference_path)
     if not path.is_file():
-        return {"available": False, "fid_calibrated": calibrated,
+        return {"available": False, "fid_calibrated": calibrated, **measured,
                 "reason": f"no reference statistics at {path}; make them with "
                           "`python -m diffusion.reference_stats --split test --out PATH` (SPINDIFF_REFERENCE_STATS)"}  # fmt: skip
     from diffusion import inception, quality
     from diffusion.reference_stats import load_reference
 
     reference = load_reference(path)
-    block = quality.batch_quality(inception.features(images), reference, fid_calibrated=calibrated)
+    block = {**quality.batch_quality(inception.features(images), reference, fid_calibrated=calibrated), **measured}
     if twin_images is not None:
         twin = quality.batch_quality(inception.features(twin_images), reference)
         block["paired"] = paired_difference(block, twin)
     return block
+
+
+def measured_fids(model_sha256: str, sampler: str, steps: int, eta: float, profile_label: str) -> dict:
+    """``fid_at_n``: this configuration's offline FIDs by N with their seed-set spread; ``software_at_same_n``:
+    for a chip configuration, software's FIDs at those N's only (`diffusion.fid_uncertainty`)."""
+    from diffusion import fid_uncertainty
+
+    points = fid_uncertainty.fid_points(model_sha256, sampler, steps, eta, profile_label)
+    software = [] if profile_label == fid_uncertainty.SOFTWARE else fid_uncertainty.software_points(
+        model_sha256, sampler, steps, eta, [p["n"] for p in points])  # fmt: skip
+    return {"fid_at_n": points, "software_at_same_n": software}
 
 
 def paired_difference(chip: dict, twin: dict) -> dict:

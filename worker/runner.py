@@ -17,6 +17,7 @@ import time
 from worker import metrics_store, registry
 from worker.progress import ProgressReporter, Superseded
 from diffusion.request_quality import quality_block
+from diffusion.telemetry import dump, new, with_quality
 from worker.runtime import Runtime
 
 log = logging.getLogger("spindiff.worker")
@@ -83,18 +84,19 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
         result = generate(generation_request(request), bundle, progress=reporter,
                           cancel=lambda: store.cancel_requested(job_id), chip_cache=runtime.chips)  # fmt: skip
         t0 = time.perf_counter()
-        result.telemetry["quality"] = quality_block(
+        quality = quality_block(
             result.images, bundle, request["sampler"], request["steps"], request["eta"], job["profile_label"],
             settings.reference_stats, enabled=request.get("quality", {}).get("enabled", True), twin_images=result.twin_images,
         )
-        result.telemetry["timings"]["quality_s"] = time.perf_counter() - t0
+        result.telemetry = with_quality(result.telemetry, quality, time.perf_counter() - t0)
     except Superseded:
         log.warning("job %s attempt %d superseded by a later delivery; stopping", job_id, attempt)
         return None, {}, {}, None
     except Cancelled as cancelled:
-        telemetry = getattr(cancelled, "telemetry", None) or {"cancelled": {"steps_done": cancelled.steps_done, "total": cancelled.total}}
+        telemetry = getattr(cancelled, "telemetry", None) or dump(new(cancelled={"steps_done": cancelled.steps_done, "total": cancelled.total}))
         fields = {"telemetry": telemetry}
-        return "cancelled", fields, {"status": "cancelled", **telemetry["cancelled"]}, None
+        done = {key: value for key, value in telemetry["cancelled"].items() if value is not None}
+        return "cancelled", fields, {"status": "cancelled", **done}, None
     except SoftTimeLimitExceeded:
         error = {"code": "time_limit", "field": None,
                  "message": f"the job ran past the soft time limit of {settings.soft_limit} s (SPINDIFF_SOFT_TIME_LIMIT_S); "

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from diffusion.telemetry import Reproducibility, Telemetry  # pure pydantic: no torch in the API process
+
 SOFTWARE = "software"
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -137,8 +139,9 @@ class Job(BaseModel):
     grid_url: str | None = None
     twin_images: list[ImageLink] = Field(default_factory=list, description="a paired job's software twin (same noise), image by image")
     twin_grid_url: str | None = None
-    telemetry: dict[str, Any] | None = None
-    reproducibility: dict[str, Any] | None = None
+    telemetry: Telemetry | None = Field(None, description="the job's report (schema_version 2; older stored reports are upgraded "
+                                         "on reading); filled when the job ends, partial for a cancelled one")  # fmt: skip
+    reproducibility: Reproducibility | None = None
     error: ErrorBody | None = None
     links: dict[str, str] = Field(default_factory=dict)
 

@@ -26,7 +26,7 @@ from app.api.errors import ApiError
 from app.api.routes.generations import ERRORS, _resolve_hardware
 from app.api.schemas import GenerationCreate
 from app.api.views import job_view
-from app.dashboard import figures, telemetry
+from app.dashboard import figures, telemetry, uncertainty
 from app.dashboard.charts import plain, si
 from worker import models, registry
 from worker.settings import Settings
@@ -44,7 +44,8 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
            "Cache-Control": "no-store"}  # fmt: skip
 
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters.update(si=si, plain=plain, seconds=lambda v: "—" if v is None else (f"{v:.2f} s" if v < 100 else f"{v:.0f} s"))
+templates.env.filters.update(si=si, plain=plain, seconds=lambda v: "—" if v is None else (f"{v:.2f} s" if v < 100 else f"{v:.0f} s"),
+                             ratio_range=uncertainty.range_text)  # fmt: skip
 
 pages = APIRouter(include_in_schema=False)
 data = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(deps.api_key)])
@@ -131,7 +132,8 @@ def compare_report(request: Request, ids: str = Query(..., max_length=400, descr
         found.append(job_view(record, config.max_attempts))
     columns = [{**_report_context(job), "label": f"#{k + 1} {telemetry.profile_label(job['request'])}"} for k, job in enumerate(found)]
     charts = figures.compare_figures([c["label"] for c in columns], [c["energy"] for c in columns])
-    return templates.TemplateResponse(request, "_compare_report.html", {"columns": columns, "figures": charts},
+    quality_rows = uncertainty.compare_rows([c["quality"] for c in columns])
+    return templates.TemplateResponse(request, "_compare_report.html", {"columns": columns, "figures": charts, "quality_rows": quality_rows},
                                       headers={"Cache-Control": "no-store"})  # fmt: skip
 
 

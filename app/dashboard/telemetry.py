@@ -1,14 +1,20 @@
 """What the dashboard shows of one job, read from its public JSON (`app.api.views.job_view`) only.
 
-The worker writes the telemetry (``diffusion.generate`` and the cost ledger of ``device.cost``);
-this module picks out the figures a person compares — energy per image by component, the GPU/TPU
-baselines, area, latency, quality, the reproducibility record — and never imports the emulator.
+The worker writes the telemetry (``diffusion.generate`` and the cost ledger of ``device.cost``) as a
+typed report (`diffusion.telemetry`, pure pydantic: the same models the API publishes and the CLI
+reads; old stored schemas are upgraded by its loader). This module picks out of it the figures a
+person compares — energy per image by component, the GPU/TPU baselines with their ranges, area,
+latency, quality with N and intervals, the reproducibility record — and never imports the emulator.
 Seeds are kept as text: they go up to 2⁶³ and a browser's JSON numbers stop being exact at 2⁵³.
 """
 
 from __future__ import annotations
 
 import json
+
+from app.dashboard import uncertainty
+from diffusion.telemetry import Telemetry, load
+from diffusion.telemetry_quality import Quality
 
 # Inference energy by component, in the ledger's keys (device/cost.py), in drawing order.
 COMPONENTS = (
@@ -62,91 +68,115 @@ def summary(job: dict) -> dict:
     }
 
 
-def _accelerators(energy: dict, chip_per_image: float | None, chip_latency: float | None) -> list[dict]:
-    found = ((energy.get("baseline") or {}).get("accelerators")) or {}
-    ratios = ((energy.get("ratios") or {}).get("energy_per_image_gpu_over_chip")) or {}
+def _accelerators(energy, chip_per_image: float | None, chip_latency: float | None) -> list[dict]:
+    found = energy.baseline.accelerators if energy.baseline is not None else {}
+    ratios = energy.ratios.energy_per_image_gpu_over_chip if energy.kind == "chip" else {}
+    ranges = energy.ratio_ranges.energy_per_image_gpu_over_chip if energy.kind == "chip" and energy.ratio_ranges else {}
     rows = []
     for key in [*ACCELERATORS, *sorted(set(found) - set(ACCELERATORS))]:
         spec = found.get(key)
         if not spec:
             continue
-        per_image = spec.get("energy_per_image_j")
+        per_image = spec.energy_per_image_j
         ratio = ratios.get(key)
         if ratio is None and chip_per_image and per_image:
             ratio = per_image / chip_per_image
-        time_per_image = spec.get("time_per_image_s")
+        spread = ranges.get(key)
+        time_per_image = spec.time_per_image_s
         rows.append({
-            "key": key, "name": spec.get("name", key), "short": SHORT_NAMES.get(key, spec.get("name", key)),
+            "key": key, "name": spec.name or key, "short": SHORT_NAMES.get(key, spec.name or key),
             "energy_per_image_j": per_image, "energy_ratio": ratio,
+            "energy_ratio_low": spread.low if spread else None, "energy_ratio_high": spread.high if spread else None,
+            "energy_ratio_by_assumption": spread.by_assumption if spread else {},
             "time_per_image_s": time_per_image,
             "latency_ratio": time_per_image / chip_latency if (time_per_image and chip_latency) else None,
-            "tdp_w": spec.get("tdp_w"), "die_area_mm2": spec.get("die_area_mm2"),
-            "energy_per_random_bit_j": spec.get("energy_per_random_bit_j"),
-            "source": spec.get("source"), "uncertain": spec.get("uncertain") or "",
+            "tdp_w": spec.tdp_w, "die_area_mm2": spec.die_area_mm2,
+            "energy_per_random_bit_j": spec.energy_per_random_bit_j,
+            "source": spec.source, "uncertain": spec.uncertain or "",
         })  # fmt: skip
     return rows
 
 
+def report(job: dict) -> Telemetry | None:
+    """The job's telemetry as the typed report (`diffusion.telemetry`), old stored schemas upgraded."""
+    return load(job.get("telemetry"))
+
+
 def energy_view(job: dict) -> dict | None:
     """Energy, area, latency and the GPU/TPU comparison of a job's telemetry; None without any."""
-    telemetry = job.get("telemetry") or {}
-    energy = telemetry.get("energy") or {}
-    if not energy:
+    typed = report(job)
+    energy = typed.energy if typed is not None else None
+    if energy is None:
         return None
     request = job.get("request") or {}
-    images = energy.get("images") or (energy.get("baseline") or {}).get("images") or request.get("num_images") or 1
-    chip = "energy_j" in energy
-    per_image = energy.get("energy_per_image_j") if chip else None
-    latency = energy.get("latency_s") or {}
+    baseline = energy.baseline
+    chip = energy.kind == "chip"
+    images = (energy.images if chip else None) or (baseline.images if baseline else None) or request.get("num_images") or 1
+    per_image = energy.energy_per_image_j if chip else None
+    latency = energy.latency_s if chip else None
     view = {
         "chip": chip,
         "images": images,
-        "steps": energy.get("steps"),
+        "steps": energy.steps if chip else None,
         "energy_per_image_j": per_image,
-        "energy_total_j": energy.get("energy_total_j") if chip else None,
-        "energy_per_step_j": energy.get("energy_per_step_j") if chip else None,
+        "energy_total_j": energy.energy_total_j if chip else None,
+        "energy_per_step_j": energy.energy_per_step_j if chip else None,
         "components": [],
         "one_off": [],
         "area": [],
-        "area_total_mm2": energy.get("area_total_mm2") if chip else None,
-        "latency": {k: latency.get(k) for k in ("per_image", "per_step", "total", "mvm", "digital", "rng")} if chip else None,
-        "latency_model": latency.get("model", ""),
-        "accelerators": _accelerators(energy, per_image, latency.get("per_image") if chip else None),
-        "baseline_model": (energy.get("baseline") or {}).get("model", ""),
-        "baseline_utilisation": (energy.get("baseline") or {}).get("utilisation"),
-        "rng_bit_j": ((energy.get("rng_detail") or {}).get("energy_per_output_bit_j")) if chip else None,
-        "assumptions": energy.get("assumptions") or {},
+        "area_total_mm2": energy.area_total_mm2 if chip else None,
+        "latency": {k: getattr(latency, k) for k in ("per_image", "per_step", "total", "mvm", "digital", "rng")} if chip else None,
+        "latency_model": latency.model if chip else "",
+        "accelerators": _accelerators(energy, per_image, latency.per_image if chip else None),
+        "baseline_model": baseline.model if baseline else "",
+        "baseline_utilisation": baseline.utilisation if baseline else None,
+        "rng_bit_j": energy.rng_detail.energy_per_output_bit_j if chip else None,
+        "assumptions": energy.assumptions if chip else {},
+        "ranges": uncertainty.ranges_view(typed),
+        "bit_area": uncertainty.bit_area_view(typed),
     }
     if chip:
-        by_component = energy.get("energy_j") or {}
+        by_component = energy.energy_j.model_dump()
+        total = energy.energy_total_j
         view["components"] = [{"key": key, "label": label, "j_per_image": (by_component.get(key) or 0.0) / images,
-                               "share": (by_component.get(key) or 0.0) / energy["energy_total_j"] if energy.get("energy_total_j") else None}
+                               "share": (by_component.get(key) or 0.0) / total if total else None}
                               for key, label in COMPONENTS]  # fmt: skip
-        view["area"] = [{"key": key, "label": label, "mm2": (energy.get("area_um2") or {}).get(key, 0.0) / 1e6} for key, label in AREA]
-    programming = (telemetry.get("programming") or {}).get("energy_j") or {}
+        area = energy.area_um2.model_dump()
+        view["area"] = [{"key": key, "label": label, "mm2": (area.get(key) or 0.0) / 1e6} for key, label in AREA]
+    programming = typed.programming.energy_j.model_dump() if typed.programming is not None else {}
     view["one_off"] = [{"key": key, "label": label, "j": programming[key]} for key, label in ONE_OFF if programming.get(key)]
     return view
 
 
 def quality_view(job: dict) -> dict:
-    """Batch KID, batch FID with its N, calibrated FID — or why they are missing."""
-    quality = (job.get("telemetry") or {}).get("quality") or {}
-    calibrated = quality.get("fid_calibrated") or {}
+    """Batch KID (± std, N), batch FID with its N, the configuration's FIDs by N — or why they are missing.
+
+    ``points`` are this configuration's offline FIDs, one per N; ``software`` the software baseline's
+    at those same N's only (chip jobs), so a chip FID is never set beside a software FID of another N.
+    """
+    typed = report(job)
+    quality = typed.quality if typed is not None and typed.quality is not None else Quality(available=False)
+    calibrated = quality.fid_calibrated
     view = {
         "requested": bool(((job.get("request") or {}).get("quality") or {}).get("enabled", True)),
-        "available": bool(quality.get("available", "batch_fid" in quality)),
-        "reason": quality.get("reason"),
-        "calibrated": calibrated if calibrated.get("value") is not None else None,
-        "calibrated_note": calibrated.get("note", ""),
+        "available": bool(quality.available),
+        "reason": quality.reason,
+        "calibrated": calibrated.model_dump() if calibrated is not None and calibrated.value is not None else None,
+        "calibrated_note": calibrated.note if calibrated is not None else "",
         "fid": None,
         "kid": None,
-        "n": quality.get("n"),
-        "reference": quality.get("reference") or {},
+        "n": quality.n,
+        "reference": quality.reference,
+        "points": [p.model_dump() for p in quality.fid_at_n],
+        "software": uncertainty.same_n(quality.fid_at_n, quality.software_at_same_n),
+        "paired": quality.paired.model_dump() if quality.paired is not None else None,
+        "fidelity": typed.fidelity.model_dump() if typed is not None and typed.fidelity is not None else None,
+        "upgraded": typed is not None and typed.upgraded_from is not None,
     }
-    if "batch_fid" in quality:
+    if quality.batch_fid is not None:
         view["available"] = True
-        view["fid"] = quality["batch_fid"]
-        view["kid"] = quality.get("batch_kid")
+        view["fid"] = quality.batch_fid.model_dump()
+        view["kid"] = quality.batch_kid.model_dump() if quality.batch_kid is not None else None
     return view
 
 

@@ -105,6 +105,8 @@ def test_cost_prints_a_report(capsys):
     assert report["profile"] == "vcma-default"
     assert set(report["energy_j"]) >= {"array_read", "adc", "dac", "rng", "digital"}
     assert report["area_total_mm2"] > 0 and report["latency_s"]["per_image"] > 0
+    a100 = report["ratio_ranges"]["energy_per_image_gpu_over_chip"]["a100_sxm"]
+    assert a100["low"] < a100["headline"] == report["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"] < a100["high"]
 
 
 def test_bench_crossbar_small(capsys):

@@ -5,6 +5,7 @@ tested here; diffusion/test_inception.py tests the real network.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,12 @@ from diffusion.schedule import ScheduleConfig
 from diffusion.unet import UNet, UNetConfig
 
 TINY = UNetConfig(base_channels=8, channel_mults=(1, 2), num_res_blocks=1, time_embed_dim=16, norm_groups=4)
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def fake_features(images, batch_size=50, progress=None):
@@ -51,8 +58,10 @@ def reference(monkeypatch):
 def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
     code = cli.main(["generate", "--profile", "software", "--n", "3", "--steps", "2", "--out", str(tmp_path / "out"), "--model", str(model_dir)])
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["files"] == 5
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["files"] == 5 and printed["summary"]["schema_version"] == 2 and "gpu_energy_per_image_j" in printed["summary"]
     telemetry = json.loads((tmp_path / "out" / "telemetry.json").read_text())
+    assert telemetry["schema_version"] == 2 and telemetry["energy"]["kind"] == "gpu_baseline"
     quality = telemetry["quality"]
     if quality.get("available") is False:  # a checkout without the shipped reference statistics
         assert "reference statistics" in quality["reason"]
@@ -119,3 +128,18 @@ def test_generate_rejects_an_unknown_noise_source(capsys, tmp_path, model_dir):
     with pytest.raises(SystemExit):
         cli.main(["generate", "--profile", "software", "--noise", "quantum", "--out", str(tmp_path), "--model", str(model_dir)])
     assert "--noise" in capsys.readouterr().err
+
+
+def test_telemetry_reads_a_stored_report_of_any_schema(capsys, tmp_path):
+    job = json.loads((Path(__file__).resolve().parents[1] / "dashboard" / "data" / "vcma_job.json").read_text())
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    code, out, _ = run(capsys, "telemetry", str(tmp_path / "job.json"))  # a job as the API returns it
+    summary = json.loads(out)
+    assert code == 0 and summary["schema_version"] == 2 and summary["upgraded_from"] == 1
+    assert summary["energy_per_image_gpu_over_chip"]["a100_sxm"]["headline"] == job["telemetry"]["energy"]["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"]
+    (tmp_path / "telemetry.json").write_text(json.dumps(job["telemetry"]))
+    code, out, _ = run(capsys, "telemetry", str(tmp_path / "telemetry.json"), "--full")
+    full = json.loads(out)
+    assert code == 0 and full["energy"]["kind"] == "chip" and full["energy"]["counts"] == job["telemetry"]["energy"]["counts"]
+    code, _, err = run(capsys, "telemetry", str(tmp_path / "absent.json"))
+    assert code == 2 and "cannot read" in err

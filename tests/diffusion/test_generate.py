@@ -186,3 +186,21 @@ def test_paired_chip_request_reports_fidelity_to_the_software_twin(bundle, noise
 def test_bad_noise_and_paired_values_name_the_field(kwargs, word):
     with pytest.raises(InputError, match=word):
         GenerationRequest(**kwargs)
+
+
+def test_the_telemetry_is_a_typed_report_with_ranges_and_the_bit_area_metric(bundle):
+    from diffusion.telemetry import load
+
+    request = GenerationRequest(profile=small("vcma-default"), num_images=2, steps=2, seed=9, calibration_batch=4)
+    report = load(generate(request, bundle).telemetry)
+    assert report.schema_version == 2 and report.upgraded_from is None and report.energy.kind == "chip"
+    ranges = report.energy.ratio_ranges
+    assert [a.name for a in ranges.assumptions] == ["adc_model", "utilisation", "post_layout_factor"]
+    for key, ratio in report.energy.ratios.energy_per_image_gpu_over_chip.items():
+        spread = ranges.energy_per_image_gpu_over_chip[key]
+        assert spread.low < spread.headline < spread.high and spread.headline == pytest.approx(ratio, rel=1e-12)
+    metric = report.energy.energy_per_bit_area
+    assert metric.chip_j_mm2 == report.energy.rng_detail.energy_per_bit_per_area_j_mm2 and metric.definition
+    assert set(metric.accelerators["a100_sxm"].model_dump()) >= {"full_die", "rng_time_share"}
+    software = load(generate(GenerationRequest(profile="software", num_images=1, steps=2), bundle).telemetry)
+    assert software.energy.kind == "gpu_baseline" and software.schema_version == 2
