@@ -32,6 +32,7 @@ function overrides() {
     const original = JSON.parse(input.dataset.original);
     let value;
     if (input.type === "checkbox") value = input.checked;
+    else if (original === null) value = input.value.trim() === "" ? null : typed(input.value); // derived: empty keeps it derived
     else if (typeof original === "number") value = typed(input.value);
     else value = input.value;
     const same = typeof original === "number" && typeof value === "number" ? Math.abs(value - original) <= 1e-12 * Math.abs(original) : value === original;
@@ -149,8 +150,9 @@ function paramInput(section, key, value) {
   } else {
     input.type = "text";
     input.autocomplete = "off";
-    input.inputMode = typeof value === "number" ? "decimal" : "text";
+    input.inputMode = typeof value === "number" || value === null ? "decimal" : "text";
     input.value = value === null ? "" : String(value);
+    if (value === null) input.placeholder = "derived"; // e.g. crossbar.read_noise, from the read (docs/physics.md)
     wrap.append(label, input);
   }
   const error = document.createElement("small");
