@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from diffusion.telemetry import Reproducibility, Telemetry  # pure pydantic: no torch in the API process
+from worker.telemetry import Reproducibility, Telemetry  # pure pydantic: no torch in the API process
 
 SOFTWARE = "software"
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]

@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 
 from app.dashboard import uncertainty
-from diffusion.telemetry import Telemetry, load
-from diffusion.telemetry_quality import Quality
+from worker.telemetry import Quality, Telemetry, load
 
 # Inference energy by component, in the ledger's keys (device/cost.py), in drawing order.
 COMPONENTS = (
