@@ -20,11 +20,9 @@ chip FID is only ever put beside a software FID of the same N. Imports no torch.
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
-from device.errors import InputError
 from diffusion import fid_table
 from diffusion.shipped import FID_TABLE
 
@@ -34,17 +32,8 @@ MIN_SETS_FOR_SD = 3
 
 
 def load_sets(path: str | Path = SEED_SETS) -> dict:
-    """The seed-set file as {key: [rows]} (empty when absent; ``_about`` dropped)."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path} must hold a JSON object keyed by configuration")
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    """The seed-set file as {key: [rows]} (empty when absent; ``_about`` dropped); read as `fid_table.load` reads."""
+    return {k: v for k, v in fid_table.load(path).items() if not k.startswith("_")}
 
 
 def _raw_points(key: str, table: dict, sets: dict) -> dict[int, list[dict]]:
