@@ -373,9 +373,18 @@ class _Workspace(threading.local):
 
     def __init__(self) -> None:
         self.buffers: dict = {}
+        self.batch = None
 
     def get(self, tag: str, shape) -> np.ndarray:
-        key = (tag, tuple(shape))
+        """A float32 buffer of ``shape`` (its contents undefined); buffers of another batch size are dropped.
+
+        A forward pass uses one batch size throughout, so keeping only the current one bounds the
+        memory to one pass's buffers however many request sizes a long-lived worker sees.
+        """
+        shape = tuple(shape)
+        if shape[0] != self.batch:
+            self.buffers, self.batch = {}, shape[0]
+        key = (tag, shape)
         if key not in self.buffers:
             self.buffers[key] = np.empty(shape, dtype=np.float32)
         return self.buffers[key]

@@ -320,3 +320,13 @@ def test_non_tensors_are_refused(layer3):
         engine.moments(np.zeros((3, C * 9)))
     with pytest.raises(InputError, match="torch.Tensor"):
         engine.conv_moments(np.zeros((1, C, 8, 8)), spec)
+
+
+def test_the_fused_workspace_keeps_only_the_current_batch_size():
+    from diffusion.crossbar_statistical import _Workspace
+
+    work = _Workspace()
+    a = work.get("x_q", (4, 3, 5))
+    assert work.get("x_q", (4, 3, 5)) is a  # reused
+    work.get("x_q", (2, 3, 5))
+    assert set(work.buffers) == {("x_q", (2, 3, 5))}  # another batch size: the old buffers are gone
