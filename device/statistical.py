@@ -75,9 +75,6 @@ class StatisticalModel:
         clipping_rate: fraction of ADC conversions that clip on the calibration inputs (exact path).
         ir_residual: Var(exact deterministic read-out − the model's mean) / Var(exact IR drop) over
             the calibration inputs, pooled over outputs: the share of the IR drop the model misses.
-        ir_gain: (N,) γ_n, the IR slope as a gain on the output: x_q @ W_ir ≈ γ_n·(x_q @ W_eff),
-            fitted by least squares on the calibration rows (`fit_ir_gain`). The convolution form
-            of diffusion/crossbar_statistical.py uses it instead of the second (K, N) product.
     """
 
     w_eff: np.ndarray
@@ -92,7 +89,6 @@ class StatisticalModel:
     ir_coefficients: np.ndarray
     clipping_rate: float
     ir_residual: float
-    ir_gain: np.ndarray
 
     @property
     def in_features(self) -> int:
@@ -128,12 +124,6 @@ class StatisticalModel:
         x_q, scale = self.quantise_input(x)
         mu = input_magnitude(x_q, scale) / self.mean_magnitude
         return x_q @ self.w_eff - (mu - 1.0)[:, None] * (x_q @ self.w_ir)
-
-    def mean_by_gain(self, x: np.ndarray) -> np.ndarray:
-        """The deterministic part with the IR slope as an output gain: (x_q @ W_eff)·(1 − (μ_b − 1)·γ_n) (B, N)."""
-        x_q, scale = self.quantise_input(x)
-        mu = input_magnitude(x_q, scale) / self.mean_magnitude
-        return (x_q @ self.w_eff) * (1.0 - (mu - 1.0)[:, None] * self.ir_gain)
 
     def matmul(self, x, rng: np.random.Generator) -> np.ndarray:
         """The model's y for inputs x (B, K): the mean plus σ ⊙ ξ (float64, the plain reference)."""
@@ -348,22 +338,6 @@ def folded_ir_weights(matrix: ProgrammedMatrix, c_pos: np.ndarray, c_neg: np.nda
     return _fold_slices(drop, matrix, 1) * (descale(matrix) * matrix.cb.read_voltage)
 
 
-def fit_ir_gain(w_eff: np.ndarray, w_ir: np.ndarray, x_q: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """γ_n (N,) minimising Σ_b (μ_b − 1)²·(x_q @ W_ir − γ_n·x_q @ W_eff)²_bn: the IR slope as an output gain.
-
-    The slope term (μ_b − 1)·(x_q @ W_ir) costs a second product as large as the first; W_ir is the
-    drop's position-weighted copy of the cells (`folded_ir_weights`), so most of it lies along each
-    output's own weights. On the shipped U-Net the gain carries 69–89 % of the slope term's
-    variance (docs/emulation.md), which is itself 5–20 % of the deterministic error's.
-    """
-    slope = x_q @ w_ir
-    signal = x_q @ w_eff
-    weight = (mu - 1.0)[:, None] ** 2
-    denominator = np.sum(weight * signal * signal, axis=0)
-    numerator = np.sum(weight * signal * slope, axis=0)
-    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), 0.0)
-
-
 def read_noise_coefficients(matrix: ProgrammedMatrix) -> np.ndarray:
     """R_jn (K, N): output read-noise variance per unit x_q,j², d_n²·rn²·V_read²·Σ_s 4^s·(G⁺² + G⁻²)."""
     cb = matrix.cb
@@ -494,12 +468,7 @@ def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0, sums=None) ->
         ir_coefficients=coefficients,
         clipping_rate=0.0,
         ir_residual=0.0,
-        ir_gain=np.zeros(matrix.out_features),
     )
-    if first_order:
-        subset = x_q[:RESIDUAL_ROWS * 4]
-        mu = input_magnitude(subset, x_scale[: subset.shape[0]]) / mean_magnitude
-        model = replace(model, ir_gain=fit_ir_gain(model.w_eff, w_ir, subset, mu))
     residual = 0.0
     if cb.ir_drop:
         to_output = descale(matrix) * x_scale[:n_residual]

@@ -12,7 +12,7 @@ each, against ~4 ns for torch's ``normal_``):
   `window_reduce` — its max (or a map's sum) over every patch;
 * `quantise_pixels` — x_q = round(x/s_bp·L)·(s_bp/L) with every pixel's scale s_bp, x_q², and the
   per-pixel channel sums Σ_c |x_q| and Σ_c x_q²;
-* `noisy_readout` — in place, y ← (y·(1 − (μ_bp − 1)·γ_n) + σ_bnp·ξ)·g_n + o_n with
+* `noisy_readout` — in place, y ← (y − (μ_bp − 1)·slope_bnp + σ_bnp·ξ)·g_n + o_n with
   μ = Σ_patch |x_q|/(s·m̄), σ² = s_bp²·A_n + S_bp·R̄_n and ξ ~ N(0, 1) from per-row streams
   seeded by one 64-bit word.
 
@@ -101,16 +101,18 @@ def quantise_pixels(x, pixel_scale, levels, x_q, squares, abs_sum, square_sum):
 
 
 @njit(parallel=True)
-def noisy_readout(y, abs_sum, scale, squares, inverse_mean_magnitude, ir_gain, adc_var, mean_read, gain, offset, table, seed, noisy):
-    """In place on y (B, N, P): y ← (y·(1 − (μ − 1)·γ_n) + √(s²·A_n + S·R̄_n)·ξ)·g_n + o_n.
+def noisy_readout(y, slope, abs_sum, scale, squares, inverse_mean_magnitude, adc_var, mean_read, gain, offset, table, seed, noisy):
+    """In place on y (B, N, P): y ← (y − (μ − 1)·slope + √(s²·A_n + S·R̄_n)·ξ)·g_n + o_n.
 
-    Per patch (B, P) maps: ``abs_sum`` Σ|x_q|, ``scale`` s, ``squares`` S = Σ x_q²; μ =
-    Σ|x_q|/s·``inverse_mean_magnitude``. ``ir_gain`` γ, ``adc_var`` A, ``mean_read`` R̄, ``gain`` g,
-    ``offset`` o: (N,). ξ = ``table``[16-bit index], four indices per xoshiro256** word, stream
-    b·N + n seeded from ``seed`` (`seeded_state`), so the draws do not depend on the thread
-    schedule. ``noisy`` False skips the noise (σ = 0).
+    ``slope`` (B, N, P): x_q @ W_ir per patch (the IR drop's first-order term), or an empty
+    (0, 0, 0) array when the layer has no IR drop. Per patch (B, P) maps: ``abs_sum`` Σ|x_q|,
+    ``scale`` s, ``squares`` S = Σ x_q²; μ = Σ|x_q|/s·``inverse_mean_magnitude``. ``adc_var`` A,
+    ``mean_read`` R̄, ``gain`` g, ``offset`` o: (N,). ξ = ``table``[16-bit index], four indices per
+    xoshiro256** word, stream b·N + n seeded from ``seed`` (`seeded_state`), so the draws do not
+    depend on the thread schedule. ``noisy`` False skips the noise (σ = 0).
     """
     batch, outputs, pixels = y.shape
+    has_slope = slope.shape[0] > 0
     one = np.float32(1.0)
     zero = np.float32(0.0)
     inverse_m = np.float32(inverse_mean_magnitude)
@@ -118,16 +120,21 @@ def noisy_readout(y, abs_sum, scale, squares, inverse_mean_magnitude, ir_gain, a
         a_map = abs_sum[b]
         s_map = scale[b]
         sq = squares[b]
-        z = np.empty(pixels + 3, dtype=np.float32)  # one row's deviates, drawn first so the loop below vectorises
+        z = np.zeros(pixels + 3, dtype=np.float32)  # one row's deviates, drawn first so the loops below vectorise
+        drop = np.zeros(pixels, dtype=np.float32)  # μ − 1 per patch
+        for p in range(pixels):
+            drop[p] = a_map[p] / s_map[p] * inverse_m - one
         for n in range(outputs):
             values = y[b, n]
-            g_ir = ir_gain[n]
             g_out = gain[n]
             o_out = offset[n]
+            if has_slope:
+                ir = slope[b, n]
+                for p in range(pixels):
+                    values[p] -= drop[p] * ir[p]
             if not noisy:
                 for p in range(pixels):
-                    mu = a_map[p] / s_map[p] * inverse_m
-                    values[p] = values[p] * (one - (mu - one) * g_ir) * g_out + o_out
+                    values[p] = values[p] * g_out + o_out
                 continue
             s0, s1, s2, s3 = seeded_state(seed, b * outputs + n)
             for start in range(0, pixels, 4):
@@ -139,11 +146,10 @@ def noisy_readout(y, abs_sum, scale, squares, inverse_mean_magnitude, ir_gain, a
             a_n = adc_var[n]
             r_n = mean_read[n]
             for p in range(pixels):
-                mu = a_map[p] / s_map[p] * inverse_m
                 s_p = s_map[p]
                 variance = s_p * s_p * a_n + sq[p] * r_n
                 sigma = np.sqrt(variance if variance > zero else zero)
-                values[p] = (values[p] * (one - (mu - one) * g_ir) + sigma * z[p]) * g_out + o_out
+                values[p] = (values[p] + sigma * z[p]) * g_out + o_out
     return y
 
 

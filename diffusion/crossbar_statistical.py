@@ -14,9 +14,10 @@ on the engine's device, in two forms:
     and μ (a max-pool of the channel-wise max), but the input is quantised with the scale of the
     patch *centred* on each pixel (a pixel belongs to k² patches with different scales; the
     rounding error has the same size and the same correlation across outputs);
-  - the IR drop's first-order slope (μ_b − 1)·(x_q @ W_ir) is taken as an output gain,
-    (μ_b − 1)·γ_n·(x_q @ W_eff) (`device.statistical.fit_ir_gain`), which saves the second
-    convolution, as large as the first;
+  - the IR drop's first-order slope (μ_b − 1)·(x_q @ W_ir) is a second convolution, with W_ir
+    as its kernel, scaled per patch by μ_b − 1 (an output gain along each output's own weights
+    instead saved that convolution but cost +1.6 to +2.9 FID against exact at N = 500,
+    docs/emulation.md);
   - the read-noise variance Σ_j x_q,j²·R_jn is taken as ‖x_q,patch‖²·R̄_n, R averaged over the
     patch's rows (an average pool of the channel-wise sum of squares); per input channel it was no
     closer to the exact path (variance ratios 0.93–1.05 either way) and cost a C-channel pool;
@@ -45,6 +46,10 @@ from device.errors import InputError
 from device.statistical import StatisticalModel
 
 
+#: `kernels.noisy_readout`'s slope argument for a layer without IR drop.
+_NO_SLOPE = np.zeros((0, 0, 0), dtype=np.float32)
+
+
 def _tensor(array: np.ndarray, device, dtype) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
@@ -70,7 +75,6 @@ class StatisticalCrossbar:
         self.bit_weights = None
         if model.input_mode == "bit_serial":
             self.bit_weights = _tensor(np.square(np.asarray(model.plane_weights)), self.device, dtype)
-        self.ir_gain = _tensor(model.ir_gain, self.device, dtype)  # (N,) γ, the pooled form's IR slope
         self._ones = torch.ones(self.out_features, dtype=dtype)
         self._zeros = torch.zeros(self.out_features, dtype=dtype)
         self._conv_cache: dict = {}
@@ -147,16 +151,16 @@ class StatisticalCrossbar:
         return _plane_square_sums(unit, self.levels, self.model)
 
     # --- convolutions ----------------------------------------------------------------------------
-    def _conv_weights(self, spec: torch.nn.Conv2d):
-        """W_eff as a (N, C, kh, kw) kernel (the pooled form's one convolution)."""
-        key = (spec.in_channels, spec.kernel_size)
+    def _conv_weights(self, spec: torch.nn.Conv2d, slope: bool = False):
+        """W_eff (or, with ``slope``, W_ir) as a (N, C, kh, kw) kernel (the pooled form's convolutions)."""
+        key = (spec.in_channels, spec.kernel_size, slope)
         if key not in self._conv_cache:
             kh, kw = spec.kernel_size
             c_in = spec.in_channels
             if c_in * kh * kw != self.in_features:
                 raise InputError(f"conv {c_in}×{kh}×{kw} does not match the layer's {self.in_features} rows")
-            w_eff = self.weights[:, : self.out_features]
-            self._conv_cache[key] = w_eff.T.reshape(-1, c_in, kh, kw).contiguous()
+            columns = self.weights[:, self.out_features :] if slope else self.weights[:, : self.out_features]
+            self._conv_cache[key] = columns.T.reshape(-1, c_in, kh, kw).contiguous()
         return self._conv_cache[key]
 
     def _pooled(self, spec: torch.nn.Conv2d) -> bool:
@@ -230,7 +234,7 @@ class StatisticalCrossbar:
         if self.has_ir:
             magnitude = window * F.avg_pool2d(x_q.abs().sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding)
             mu = magnitude / scale / self.mean_magnitude
-            y = y * (1.0 - (mu - 1.0) * self.ir_gain.reshape(1, -1, 1, 1))
+            y = y - (mu - 1.0) * F.conv2d(x_q, self._conv_weights(spec, slope=True), **geometry)
         variance = None
         if self.noisy:
             variance = scale * scale * self.adc_var.reshape(1, -1, 1, 1)
@@ -280,9 +284,14 @@ class StatisticalCrossbar:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if self.noisy else 0
         gain, offset = trim if trim is not None else (self._ones, self._zeros)
         pixels = h_out * w_out
+        if self.has_ir:
+            slope = F.conv2d(x_q, self._conv_weights(spec, slope=True), stride=spec.stride, padding=spec.padding)
+            slope = slope.numpy().reshape(batch, self.out_features, pixels)
+        else:
+            slope = _NO_SLOPE
         kernels.noisy_readout(
-            y.numpy().reshape(batch, self.out_features, pixels), patch_abs.reshape(batch, pixels), scale.reshape(batch, pixels),
-            patch_squares.reshape(batch, pixels), 1.0 / self.mean_magnitude, self.ir_gain.numpy(), self.adc_var.numpy(),
+            y.numpy().reshape(batch, self.out_features, pixels), slope, patch_abs.reshape(batch, pixels), scale.reshape(batch, pixels),
+            patch_squares.reshape(batch, pixels), 1.0 / self.mean_magnitude, self.adc_var.numpy(),
             self._mean_read.numpy(), gain.detach().contiguous().numpy(), offset.detach().contiguous().numpy(), kernels.GAUSSIAN_TABLE,
             np.uint64(seed), self.noisy,
         )  # fmt: skip

@@ -77,33 +77,38 @@ def test_quantise_pixels_is_the_dac_rounding(levels):
 def _readout_inputs(batch=4, outputs=6, pixels=50, seed=4):
     r = _rng(seed)
     y = r.standard_normal((batch, outputs, pixels)).astype(np.float32)
+    slope = (0.05 * r.standard_normal((batch, outputs, pixels))).astype(np.float32)
     scale = (0.5 + r.random((batch, pixels))).astype(np.float32)
     abs_sum = (scale * (5 + r.random((batch, pixels)))).astype(np.float32)
     squares = (scale * scale * (2 + r.random((batch, pixels)))).astype(np.float32)
-    per_output = [r.random(outputs).astype(np.float32) * f for f in (0.05, 1e-3, 1e-3, 1.0, 0.1)]
-    per_output[3] += 0.5  # gains around 1
-    return y, abs_sum, scale, squares, per_output
+    per_output = [r.random(outputs).astype(np.float32) * f for f in (1e-3, 1e-3, 1.0, 0.1)]
+    per_output[2] += 0.5  # gains around 1
+    return (y, slope), abs_sum, scale, squares, per_output
 
 
-def _readout(y, abs_sum, scale, squares, per_output, seed, noisy, inverse_m=0.17):
-    gamma, adc, read, gain, offset = per_output
+def _readout(y_slope, abs_sum, scale, squares, per_output, seed, noisy, inverse_m=0.17):
+    y, slope = y_slope
+    adc, read, gain, offset = per_output
     out = y.copy()
-    K.noisy_readout(out, abs_sum, scale, squares, inverse_m, gamma, adc, read, gain, offset, K.GAUSSIAN_TABLE, np.uint64(seed), noisy)
+    K.noisy_readout(out, slope, abs_sum, scale, squares, inverse_m, adc, read, gain, offset, K.GAUSSIAN_TABLE, np.uint64(seed), noisy)
     return out
 
 
 def test_noisy_readout_mean_is_the_formula():
-    y, abs_sum, scale, squares, per_output = _readout_inputs()
-    gamma, _, _, gain, offset = per_output
+    (y, slope), abs_sum, scale, squares, per_output = _readout_inputs()
+    _, _, gain, offset = per_output
     mu = abs_sum / scale * np.float32(0.17)
-    expected = y * (1 - (mu[:, None] - 1) * gamma[None, :, None]) * gain[None, :, None] + offset[None, :, None]
-    np.testing.assert_allclose(_readout(y, abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6)
+    expected = (y - (mu[:, None] - 1) * slope) * gain[None, :, None] + offset[None, :, None]
+    np.testing.assert_allclose(_readout((y, slope), abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6)
+    no_slope = np.zeros((0, 0, 0), dtype=np.float32)  # a layer without IR drop
+    expected = y * gain[None, :, None] + offset[None, :, None]
+    np.testing.assert_allclose(_readout((y, no_slope), abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_noisy_readout_noise_has_the_predicted_law_and_replays():
     batch, outputs, pixels = 40, 50, 500  # 10⁶ deviates
     y, abs_sum, scale, squares, per_output = _readout_inputs(batch, outputs, pixels, seed=5)
-    _, adc, read, gain, _ = per_output
+    adc, read, gain, _ = per_output
     mean = _readout(y, abs_sum, scale, squares, per_output, 0, False)
     noisy = _readout(y, abs_sum, scale, squares, per_output, 11, True)
     sigma = np.sqrt(scale[:, None] ** 2 * adc[None, :, None] + squares[:, None] * read[None, :, None]) * gain[None, :, None]
