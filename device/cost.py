@@ -26,6 +26,8 @@ from device.rng import RNGParameters
 # Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm, 0.9 V: J per operation.
 HOROWITZ_NODE_NM = 45.0
 HOROWITZ_45NM_J = {"int32_add": 0.1e-12, "fp16_add": 0.4e-12, "fp16_mult": 1.1e-12}
+# The same paper's area per unit, 45 nm: µm².
+HOROWITZ_45NM_UM2 = {"fp16_add": 1360.0, "fp16_mult": 1640.0}
 
 
 def scale_to_node(energy_45nm_j: float, node_nm: float) -> float:
@@ -45,6 +47,7 @@ ASSUMED_CONSTANTS = {  # TechnologyParameters fields that are assumptions (detai
     "adc_column_sharing": "assumption: 8 column pairs per ADC (NeuroSim-style multiplexing)",
     "digital_clock_hz": "assumption: 1 GHz digital clock at 22 nm",
     "digital_lanes": "assumption: 256 16-bit lanes (one op each per clock) for the network's digital layers",
+    "digital_lane_area_um2": "assumption: one Horowitz 45 nm FP16 adder (1360 µm²) + multiplier (1640 µm²) per lane × (node/45)²",
 }
 
 
@@ -55,6 +58,7 @@ NODE_DEFAULTS = {
     "shift_add_energy": (scale_to_node(HOROWITZ_45NM_J["int32_add"], DEFAULT_NODE_NM), 1),
     "driver_area_um2": (4.0, 2),
     "rng_periphery_area_um2": (20.0, 2),
+    "digital_lane_area_um2": ((HOROWITZ_45NM_UM2["fp16_add"] + HOROWITZ_45NM_UM2["fp16_mult"]) * (DEFAULT_NODE_NM / HOROWITZ_NODE_NM) ** 2, 2),
 }
 
 
@@ -99,6 +103,10 @@ class TechnologyParameters:
             256 lanes = 256 Gop/s (≈ 94 mW at ``digital_op_energy``), four times the 64 FP32 lanes
             of one A100 streaming multiprocessor. Shift-adds are one adder per ADC, pipelined with
             the conversions, and add no latency.
+        digital_lane_area_um2: µm² per digital lane. Assumption: one FP16 adder and one FP16
+            multiplier (Horowitz ISSCC 2014, 45 nm: 1360 + 1640 µm²) scaled by (node/45)² =
+            717 µm² at 22 nm; 256 lanes take 0.18 mm². Registers, activation SRAM and control are
+            not counted (a lower bound on the digital periphery).
 
     At another node, set the node-dependent values too (``NODE_DEFAULTS``: the Horowitz-derived
     energies ∝ node, `scale_to_node`; the driver and random-bit periphery areas ∝ node², `node_scaled`):
@@ -119,6 +127,7 @@ class TechnologyParameters:
     vcma_driver_energy: float = 20e-15
     digital_clock_hz: float = 1e9
     digital_lanes: int = 256
+    digital_lane_area_um2: float = NODE_DEFAULTS["digital_lane_area_um2"][0]
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -372,6 +381,7 @@ def cost_report(
         "adcs": footprint.n_adcs * adc_area(bits, tech.adc_sample_rate, tech.node_nm, e_f3) if bits else 0.0,
         "drivers": footprint.n_row_drivers * tech.driver_area_um2,
         "rng": footprint.n_rng_devices * (cell_um2 + tech.rng_periphery_area_um2),
+        "digital": tech.digital_lanes * tech.digital_lane_area_um2,
     }
     area = {k: float(v) for k, v in area.items()}
     area_total_mm2 = sum(area.values()) * 1e-6

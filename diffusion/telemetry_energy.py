@@ -83,6 +83,7 @@ class AreaByBlock(Open):
     adcs: float = 0.0
     drivers: float = 0.0
     rng: float = Field(0.0, description="the random-bit array: cells + periphery")
+    digital: float = Field(0.0, description="the digital lanes (FP16 adder + multiplier each; no SRAM or control)")
 
 
 class Latency(Open):

@@ -26,7 +26,7 @@ COMPONENTS = (
 )
 # One-off costs of programming a chip (not part of any image's energy).
 ONE_OFF = (("programming", "weight programming (write + verify)"), ("rng_calibration", "RNG calibration"))
-AREA = (("cells", "cell arrays"), ("adcs", "ADCs"), ("drivers", "drivers"), ("rng", "RNG array"))
+AREA = (("cells", "cell arrays"), ("adcs", "ADCs"), ("drivers", "drivers"), ("rng", "RNG array"), ("digital", "digital lanes"))
 ACCELERATORS = ("a100_sxm", "h100_sxm", "tpu_v4")
 SHORT_NAMES = {"a100_sxm": "A100 SXM", "h100_sxm": "H100 SXM", "tpu_v4": "TPU v4"}
 TERMINAL = ("succeeded", "failed", "cancelled")

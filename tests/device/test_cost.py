@@ -88,7 +88,7 @@ def test_cell_area_is_k_f_squared():
 
 def test_another_node_needs_its_own_node_dependent_values():
     with pytest.raises(ParameterError, match=r"node_nm = 45 but digital_op_energy, shift_add_energy, driver_area_um2, "
-                                             r"rng_periphery_area_um2 still hold the 22 nm values.*digital_op_energy = 7.5e-13"):
+                                             r"rng_periphery_area_um2, digital_lane_area_um2 still hold the 22 nm values.*digital_op_energy = 7.5e-13"):
         dataclasses.replace(TECH, node_nm=45.0)
     assert cost.node_scaled("digital_op_energy", 45.0) == approx(0.75e-12, rel=1e-12)  # Horowitz's own 45 nm figure
     assert cost.node_scaled("driver_area_um2", 44.0) == approx(16.0, rel=1e-12)
@@ -182,7 +182,7 @@ def test_report_totals_equal_the_sum_of_components():
     components = {"array_read", "adc", "dac", "shift_add", "digital", "rng", "rng_calibration", "programming"}
     assert set(report["energy_j"]) == components
     assert report["area_total_mm2"] == approx(sum(report["area_um2"].values()) * 1e-6, rel=1e-12)
-    assert set(report["area_um2"]) == {"cells", "adcs", "drivers", "rng"}
+    assert set(report["area_um2"]) == {"cells", "adcs", "drivers", "rng", "digital"}
     json.dumps(report, allow_nan=False)
 
 
@@ -211,6 +211,17 @@ def test_area_by_hand():
     assert area["adcs"] == approx(32 * cost.adc_area(8, 1e9, 22, cost.adc_energy_survey(8, 1e9)), rel=1e-12)
     assert area["drivers"] == approx(512 * 4.0)
     assert area["rng"] == approx(1024 * (cell + 20.0), rel=1e-12)
+    # 256 lanes of one Horowitz 45 nm FP16 adder (1360 µm²) and multiplier (1640 µm²), × (22/45)²
+    assert TECH.digital_lanes == 256 and area["digital"] == approx(256 * 3000.0 * (22 / 45) ** 2, rel=1e-12)
+
+
+def test_digital_area_follows_the_lanes_and_the_node():
+    wider = dataclasses.replace(TECH, digital_lanes=2 * TECH.digital_lanes)
+    assert _report(tech=wider)["area_um2"]["digital"] == approx(2 * _report()["area_um2"]["digital"], rel=1e-12)
+    scaled = {name: cost.node_scaled(name, 45.0) for name in cost.NODE_DEFAULTS}
+    assert scaled["digital_lane_area_um2"] == approx(3000.0, rel=1e-12)
+    with pytest.raises(ParameterError, match="digital_lane_area_um2"):
+        cost.TechnologyParameters(node_nm=45.0, **{k: v for k, v in scaled.items() if k != "digital_lane_area_um2"})
 
 
 def test_energy_and_latency_per_image_scale_with_images():
