@@ -104,6 +104,7 @@ class Chip:
         return cost_report(
             ledger if ledger is not None else self.ledger, self.footprint(), p.technology, p.rng, p.mtj,
             phase=phase, images=images, steps=steps, workload=workload, crossbar=p.crossbar,
+            rng_line_field=self.rng.line_field(),
         )
 
 

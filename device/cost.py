@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from device import baselines, mtj
+from device import baselines, field_line, mtj
 from device.read_noise import read_noise_summary
 from device.errors import InputError, ParameterError
 from device.ledger import Ledger, check_phase
@@ -47,6 +47,8 @@ ASSUMED_CONSTANTS = {  # TechnologyParameters fields that are assumptions (detai
     "adc_column_sharing": "assumption: 8 column pairs per ADC (NeuroSim-style multiplexing)",
     "digital_clock_hz": "assumption: 1 GHz digital clock at 22 nm",
     "digital_lanes": "assumption: 256 16-bit lanes (one op each per clock) for the network's digital layers",
+    "field_line_width_m": "assumption: 100 nm strip line, about the free layer's width (H = I/(2w) holds close to it)",
+    "field_line_supply_v": "assumption: field-line drivers run from the 0.8 V logic supply, gated to the pulse",
     "digital_lane_area_um2": "assumption: one Horowitz 45 nm FP16 adder (1360 µm²) + multiplier (1640 µm²) per lane × (node/45)²",
 }
 
@@ -107,6 +109,11 @@ class TechnologyParameters:
             multiplier (Horowitz ISSCC 2014, 45 nm: 1360 + 1640 µm²) scaled by (node/45)² =
             717 µm² at 22 nm; 256 lanes take 0.18 mm². Registers, activation SRAM and control are
             not counted (a lower bound on the digital periphery).
+        field_line_width_m, field_line_supply_v: the strip lines that make the crossbar's write
+            field and the random-bit devices' bias field (`device.field_line`: I = 2·w·|H|,
+            E = V_dd·I·t per gated pulse). Assumptions: 100 nm (about the free layer's width) and
+            the 0.8 V logic supply. At 15 kA/m a write pulse of 30 ns costs 72 pJ; a random-bit
+            cycle at the default chip's mean |bias + knob| field of 2.0 kA/m costs 9.6 pJ.
 
     At another node, set the node-dependent values too (``NODE_DEFAULTS``: the Horowitz-derived
     energies ∝ node, `scale_to_node`; the driver and random-bit periphery areas ∝ node², `node_scaled`):
@@ -128,6 +135,8 @@ class TechnologyParameters:
     digital_clock_hz: float = 1e9
     digital_lanes: int = 256
     digital_lane_area_um2: float = NODE_DEFAULTS["digital_lane_area_um2"][0]
+    field_line_width_m: float = 100e-9
+    field_line_supply_v: float = 0.8
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -143,7 +152,7 @@ class TechnologyParameters:
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
-            positive = f.name in ("node_nm", "cell_area_f2", "adc_sample_rate", "post_layout_factor", "digital_clock_hz")
+            positive = f.name in ("node_nm", "cell_area_f2", "adc_sample_rate", "post_layout_factor", "digital_clock_hz", "field_line_width_m")
             if value < 0 or (positive and value == 0):
                 raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
         if self.post_layout_factor < 1.0:
@@ -245,10 +254,13 @@ class ChipFootprint(NamedTuple):
 # --- the report ------------------------------------------------------------------------------------
 
 
-def rng_action_energies(rng_params: RNGParameters, mtj_params: mtj.MTJParameters, tech: TechnologyParameters) -> dict:
+def rng_action_energies(rng_params: RNGParameters, mtj_params: mtj.MTJParameters, tech: TechnologyParameters,
+                        line_field: float | None = None) -> dict:  # fmt: skip
     """J per action of the random-bit array: write pulse and reset pulse (F17 at the pulse voltage
     and width, with R from F16 in the state the device starts the pulse in: P for the write, AP for
-    the reset; C from `MTJParameters.capacitance`), reads in P and AP (F1 at read_voltage, read_time)."""
+    the reset; C from `MTJParameters.capacitance`), reads in P and AP (F1 at read_voltage, read_time),
+    and the bias line's field during each write pulse (`device.field_line`, at ``line_field``, the
+    devices' mean |H| in A/m, `MTJRandomSource.line_field`; None: |bias_field|, no knob)."""
     v, t = rng_params.pulse_voltage, rng_params.pulse_width
     c, e_drv = mtj_params.capacitance, tech.vcma_driver_energy
     r_p, r_ap = (float(mtj.resistance(mtj_params, s, v)) for s in (1.0, -1.0))
@@ -258,13 +270,16 @@ def rng_action_energies(rng_params: RNGParameters, mtj_params: mtj.MTJParameters
         "reset_j": vcma_pulse_energy(c, v, r_ap, t, e_drv),
         "read_p_j": read_energy(vr, float(mtj.resistance(mtj_params, 1.0, vr)), tr),
         "read_ap_j": read_energy(vr, float(mtj.resistance(mtj_params, -1.0, vr)), tr),
-    }
+        "field_j": float(field_line.pulse_energy(abs(rng_params.bias_field) if line_field is None else line_field, t,
+                                                 tech.field_line_width_m, tech.field_line_supply_v)),
+    }  # fmt: skip
 
 
 def _rng_energy(cycles: int, resets: int, e: dict) -> dict:
-    """Pulses, reads (switched devices read AP) and resets of ``cycles`` cycles with ``resets`` ones."""
+    """Pulses, bias-line fields, reads (switched devices read AP) and resets of ``cycles`` cycles with ``resets`` ones."""
     return {
         "pulse_j": cycles * e["pulse_j"],
+        "field_j": cycles * e["field_j"],
         "read_j": max(cycles - resets, 0) * e["read_p_j"] + min(resets, cycles) * e["read_ap_j"],
         "reset_j": resets * e["reset_j"],
     }
@@ -283,7 +298,7 @@ def _component_energies(c: dict, tech: TechnologyParameters, e: dict, scale: flo
         "digital": c["digital_ops"] * tech.digital_op_energy,
         "rng": sum(rng_parts.values()),
         "rng_calibration": sum(calibration.values()),
-        "programming": c["write_pulses"] * e["write"] + c["write_verify_reads"] * e["verify"],
+        "programming": c["write_pulses"] * (e["write"] + e["write_field"]) + c["write_verify_reads"] * e["verify"],
     }
     return {k: float(v * scale) for k, v in energy.items()}, {k: float(v * scale) for k, v in rng_parts.items()}
 
@@ -318,6 +333,7 @@ def cost_report(
     *,
     crossbar=None,
     utilisation: float = baselines.DEFAULT_UTILISATION,
+    rng_line_field: float | None = None,
 ) -> dict:
     """JSON-ready energy / area / latency / baseline report of ``ledger``'s ``phase``.
 
@@ -328,7 +344,8 @@ def cost_report(
     resistance, and the read noise the report states (``assumptions.read_noise``: effective and
     derived σ, and a warning when ``read_noise`` overrides the physics); without it the random-bit
     array's pulse and read settings are used. ``utilisation``
-    is the GPU/TPU baseline's. Energy components (F7): array_read (F1, summed by the crossbar), adc
+    is the GPU/TPU baseline's; ``rng_line_field`` the random-bit devices' mean bias-line |H|, A/m
+    (`MTJRandomSource.line_field`; None: |bias_field|). Energy components (F7): array_read (F1, summed by the crossbar), adc
     (F3), dac, shift_add, digital, rng and rng_calibration (F17 + F1 per cycle, F17 per reset),
     programming (F17 write pulses + F1 verify reads). The ``"programming"`` phase's total is
     also reported on its own (``programming_phase_energy_j``: once per chip, not per image).
@@ -363,12 +380,16 @@ def cost_report(
     g_write, g_read = mean_conductance(mtj_params, write_v), mean_conductance(mtj_params, read_v)
     e_write = vcma_pulse_energy(mtj_params.capacitance, write_v, 1.0 / g_write, write_t, tech.vcma_driver_energy)
     e_verify = read_energy(read_v, 1.0 / g_read, read_t)
+    write_field = float(getattr(crossbar, "write_field", 0.0))
+    e_write_field = float(field_line.pulse_energy(write_field, write_t, tech.field_line_width_m, tech.field_line_supply_v))
     bits = footprint.adc_bits
     r_col = column_resistance(mtj_params, footprint.tile_rows, read_v)
     e_f3 = adc_energy_survey(bits, tech.adc_sample_rate) if bits else 0.0
     e_f4 = adc_energy_sar(bits, r_col) if bits else 0.0
-    e_rng = rng_action_energies(rng_params, mtj_params, tech)
-    per_action = {"adc": e_f3, "write": e_write, "verify": e_verify, "rng": e_rng}
+    if rng_line_field is not None and not (isinstance(rng_line_field, (int, float)) and math.isfinite(rng_line_field) and rng_line_field >= 0):
+        raise InputError(f"rng_line_field must be a finite field magnitude >= 0 A/m, got {rng_line_field!r}")
+    e_rng = rng_action_energies(rng_params, mtj_params, tech, rng_line_field)
+    per_action = {"adc": e_f3, "write": e_write, "write_field": e_write_field, "verify": e_verify, "rng": e_rng}
     energy, rng_parts = _component_energies(c, tech, per_action, scale)
     total = sum(energy.values())
     prog_total = sum(_component_energies(ledger.counts("programming"), tech, per_action, scale)[0].values())
@@ -435,8 +456,12 @@ def cost_report(
         "array_read": "F1 from the crossbar's actual per-cell conductances (cell_reads not charged again)",
         "rng_pulse": "F17 at pulse voltage/width, R_P (F16) for write pulses and R_AP for resets (same "
         "pulse), plus vcma_driver_energy; reads F1, switched devices read in AP",
+        "field_lines": f"strip-line fields, I = 2·w·|H|, E = V_dd·I·t per gated pulse (w = {tech.field_line_width_m:.3g} m, "
+        f"V_dd = {tech.field_line_supply_v:.3g} V): the random-bit bias line at mean |H| = "
+        f"{abs(rng_params.bias_field) if rng_line_field is None else rng_line_field:.4g} A/m per write pulse "
+        f"({e_rng['field_j']:.3g} J), the crossbar write field {write_field:.4g} A/m per programming pulse ({e_write_field:.3g} J)",
         "gaussian_conversion": "one digital op per Gaussian sample (table look-up or counter read-out)",
-        "programming": f"F17 write pulses at {write_v} V, {write_t} s and F1 verify reads at {read_v} V, "
+        "programming": f"F17 write pulses at {write_v} V, {write_t} s with their write-line field, and F1 verify reads at {read_v} V, "
         f"{read_t} s, at the mean P/AP conductance" + ("" if crossbar is not None else " (random-bit "
         "array settings: no crossbar parameters given)"),
         "cell_area": f"{tech.cell_area_f2} F² per cell (F6, NVSim 1T1MTJ) over the whole tile arrays",

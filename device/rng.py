@@ -218,6 +218,15 @@ class MTJRandomSource:
         total_field = pop.stray_field + p.bias_field + extra_field
         return mtj.switching_probability(self.mtj, voltage, p.pulse_width, total_field, pop.interfacial_anisotropy)
 
+    def line_field(self) -> float:
+        """Mean |H| the devices' bias lines carry during a write pulse, A/m: |bias_field + field knob|.
+
+        What the field lines are charged for (`device.field_line`); the stray field of each device
+        comes from its stack and is free.
+        """
+        knob = self.knob_values if self.knob == "bias_field" else 0.0
+        return float(np.mean(np.abs(self.params.bias_field + knob)))
+
     def _dac(self) -> calibration.DAC:
         p = self.params
         if self.knob == "bias_field":

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from device import cost, mtj, rng
+from device import cost, field_line, mtj, rng
 from device.cost import ChipFootprint, Ledger, TechnologyParameters, cost_report
 from device.errors import InputError, ParameterError
 
@@ -346,3 +346,55 @@ def test_report_validation_names_the_offending_argument(kwargs, word):
 def test_adc_bits_zero_means_ideal_readout_with_no_adc_cost():
     report = _report(footprint=FOOTPRINT._replace(adc_bits=0))
     assert report["energy_j"]["adc"] == 0.0 and report["area_um2"]["adcs"] == 0.0
+
+
+# --- field lines (device/field_line.py) --------------------------------------------------------------
+
+
+def test_strip_line_field_and_pulse_energy_by_hand():
+    # H = I/(2w): 15 kA/m at the surface of a 100 nm strip takes 3 mA; 0.8 V × 3 mA × 30 ns = 72 pJ
+    assert field_line.line_current(15e3, 100e-9) == approx(3e-3, rel=1e-12)
+    assert field_line.line_current(-15e3, 100e-9) == approx(3e-3, rel=1e-12)  # either direction
+    assert field_line.pulse_energy(15e3, 30e-9, 100e-9, 0.8) == approx(72e-12, rel=1e-12)
+    with pytest.raises(InputError, match="width"):
+        field_line.line_current(1e3, 0.0)
+    with pytest.raises(InputError, match="duration"):
+        field_line.pulse_energy(1e3, -1e-9, 100e-9, 0.8)
+
+
+def test_random_bit_bias_field_is_charged_per_cycle_and_grows_with_the_field():
+    plain = _report()
+    assert plain["rng_detail"]["field_j"] == 0.0  # no bias field, no knob given
+    charged = _report(rng_line_field=2e3)
+    per_cycle = 0.8 * 2 * 100e-9 * 2e3 * 30e-9  # V_dd · 2w|H| · t_pulse = 9.6 pJ
+    assert charged["rng_detail"]["per_action_j"]["field_j"] == approx(per_cycle, rel=1e-12)
+    assert charged["rng_detail"]["field_j"] == approx(65536 * per_cycle, rel=1e-12)
+    assert charged["energy_j"]["rng"] == approx(plain["energy_j"]["rng"] + 65536 * per_cycle, rel=1e-12)
+    assert charged["programming_phase_energy_j"] == approx(plain["programming_phase_energy_j"] + 10**6 * per_cycle, rel=1e-9)  # calibration pulses too
+    stronger = _report(rng_line_field=4e3)
+    assert stronger["rng_detail"]["field_j"] == approx(2 * charged["rng_detail"]["field_j"], rel=1e-12)
+    assert stronger["rng_detail"]["energy_per_output_bit_j"] > charged["rng_detail"]["energy_per_output_bit_j"]
+    fixed = _report(rng_params=dataclasses.replace(RNG, bias_field=-3e3))  # no knob known: |bias_field|
+    assert fixed["rng_detail"]["per_action_j"]["field_j"] == approx(0.8 * 2 * 100e-9 * 3e3 * 30e-9, rel=1e-12)
+    with pytest.raises(InputError, match="rng_line_field"):
+        _report(rng_line_field=-1.0)
+
+
+def test_programming_pays_for_the_write_field():
+    base = SimpleNamespace(write_pulse_voltage=1.5, write_pulse_width=30e-9, read_voltage=0.1, read_time=5e-9)
+    without = _report(phase="programming", crossbar=base)["energy_j"]["programming"]
+    with_field = _report(phase="programming", crossbar=SimpleNamespace(**vars(base), write_field=15e3))
+    assert with_field["energy_j"]["programming"] == approx(without + 1000 * 72e-12, rel=1e-9)
+    assert "write field 1.5e+04 A/m" in with_field["assumptions"]["field_lines"]
+
+
+def test_a_chip_report_charges_its_calibrated_bias_fields():
+    from device import profiles
+    from device.chip import Chip
+
+    chip = Chip(profiles.get_profile("vcma-default"), 0)
+    chip.gaussian((64,))
+    field = chip.rng.line_field()
+    assert 1e3 < field < 4e3  # the field knob cancels each device's stray field
+    report = chip.report()
+    assert report["rng_detail"]["per_action_j"]["field_j"] == approx(0.8 * 2 * 100e-9 * field * 30e-9, rel=1e-9)
