@@ -303,6 +303,26 @@ def _component_energies(c: dict, tech: TechnologyParameters, e: dict, scale: flo
     return {k: float(v * scale) for k, v in energy.items()}, {k: float(v * scale) for k, v in rng_parts.items()}
 
 
+def cell_retention(mtj_params: mtj.MTJParameters, read_voltage: float) -> dict:
+    """How long a crossbar cell keeps its state: Néel–Brown escape rates at rest and while read.
+
+    `mtj.brown_escape_rate` (Brown 1963) of the profile's device at zero field, at 0 V and at the
+    read voltage (VCMA lowers the barrier during a read); the mean retention is 1/(the faster rate).
+    The crossbar's cells are the profile's one device, whose barrier is chosen for random bits
+    (Δ0 ≈ 20 k_BT); the emulation keeps the programmed states for the whole job, as memory-grade
+    cells (Δ0 ≳ 60 k_BT) or a refresh would.
+    """
+    idle = max(float(r) for r in mtj.brown_escape_rate(mtj_params, 0.0, 0.0))
+    read = max(float(r) for r in mtj.brown_escape_rate(mtj_params, read_voltage, 0.0))
+    return {
+        "thermal_stability_kbt": float(mtj.thermal_stability(mtj_params, 0.0)),
+        "escape_rate_idle_per_s": idle, "escape_rate_read_per_s": read,
+        "mean_retention_s": 1.0 / idle if idle > 0 else math.inf,
+        "note": "the cells share the random-bit device's barrier; the emulation keeps every programmed state "
+        "for the whole job (memory-grade cells or a refresh; neither is modelled or charged)",
+    }  # fmt: skip
+
+
 def digital_latency(ops, tech: TechnologyParameters) -> float:
     """Time of ``ops`` digital operations on the periphery, s: ops/(digital_clock_hz·digital_lanes)."""
     return float(ops) / (tech.digital_clock_hz * tech.digital_lanes)
@@ -466,7 +486,8 @@ def cost_report(
         "array settings: no crossbar parameters given)"),
         "cell_area": f"{tech.cell_area_f2} F² per cell (F6, NVSim 1T1MTJ) over the whole tile arrays",
         "read_noise": read_noise_summary(mtj_params, crossbar) if hasattr(crossbar, "read_noise_factor") else None,
-        "source": "the 'ideal' random source is charged as the MTJ array" if rng_params.source == "ideal" else "mtj",
+        "cell_retention": cell_retention(mtj_params, read_v) if crossbar is not None else None,
+        "source": "the 'ideal' random source is charged as the MTJ array (its bias line at |bias_field|: it has no field knob)" if rng_params.source == "ideal" else "mtj",
         "constants": {
             **{name: {"value": getattr(tech, name), "basis": basis} for name, basis in ASSUMED_CONSTANTS.items()},
             "sar_row_activity": {"value": SAR_ROW_ACTIVITY, "basis": "assumption: half the rows conduct"},

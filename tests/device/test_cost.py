@@ -398,3 +398,15 @@ def test_a_chip_report_charges_its_calibrated_bias_fields():
     assert 1e3 < field < 4e3  # the field knob cancels each device's stray field
     report = chip.report()
     assert report["rng_detail"]["per_action_j"]["field_j"] == approx(0.8 * 2 * 100e-9 * field * 30e-9, rel=1e-9)
+
+
+def test_the_report_states_how_long_the_crossbar_cells_keep_their_state():
+    crossbar = SimpleNamespace(write_pulse_voltage=1.5, write_pulse_width=30e-9, read_voltage=0.1, read_time=5e-9)
+    retention = _report(crossbar=crossbar)["assumptions"]["cell_retention"]
+    idle = max(mtj.brown_escape_rate(MTJ, 0.0, 0.0))
+    assert retention["escape_rate_idle_per_s"] == approx(float(idle), rel=1e-12)
+    assert retention["mean_retention_s"] == approx(1.0 / float(idle), rel=1e-12)
+    assert retention["escape_rate_read_per_s"] > retention["escape_rate_idle_per_s"]  # VCMA lowers the barrier while read
+    assert "neither is modelled" in retention["note"]
+    assert _report()["assumptions"]["cell_retention"] is None  # no crossbar given
+    json.dumps(retention, allow_nan=False)
