@@ -105,7 +105,8 @@ class AdcAlternatives(Open):
 
 
 class RngDetail(Open):
-    energy_per_output_bit_j: float | None = Field(None, description="J per random bit delivered (pulses, reads, resets)")
+    energy_per_output_bit_j: float | None = Field(None, description="J per random bit delivered (pulses, bias-line fields, reads, resets)")
+    field_j: float = Field(0.0, description="J of the bias lines' field pulses (device/field_line.py)")
     energy_per_bit_per_area_j_mm2: float | None = Field(None, description="the chip's metric: J per bit × random-bit array area")
 
 
