@@ -408,7 +408,8 @@ def cost_report(
     e_f4 = adc_energy_sar(bits, r_col) if bits else 0.0
     if rng_line_field is not None and not (isinstance(rng_line_field, (int, float)) and math.isfinite(rng_line_field) and rng_line_field >= 0):
         raise InputError(f"rng_line_field must be a finite field magnitude >= 0 A/m, got {rng_line_field!r}")
-    e_rng = rng_action_energies(rng_params, mtj_params, tech, rng_line_field)
+    line_field = abs(rng_params.bias_field) if rng_line_field is None else float(rng_line_field)
+    e_rng = rng_action_energies(rng_params, mtj_params, tech, line_field)
     per_action = {"adc": e_f3, "write": e_write, "write_field": e_write_field, "verify": e_verify, "rng": e_rng}
     energy, rng_parts = _component_energies(c, tech, per_action, scale)
     total = sum(energy.values())
@@ -478,7 +479,7 @@ def cost_report(
         "pulse), plus vcma_driver_energy; reads F1, switched devices read in AP",
         "field_lines": f"strip-line fields, I = 2·w·|H|, E = V_dd·I·t per gated pulse (w = {tech.field_line_width_m:.3g} m, "
         f"V_dd = {tech.field_line_supply_v:.3g} V): the random-bit bias line at mean |H| = "
-        f"{abs(rng_params.bias_field) if rng_line_field is None else rng_line_field:.4g} A/m per write pulse "
+        f"{line_field:.4g} A/m per write pulse "
         f"({e_rng['field_j']:.3g} J), the crossbar write field {write_field:.4g} A/m per programming pulse ({e_write_field:.3g} J)",
         "gaussian_conversion": "one digital op per Gaussian sample (table look-up or counter read-out)",
         "programming": f"F17 write pulses at {write_v} V, {write_t} s with their write-line field, and F1 verify reads at {read_v} V, "
