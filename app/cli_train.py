@@ -24,8 +24,10 @@ def cmd_train(args) -> int:
     stored = training.run_config(args.out)
     if stored is not None:
         print(f"[train] resuming {args.out} from its checkpoint", file=sys.stderr)
-    # a resumed run keeps its own config unless --config names one (which must then match it)
-    if args.config is not None:
+    # a resumed run keeps its own config unless --config or --hardware-aware names one (which must then match it)
+    if args.hardware_aware is not None or args.init is not None:
+        base = _fine_tune_base(args, stored)
+    elif args.config is not None:
         base = training.preset(args.config)
     else:
         base = stored if stored is not None else training.preset("default")
@@ -54,6 +56,24 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _fine_tune_base(args, stored):
+    """The config of ``--hardware-aware``/``--init``: a fine-tuning of the named (default: the shipped) model."""
+    from device.errors import ParameterError
+    from device.profiles import get_profile
+    from diffusion import train as training
+    from diffusion.hardware_aware import HardwareAwareConfig
+    from diffusion.shipped import MODEL_DIR
+
+    if args.config is not None:
+        raise ParameterError("--config names a training from scratch; --hardware-aware and --init fine-tune a model")
+    hardware = None
+    if args.hardware_aware is not None:
+        get_profile(args.hardware_aware)  # an unknown name fails here, naming the profiles there are
+        hardware = HardwareAwareConfig(profile=args.hardware_aware, chip_seed=args.chip_seed, noise_scale=args.noise_scale)
+    init = args.init if args.init is not None else (stored.init_model if stored is not None and stored.init_model else MODEL_DIR)
+    return training.fine_tune_config(init, hardware)
+
+
 def cmd_export_model(args) -> int:
     from diffusion.checkpoints import export_model, load_model
 
@@ -80,6 +100,13 @@ def add_train_parser(sub) -> None:
     p.add_argument("--config", choices=["small", "default"], help="named config (default: 'default', or the run's own)")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-steps", type=int, help="stop after this many steps in this invocation")
+    p.add_argument("--hardware-aware", metavar="PROFILE", help="fine-tune with this hardware profile's chip errors in the "
+                   "forward pass (diffusion/hardware_aware.py), from --init")  # fmt: skip
+    p.add_argument("--init", metavar="MODEL_DIR", help="fine-tune this exported model (default with --hardware-aware: "
+                   "the shipped model)")  # fmt: skip
+    p.add_argument("--chip-seed", type=int, default=0, help="with --hardware-aware: the chip whose errors are measured")
+    p.add_argument("--noise-scale", type=float, default=1.0, help="with --hardware-aware: multiplies the injected "
+                   "errors' standard deviations (1: the chip's own)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

@@ -38,6 +38,7 @@ from tqdm import tqdm
 from device.errors import InputError, ParameterError
 from diffusion import checkpoints
 from diffusion.data import load_split, to_model_range
+from diffusion.hardware_aware import NOISE_FILE, HardwareAwareConfig, load_layer_noise, make_hardware_aware, measure_layer_noise, save_layer_noise
 from diffusion.schedule import ScheduleConfig, q_sample
 from diffusion.unet import UNet, UNetConfig
 
@@ -58,6 +59,12 @@ class TrainConfig:
         grad_clip: max global gradient norm (0 disables clipping). random_flip: horizontal flips.
         checkpoint_every: steps between checkpoints. log_every: steps per ``loss.jsonl`` record (mean loss).
         seed: seeds the init, the training generator and the data order. num_threads: torch CPU threads.
+        init_model: fine-tuning: the exported model directory whose weights the run starts from (its
+            U-Net config must be ``unet``); None trains from the random init.
+        init_sha256: that model's weights SHA-256 (checked when the run starts; filled in by
+            `fine_tune_config`).
+        hardware_aware: train with the chip's errors in the forward pass
+            (`diffusion.hardware_aware`); needs ``init_model`` (the chip is programmed with it).
     """
 
     unet: UNetConfig = field(default_factory=UNetConfig)
@@ -74,10 +81,21 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 0
     num_threads: int = 2
+    init_model: str | None = None
+    init_sha256: str | None = None
+    hardware_aware: HardwareAwareConfig | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.unet, UNetConfig) or not isinstance(self.schedule, ScheduleConfig):
             raise ParameterError("TrainConfig.unet must be a UNetConfig and .schedule a ScheduleConfig")
+        if self.hardware_aware is not None and not isinstance(self.hardware_aware, HardwareAwareConfig):
+            raise ParameterError("TrainConfig.hardware_aware must be a HardwareAwareConfig or None")
+        if self.hardware_aware is not None and self.init_model is None:
+            raise ParameterError("hardware-aware training fine-tunes a trained model: set TrainConfig.init_model")
+        for name in ("init_model", "init_sha256"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ParameterError(f"TrainConfig.{name} must be a non-empty string or None, got {value!r}")
         for name in ("batch_size", "total_steps", "checkpoint_every", "log_every", "num_threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -101,6 +119,7 @@ class TrainConfig:
         data = asdict(self)
         data["unet"] = self.unet.to_dict()
         data["schedule"] = self.schedule.to_dict()
+        data["hardware_aware"] = None if self.hardware_aware is None else self.hardware_aware.to_dict()
         return data
 
     @classmethod
@@ -112,6 +131,8 @@ class TrainConfig:
         data = dict(data)
         data["unet"] = UNetConfig.from_dict(data.get("unet", {}))
         data["schedule"] = ScheduleConfig.from_dict(data.get("schedule", {}))
+        if data.get("hardware_aware") is not None:
+            data["hardware_aware"] = HardwareAwareConfig.from_dict(data["hardware_aware"])
         return cls(**data)
 
 
@@ -131,6 +152,23 @@ def preset(name: str) -> TrainConfig:
     if name not in PRESETS:
         raise ParameterError(f"unknown training config {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]
+
+
+#: Fine-tuning defaults (`fine_tune_config`): a quarter of the training learning rate after a short
+#: warm-up, a few thousand steps (Rasch et al. 2023 fine-tune for a fraction of the original run).
+FINE_TUNE = {"lr": 5e-5, "warmup_steps": 100, "total_steps": 3000, "checkpoint_every": 100}
+
+
+def fine_tune_config(init_model: str | Path, hardware_aware: HardwareAwareConfig | None, **changes) -> TrainConfig:
+    """The config of a run that fine-tunes the exported model in ``init_model`` (`FINE_TUNE` defaults).
+
+    The U-Net and schedule are the model's own (its ``model.json``); ``changes`` override any other
+    field. Raises CheckpointError when the directory holds no loadable model.
+    """
+    _, unet, schedule, info = checkpoints.load_model(init_model)
+    values = {**FINE_TUNE, **{k: v for k, v in changes.items() if v is not None}}
+    return TrainConfig(unet=unet, schedule=schedule, init_model=str(Path(init_model).resolve()), init_sha256=info["sha256"],
+                       hardware_aware=hardware_aware, **values)  # fmt: skip
 
 
 def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -255,6 +293,10 @@ def _run(config, images, out, *, resume, max_steps, progress, on_step) -> TrainR
     np.random.seed(config.seed)
     random.seed(config.seed)
     model = UNet(config.unet)
+    if config.init_model is not None and not resume:
+        _load_init(model, config)
+    if config.hardware_aware is not None:
+        make_hardware_aware(model, _hardware_noise(model, config, out, resume), config.hardware_aware.noise_scale)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed + 1)
@@ -330,6 +372,32 @@ def _run(config, images, out, *, resume, max_steps, progress, on_step) -> TrainR
               file=sys.stderr)  # fmt: skip
     return TrainResult(str(out), step, config.total_steps, step - start_step, time.perf_counter() - started,
                        wall(), last_loss, stop.signal)  # fmt: skip
+
+
+def _load_init(model: UNet, config: TrainConfig) -> None:
+    """Copy the weights of ``config.init_model`` into ``model``; CheckpointError when they are not the ones named."""
+    init, unet, _, info = checkpoints.load_model(config.init_model)
+    if unet != config.unet:
+        raise checkpoints.ConfigMismatchError(f"{config.init_model} is a {unet} but the run's U-Net is {config.unet}")
+    if config.init_sha256 is not None and info["sha256"] != config.init_sha256:
+        raise checkpoints.CheckpointError(
+            f"{config.init_model} holds weights {info['sha256'][:12]}…, not the {config.init_sha256[:12]}… this run starts from"
+        )
+    model.load_state_dict(init.state_dict())
+
+
+def _hardware_noise(model: UNet, config: TrainConfig, out: Path, resume: bool):
+    """The run's measured chip statistics: read from ``out`` or, on a fresh run, measured on ``model`` and saved."""
+    path = out / NOISE_FILE
+    if path.is_file():
+        return load_layer_noise(path, config.hardware_aware)
+    if resume:
+        raise checkpoints.CheckpointError(f"{out} is a hardware-aware run without its {NOISE_FILE}; it cannot resume exactly")
+    print(f"[train] programming a {config.hardware_aware.profile} chip (seed {config.hardware_aware.chip_seed}) "
+          "to measure its errors", file=sys.stderr)  # fmt: skip
+    noise = measure_layer_noise(model, config.schedule.alphas_cumprod(), config.hardware_aware)
+    save_layer_noise(path, noise, config.hardware_aware)
+    return noise
 
 
 def _train_step(model, optimizer, x0, alphas_cumprod, generator, config, lr) -> float:
