@@ -37,6 +37,7 @@ def cmd_train(args) -> int:
         batch_size=args.batch_size,
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
+        num_threads=args.threads,
     )
     result = training.train(config, args.data_dir, args.out, max_steps=args.max_steps, progress=not args.no_progress)
     _print_json(
@@ -99,6 +100,7 @@ def add_train_parser(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     p.add_argument("--config", choices=["small", "default"], help="named config (default: 'default', or the run's own)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: the config's; may change on resume)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in this invocation")
     p.add_argument("--hardware-aware", metavar="PROFILE", help="fine-tune with this hardware profile's chip errors in the "
                    "forward pass (diffusion/hardware_aware.py), from --init")  # fmt: skip
