@@ -1,7 +1,9 @@
 """The models the service offers, read from their ``model.json`` (plain JSON: no torch needed).
 
-One model today, the shipped one, served under the id ``default`` (``SPINDIFF_MODEL_DIR`` points
-elsewhere to serve another exported model). Requests may name it by id or by its weights' SHA-256.
+The shipped models of `diffusion.shipped.SHIPPED_MODELS`: ``default`` (``SPINDIFF_MODEL_DIR``
+points elsewhere to serve another exported model under that id) and every other shipped model whose
+directory holds an exported ``model.json`` (``default-hwa``, the hardware-aware fine-tuning).
+Requests name a model by id or by its weights' SHA-256.
 """
 
 from __future__ import annotations
@@ -9,13 +11,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from diffusion.shipped import SHIPPED_MODELS  # plain paths: no torch/numba behind them
 from worker.settings import Settings
 
 DEFAULT_MODEL = "default"
 
 
-def model_dirs(settings: Settings) -> dict[str, Path]:
-    return {DEFAULT_MODEL: Path(settings.model_dir)}
+def model_dirs(settings: Settings, shipped: dict[str, Path] = SHIPPED_MODELS) -> dict[str, Path]:
+    """{model id: directory}: ``default`` from the settings, then each shipped model that has been exported."""
+    dirs = {DEFAULT_MODEL: Path(settings.model_dir)}
+    for model_id, path in shipped.items():
+        if model_id not in dirs and (Path(path) / "model.json").is_file():
+            dirs[model_id] = Path(path)
+    return dirs
 
 
 def describe(model_id: str, path: Path) -> dict:
@@ -37,6 +45,8 @@ def describe(model_id: str, path: Path) -> dict:
         "schedule": info.get("schedule"),
         "final_loss": info.get("final_loss"),
         "exported_at": info.get("exported_at"),
+        "fine_tuned_from": info.get("training", {}).get("init_sha256"),
+        "hardware_aware": info.get("training", {}).get("hardware_aware"),
     }
 
 
