@@ -1,11 +1,11 @@
 """The cost ledger: every emulated action is counted, then charged energy, area and latency.
 
-Roll-up (physics.md F7, Accelergy): E = Σ_components Σ_actions N_action · e_action. The crossbar and
+Roll-up (docs/formulas.md F7, Accelergy): E = Σ_components Σ_actions N_action · e_action. The crossbar and
 the random-bit array add *counts* to a `Ledger` while they run; `cost_report` turns counts into
 joules with the models below, adds the area of the hardware (`ChipFootprint`) and the GPU/TPU
 baseline of `device.baselines` for the same workload. Only dynamic energy is modelled (no leakage).
 The seed paper's device numbers are not available to us; every constant is a published model or an
-assumption stated here and in the report (physics.md, "The seed paper").
+assumption stated here and in the report (docs/formulas.md, "The seed paper").
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class TechnologyParameters:
     """CMOS periphery and technology constants (SI units unless the name says otherwise).
 
     Attributes:
-        node_nm: technology node F, nm. 22 (NeuroSim's 22 nm LP data, physics.md F4).
+        node_nm: technology node F, nm. 22 (NeuroSim's 22 nm LP data, docs/formulas.md F4).
         cell_area_f2: cell area in F². 54: 1T1MTJ cell of NVSim (F6).
         adc_sample_rate: Hz. 1 GS/s (F3/F5 reference point).
         adc_column_sharing: column pairs multiplexed onto one ADC. 8 (NeuroSim-style sharing).

@@ -4,7 +4,7 @@ A cost report (`device.cost.cost_report`) states one number per ratio, made with
 each assumption. Three of those choices are not settled by anything spindiff can measure, and each
 moves the ratios by a factor, not a few per cent:
 
-1. **ADC energy model** (physics.md F3 against F4). The headline charges every conversion at the
+1. **ADC energy model** (docs/formulas.md F3 against F4). The headline charges every conversion at the
    F3 survey best case (Accelergy's fit to the Murmann ADC survey: what a designed-for-purpose ADC
    achieves); F4 is NeuroSim V1.4's SAR fit at 22 nm with the report's column resistance (an
    assumption of its own: half the rows conducting). The report carries both totals
@@ -39,7 +39,7 @@ UTILISATION_RANGE = (0.15, 0.6)
 POST_LAYOUT_FACTOR = 1.22  # NeuroSim's, = TechnologyParameters().post_layout_factor
 ASSUMPTION_BASES = {
     "adc_model": "headline F3 (Murmann-survey best case, Accelergy fit); alternative F4 (NeuroSim V1.4 SAR fit, 22 nm, "
-                 "at the report's column resistance); physics.md F3, F4",
+                 "at the report's column resistance); docs/formulas.md F3, F4",
     "utilisation": "fraction of the dense FP16/BF16 tensor peak the GPU/TPU delivers at TDP; headline 0.3, range a factor 2 "
                    "either way (assumption)",
     "post_layout_factor": "NeuroSim's post-layout multiplier on the chip's dynamic energy (F7); the headline is pre-layout",

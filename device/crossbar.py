@@ -62,7 +62,7 @@ class CrossbarParameters:
         adc_bits: ADC resolution (2–14); 0 = ideal readout.
         adc_range_sigmas: default ADC full scale = this many RMS column currents of full-scale
             uniform inputs (until `ProgrammedMatrix.calibrate_adc` sets it from data). 4.
-        read_voltage: full-scale read voltage, V. 0.1 V (physics.md F1 range 0.1–0.25 V).
+        read_voltage: full-scale read voltage, V. 0.1 V (docs/formulas.md F1 range 0.1–0.25 V).
         read_time: read pulse, s. 1 ns (F1 range 1–10 ns).
         read_noise: relative σ of each cell's read current (F8). ``None`` (default): **derived** from
             the read (`device.read_noise`): σ/I = sqrt(F·(4k_BTG + 2qGV)/(2·t_read))/(GV) at the

@@ -9,7 +9,7 @@ Equation (Landau–Lifshitz form of the Gilbert equation, integrated with Heun's
 Stratonovich-consistent predictor–corrector — and renormalised every step):
     dm/dt = −γ'·[m × H + α·m × (m × H)],   γ' = γ0/(1 + α²),   γ0 = 2.21e5 m/(A·s)
     H = H_k,i(V)·m_z·ẑ − M_s·(N_x m_x, N_y m_y, N_z m_z) + H_z·ẑ + H_th
-    H_k,i(V) = 2·K_i(V)/(µ0·M_s·t_f),   K_i(V) = K_i0 − ξ·V/t_ox            (physics.md F11)
+    H_k,i(V) = 2·K_i(V)/(µ0·M_s·t_f),   K_i(V) = K_i0 − ξ·V/t_ox            (docs/formulas.md F11)
     H_th ~ N(0, σ²) per component per step, σ = sqrt(2α·k_B·T/(µ0·γ'·M_s·Vol·Δt))   (F15)
 Pulse edges are ideal steps. The initial state is drawn from the Boltzmann distribution of the +z
 well at zero bias (1 − m_z exponential with rate 2Δ0(1 + h0), uniform azimuth), its leading-order
@@ -60,7 +60,7 @@ class MacrospinSettings:
 
     Attributes:
         time_step: Δt, s. 5 ps.
-        relax_time: zero-bias time after the pulse before readout, s. 30 ns (physics.md).
+        relax_time: zero-bias time after the pulse before readout, s. 30 ns (docs/formulas.md, default device).
         settle_mz: |m_z| after the pulse above which a trial counts as decided. 0.9.
     """
 

@@ -4,7 +4,7 @@ The default device is the VCMA MTJ of the open-source stochastic MTJ model of Li
 al. (github.com/JaredArz/Stochastic_MTJ_Model; IEEE JXCDC 2022; Nanotechnology 35, 2024). The full
 text of the seed paper (Cheng et al., Nat. Commun. 16, 5022, 2025) is not available to this project,
 so none of its device numbers are used: every default below comes from that published compact model
-and is listed, with its source, in shared/reference/physics.md.
+and is listed, with its source, in docs/formulas.md.
 
 Conventions used throughout device/:
 - The free layer starts every write cycle in the parallel state, magnetisation along +z.
@@ -35,7 +35,7 @@ from device.numba_config import njit
 
 MU0 = 4e-7 * math.pi  # vacuum permeability, T·m/A
 K_B = 1.380649e-23  # Boltzmann constant, J/K
-GAMMA0 = 2.21e5  # gyromagnetic ratio times µ0, m/(A·s) (physics.md F15)
+GAMMA0 = 2.21e5  # gyromagnetic ratio times µ0, m/(A·s) (docs/formulas.md F15)
 EPS0 = 8.8541878128e-12  # vacuum permittivity, F/m
 
 
@@ -71,7 +71,7 @@ class MTJParameters:
         damping: Gilbert α. 0.03.
         demag_x, demag_y, demag_z: demagnetising factors (sum to 1). Chosen as 0.0106, 0.0106,
             0.9788 so that the default device has the reference's computed Δ0 ≈ 20 kT and
-            V_c ≈ 0.56 V (physics.md); an ideal 50 nm × 1.1 nm disc would have N_z ≈ 0.93.
+            V_c ≈ 0.56 V (docs/formulas.md); an ideal 50 nm × 1.1 nm disc would have N_z ≈ 0.93.
         resistance_parallel: R_P at low bias, Ω. 5 kΩ.
         tmr: tunnelling magnetoresistance ratio at zero bias, (R_AP - R_P)/R_P. 1.2 (120 %).
         tmr_half_voltage: V_h, the bias at which TMR halves, V. 0.5 V (F16).
@@ -141,7 +141,7 @@ class MTJParameters:
 
     @property
     def capacitance(self) -> float:
-        """Junction capacitance C = ε0·ε_MgO·A/t_ox, F (physics.md F17)."""
+        """Junction capacitance C = ε0·ε_MgO·A/t_ox, F (docs/formulas.md F17)."""
         return EPS0 * self.oxide_permittivity * self.area / self.oxide_thickness
 
 
@@ -238,7 +238,7 @@ def nominal_population(params: MTJParameters, n_devices: int = 1) -> DevicePopul
 
 
 def interfacial_anisotropy(params: MTJParameters, voltage, k_i0=None):
-    """K_i(V) = K_i0 − ξ·V/t_ox, J/m² (physics.md F11; Stochastic_MTJ_Model)."""
+    """K_i(V) = K_i0 − ξ·V/t_ox, J/m² (docs/formulas.md F11; Stochastic_MTJ_Model)."""
     k_i0 = params.interfacial_anisotropy if k_i0 is None else k_i0
     return k_i0 - params.vcma_coefficient * np.asarray(voltage, dtype=float) / params.oxide_thickness
 

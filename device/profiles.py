@@ -208,7 +208,7 @@ IDEAL_CROSSBAR = CrossbarParameters(
 VCMA_DEFAULT = HardwareProfile(
     name="vcma-default",
     description=(
-        "Published VCMA-MTJ compact-model defaults (Stochastic_MTJ_Model; physics.md), 1024 random-bit "
+        "Published VCMA-MTJ compact-model defaults (Stochastic_MTJ_Model; docs/formulas.md), 1024 random-bit "
         "devices pulsed at 1.5 V for 30 ns: hard-axis regime (above V_c ≈ 0.56 V), each device "
         "calibrated to p = 1/2 with a 10-bit bias-field DAC. Fab spread: 0.2 % K_i0 (≈ 5 % of Δ0), "
         "5 % R_P and TMR, 0.5 kA/m stray field. Crossbars: 128×128 tiles of binary cells, 6-bit "

