@@ -28,7 +28,10 @@ per layer, where, measured once on the chip the starting weights W₀ were progr
 Scaling the errors by c_n keeps them the chip's as the weights move: the crossbar maps each
 output's largest weight to the full conductance range (`device.crossbar`), so its errors scale
 with c_n and its noise variances with c_n². The bias stays digital and exact. The trims and ADC
-ranges are recalibrated when the fine-tuned network is programmed, as for any model.
+ranges are recalibrated when the fine-tuned network is programmed, as for any model. In the
+backward pass the IR term and the noise are a constant offset (the IR slope moves an output by
+about 1 %; the gradient reaches the weights through the main product, which the perturbed output
+enters).
 
 `measure_layer_noise` measures the statistics (a `diffusion.chip_backend.ChipNetwork` in
 statistical mode on `diffusion.generate.calibration_inputs`); `make_hardware_aware` swaps a
@@ -226,19 +229,19 @@ class NoisyConv2d(_Noisy, nn.Conv2d):
         column = self._column_scale(self.weight)
         channel_max = x.detach().abs().amax(dim=1, keepdim=True)
         x_q = self._quantise(x, _pixel_scale(channel_max, kh, kw))
-        y = F.conv2d(x_q, self._noisy_weight(self.weight, column), **geometry)
-        scale = _patch_scale(channel_max, self)
-        pool = dict(kernel_size=(kh, kw), stride=self.stride, padding=self.padding)
-        with torch.no_grad():
+        y = F.conv2d(x_q, self._noisy_weight(self.weight, column), self.bias, **geometry)
+        with torch.no_grad():  # the IR term and the noise: a constant offset in the backward pass
+            scale = _patch_scale(channel_max, self)
+            pool = dict(kernel_size=(kh, kw), stride=self.stride, padding=self.padding)
             squares = kh * kw * F.avg_pool2d((x_q * x_q).sum(dim=1, keepdim=True), **pool)
-            variance = (scale * scale * self.adc_rel.reshape(1, -1, 1, 1) + squares * self.read_rel.reshape(1, -1, 1, 1)) * (column * column).reshape(1, -1, 1, 1)
-        if self.has_ir:
-            magnitude = kh * kw * F.avg_pool2d(x_q.detach().abs().sum(dim=1, keepdim=True), **pool)
-            mu = magnitude / scale / self.mean_magnitude
-            kernel = self.w_ir.T.reshape(self.out_channels, self.in_channels, kh, kw)
-            y = y - (mu - 1.0) * F.conv2d(x_q, kernel, **geometry)
-        y = y + self.noise_scale * variance.sqrt() * torch.randn_like(y)
-        return y if self.bias is None else y + self.bias.reshape(1, -1, 1, 1)
+            variance = scale * scale * self.adc_rel.reshape(1, -1, 1, 1) + squares * self.read_rel.reshape(1, -1, 1, 1)
+            error = variance.sqrt_().mul_((self.noise_scale * column).reshape(1, -1, 1, 1)).mul_(torch.randn_like(y))
+            if self.has_ir:
+                magnitude = kh * kw * F.avg_pool2d(x_q.abs().sum(dim=1, keepdim=True), **pool)
+                mu = magnitude / scale / self.mean_magnitude
+                kernel = self.w_ir.T.reshape(self.out_channels, self.in_channels, kh, kw)
+                error.sub_((mu - 1.0) * F.conv2d(x_q, kernel, **geometry))
+        return y + error
 
 
 class NoisyLinear(_Noisy, nn.Linear):
@@ -260,17 +263,15 @@ class NoisyLinear(_Noisy, nn.Linear):
         scale = rows.detach().abs().amax(dim=1, keepdim=True)
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))
         x_q = self._quantise(rows, scale)
-        y = F.linear(x_q, self._noisy_weight(self.weight, column))
-        with torch.no_grad():
+        y = F.linear(x_q, self._noisy_weight(self.weight, column), self.bias)
+        with torch.no_grad():  # the IR term and the noise: a constant offset in the backward pass
             squares = (x_q * x_q).sum(dim=1, keepdim=True)
-            variance = (scale * scale * self.adc_rel + squares * self.read_rel) * column * column
-        if self.has_ir:
-            mu = x_q.detach().abs().sum(dim=1, keepdim=True) / scale / self.mean_magnitude
-            y = y - (mu - 1.0) * (x_q @ self.w_ir)
-        y = y + self.noise_scale * variance.sqrt() * torch.randn_like(y)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(*shape[:-1], -1)
+            variance = scale * scale * self.adc_rel + squares * self.read_rel
+            error = variance.sqrt_().mul_(self.noise_scale * column).mul_(torch.randn_like(y))
+            if self.has_ir:
+                mu = x_q.abs().sum(dim=1, keepdim=True) / scale / self.mean_magnitude
+                error.sub_((mu - 1.0) * (x_q @ self.w_ir))
+        return (y + error).reshape(*shape[:-1], -1)
 
 
 def make_hardware_aware(model: nn.Module, noise: dict[str, LayerNoise], scale: float = 1.0) -> nn.Module:
