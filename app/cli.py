@@ -1,7 +1,7 @@
 """The ``spindiff`` command line.
 
 The CLI lives in app/ with the service, so this module must stay importable without torch or numba:
-every command imports the emulator lazily, inside its own function (design.md: the API process
+every command imports the emulator lazily, inside its own function (docs/architecture.md: the API process
 never loads them). Commands that print JSON print exactly one JSON object on stdout; progress and
 human-readable notes go to stderr.
 """

@@ -1,6 +1,6 @@
 """``spindiff train`` and ``spindiff export-model``: the training commands of the CLI.
 
-app/ never imports torch at module level (design.md): the command functions import diffusion/
+app/ never imports torch at module level (docs/architecture.md): the command functions import diffusion/
 lazily. `add_train_parser` registers both subcommands on the CLI's subparsers object; app/cli.py
 wires it. Like the other commands, each prints one JSON object on stdout; the progress bar and notes
 go to stderr. ``python -m app.cli_train train …`` runs the commands on their own.

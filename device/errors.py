@@ -1,7 +1,7 @@
 """The one exception tree of spindiff's emulator.
 
 Every message names the offending field or value, so a user can act on it without reading code
-(design.md, house rule 11). Higher packages (diffusion/, worker/, app/) catch `SpindiffError` and
+(docs/architecture.md, house rule 11). Higher packages (diffusion/, worker/, app/) catch `SpindiffError` and
 turn it into their own error shapes; they never need to parse messages.
 """
 

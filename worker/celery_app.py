@@ -1,4 +1,4 @@
-"""The Celery application and its settings for long, CPU-heavy jobs (serving.md's table).
+"""The Celery application and its settings for long, CPU-heavy jobs (docs/serving.md's table).
 
 Importing this module imports Celery only: no torch, no numba. The API uses it to enqueue by task
 name (`GENERATE`); `celery -A worker.celery_app worker` (what `spindiff worker` runs) also imports
@@ -15,7 +15,7 @@ GENERATE = "spindiff.generate"
 
 
 def celery_config(settings: Settings) -> dict:
-    """Celery settings derived from ``settings``; each line's reason is in serving.md."""
+    """Celery settings derived from ``settings``; each line's reason is in docs/serving.md."""
     return {
         "broker_url": settings.redis,
         "broker_connection_retry_on_startup": True,  # compose start order

@@ -1,4 +1,4 @@
-"""Run one job: the body of the Celery task, safe to run twice (serving.md).
+"""Run one job: the body of the Celery task, safe to run twice (docs/serving.md).
 
 1. `JobStore.begin` takes the job atomically: a job that already ended (finished, cancelled) is
    left alone, a redelivered half-done job restarts from step 0 with its attempt counter raised,

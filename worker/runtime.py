@@ -2,7 +2,7 @@
 
 `init_process` runs in each Celery pool process right after the fork (``worker_process_init``),
 never in the parent: torch ops before a fork deadlock the children, and a numba parallel kernel in
-the parent makes every child abort (environment.md). It also sizes the thread pools so that all
+the parent makes every child abort (docs/serving.md). It also sizes the thread pools so that all
 processes of a worker together use one thread per core.
 """
 

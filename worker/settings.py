@@ -1,4 +1,4 @@
-"""The one `Settings` of the generation service, read from the environment (design.md, house rule 7).
+"""The one `Settings` of the generation service, read from the environment (docs/architecture.md, house rule 7).
 
 The API, the workers, the profile catalog and `spindiff serve` all read this class; Celery's
 configuration is derived from it (`worker.celery_app`). Every field is an environment variable:
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
 
     @property
     def threads_per_process(self) -> int:
-        """One torch/numba pool per core in total: cores / concurrency, at least 1 (serving.md)."""
+        """One torch/numba pool per core in total: cores / concurrency, at least 1 (docs/serving.md)."""
         return self.torch_threads or max(1, (os.cpu_count() or 1) // self.concurrency)
 
     @property

@@ -1,6 +1,6 @@
 """The job store: job records, progress, events, images and idempotency keys in Redis.
 
-The job record is the source of truth (serving.md: Celery's result backend reports every unknown id
+The job record is the source of truth (docs/serving.md: Celery's result backend reports every unknown id
 as PENDING). Layout, below the prefix ``spindiff:``:
 
 | key | type | holds |

@@ -2,7 +2,7 @@
 
 The report is assembled in diffusion/ (where the request runs) and stored by the worker; the API
 schemas and the dashboard read it through this module, so app/ keeps importing only from worker/
-(design.md: app → worker → diffusion → device). The models are pure pydantic: importing them
+(docs/architecture.md: app → worker → diffusion → device). The models are pure pydantic: importing them
 loads neither torch nor numba.
 """
 

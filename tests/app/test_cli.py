@@ -80,7 +80,7 @@ def test_physics_check_small_run(capsys):
 
 
 def test_cli_module_does_not_import_torch_or_numba():
-    # the API process imports app/; it must stay light (design.md)
+    # the API process imports app/; it must stay light (docs/architecture.md)
     code = "import sys, app.cli; print(sorted(m for m in ('torch', 'numba') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -3,7 +3,8 @@ record what they fetch and what they log, screenshots for docs/screenshots/, and
 timeout.
 
 Playwright cannot download its own browsers here, so it launches the system's ``chromium`` (or
-``SPINDIFF_CHROMIUM``) with the flags of shared/reference/environment.md.
+``SPINDIFF_CHROMIUM``) headless with the flags that work on these machines: ``CHROMIUM_FLAGS``
+(no sandbox, no GPU, no background networking, component updates, sync or first-run set-up).
 """
 
 from __future__ import annotations
