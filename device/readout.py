@@ -3,8 +3,8 @@
 One pass over the (batch × column-pair) currents of a tile row, instead of the half-dozen numpy
 temporaries the same maths needs. Randomness enters as explicit per-batch-row xoshiro256** streams
 (`device.random_streams`), seeded from the caller's `np.random.Generator`, so the result does not
-depend on the thread count (house rule 4). Its plain-numpy twin is in tests/device/test_readout.py,
-which compares the two draw for draw.
+depend on the thread count (house rule 4). Its plain-numpy twin is `read_out_accumulate` in
+tests/device/naive_crossbar.py; tests/device/test_readout.py compares the two draw for draw.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ order with the pure-Python xoshiro256** streams of tests/device/naive_bernoulli.
 element when any noise is on (successive elements take the four 16-bit fields of a stream output,
 each mapped through Φ⁻¹), scaled by sqrt(read σ² + (adc_noise·full_scale)²), then the ADC code clip(rint(I/LSB), −2^(b−1), 2^(b−1) − 1), LSB = full_scale/2^(b−1).
 
-Tolerances: stream states must be equal exactly (the same number of draws). Outputs: Box–Muller
-goes through libm's log/cos/sin in both, which agree to the last bit on this platform; the
-assertions allow 1e-13 of the value scale only to survive a libm that rounds differently in the
-last place (one ulp of noise moves a code only if it sits within an ulp of a rounding boundary).
+Tolerances: stream states must be equal exactly (the same number of draws). Outputs: both map the
+same 16-bit fields through the same Φ⁻¹ table, so the deviates are equal; the assertions allow
+1e-13 of the value scale only for the different order of the floating-point products (one ulp moves
+a code only if it sits within an ulp of a rounding boundary).
 Moment checks use 4 standard errors.
 """
 
