@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench aihwkit clean
+.PHONY: install run test test-fast style format bench aihwkit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,19 @@ PORT ?= 8000
 run: install
 	$(VENV)/bin/spindiff serve --host $(HOST) --port $(PORT)
 
-# Every test, the statistical and the browser ones included. CI (.ci/run) calls exactly this.
-test: install
+# The style gate (ruff lint + format check, configured in pyproject.toml), then every test, the
+# statistical and the browser ones included. CI (.ci/run) calls exactly this.
+test: style
 	$(PY) -m pytest
+
+style: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Fix what the style gate can fix by itself (import order, layout).
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # Skip the statistically heavy tests while iterating.
 test-fast: install

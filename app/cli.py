@@ -57,7 +57,9 @@ def cmd_rng_test(args) -> int:
     started = time.perf_counter()
     bits = source.bits(args.bits)
     bits_s = time.perf_counter() - started
-    print(f"[rng-test] {profile.name}: {args.bits} bits in {bits_s:.3f} s; running NIST SP 800-22 tests", file=sys.stderr)
+    print(
+        f"[rng-test] {profile.name}: {args.bits} bits in {bits_s:.3f} s; running NIST SP 800-22 tests", file=sys.stderr
+    )
     results = randomness.run_nist_suite(bits, alpha=args.alpha)
     samples = source.gaussian(args.samples, dtype="float64")
     check = randomness.normality_checks(samples)
@@ -112,7 +114,10 @@ def cmd_bench(args) -> int:
         result = bench_crossbar(names, size=args.size, batch=args.batch, repeats=args.repeats)
         from diffusion.engine_bench import bench_engines
 
-        engines = {r["profile"]: r for r in bench_engines([row["profile"] for row in result["profiles"]], args.size, args.batch, args.repeats)}
+        engines = {
+            r["profile"]: r
+            for r in bench_engines([row["profile"] for row in result["profiles"]], args.size, args.batch, args.repeats)
+        }
         for row in result["profiles"]:
             row.update({k: v for k, v in engines[row["profile"]].items() if k != "profile"})
         result["aihwkit"] = _aihwkit_comparison(args)
@@ -151,7 +156,9 @@ def cmd_cost(args) -> int:
     print(f"[cost] {profile.name}: example workload, {args.images} image(s) x {args.steps} steps", file=sys.stderr)
     report = chip.example_workload(profile, images=args.images, steps=args.steps, seed=args.seed)
     tech = profile.technology
-    report["ratio_ranges"] = ratio_ranges(report, post_layout_factor=tech.post_layout_factor, post_layout_applied=tech.apply_post_layout_factor)
+    report["ratio_ranges"] = ratio_ranges(
+        report, post_layout_factor=tech.post_layout_factor, post_layout_applied=tech.apply_post_layout_factor
+    )
     report["profile"] = profile.name
     report["profile_hash"] = profile.hash
     if args.json:
@@ -161,8 +168,10 @@ def cmd_cost(args) -> int:
             print(f"{component:>16}: {joules:.3e} J")
         print(f"{'total':>16}: {report['energy_total_j']:.3e} J per request, area {report['area_total_mm2']:.3f} mm²")
         for key, spread in report["ratio_ranges"]["energy_per_image_gpu_over_chip"].items():
-            print(f"{key + ' / chip':>16}: {spread['headline']:.3g}x (range {spread['low']:.3g}-{spread['high']:.3g}x over ADC model, "
-                  "GPU utilisation, post-layout factor)")  # fmt: skip
+            print(
+                f"{key + ' / chip':>16}: {spread['headline']:.3g}x (range {spread['low']:.3g}-{spread['high']:.3g}x over ADC model, "
+                "GPU utilisation, post-layout factor)"
+            )
     return 0
 
 
@@ -173,7 +182,10 @@ def cmd_physics_check(args) -> int:
     params = mtj.MTJParameters()
     rows = []
     for sweep in agreement.STANDARD_SWEEPS:
-        print(f"[physics-check] sweep {sweep.name}: {len(sweep.voltages)} voltages × {args.trials} trials", file=sys.stderr)
+        print(
+            f"[physics-check] sweep {sweep.name}: {len(sweep.voltages)} voltages × {args.trials} trials",
+            file=sys.stderr,
+        )
         rows += agreement.compare(params, sweep, n_trials=args.trials, seed=args.seed)
     if args.json:
         _print_json({"rows": [r.to_dict() for r in rows], "worst_abs_difference": agreement.worst_difference(rows)})

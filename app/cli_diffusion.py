@@ -63,9 +63,16 @@ def cmd_generate(args) -> int:
     _use_device(args)
     bundle = _bundle(args.model)
     request = GenerationRequest(
-        profile=_hardware(args.profile, args.emulation), num_images=args.n, steps=args.steps, sampler=args.sampler,
-        eta=args.eta, seed=args.seed, chip_seed=args.chip_seed, noise=args.noise, paired=args.paired,
-    )  # fmt: skip
+        profile=_hardware(args.profile, args.emulation),
+        num_images=args.n,
+        steps=args.steps,
+        sampler=args.sampler,
+        eta=args.eta,
+        seed=args.seed,
+        chip_seed=args.chip_seed,
+        noise=args.noise,
+        paired=args.paired,
+    )
     bar, update = _progress_bar(args.steps, f"generate {args.profile}")
     try:
         result = generate(request, bundle, progress=update)
@@ -75,12 +82,29 @@ def cmd_generate(args) -> int:
     from diffusion.telemetry import headline, load, with_quality
 
     t0 = time.perf_counter()
-    quality = quality_block(result.images, bundle, request.sampler, request.steps, request.eta, _label(args.profile, args.emulation),
-                            Path(args.reference or DEFAULT_REFERENCE), twin_images=result.twin_images)  # fmt: skip
+    quality = quality_block(
+        result.images,
+        bundle,
+        request.sampler,
+        request.steps,
+        request.eta,
+        _label(args.profile, args.emulation),
+        Path(args.reference or DEFAULT_REFERENCE),
+        twin_images=result.twin_images,
+    )
     result.telemetry = with_quality(result.telemetry, quality, time.perf_counter() - t0)
     written = write_outputs(result, Path(args.out))
-    print(json.dumps({"out": str(args.out), "files": len(written), "timings": result.telemetry["timings"],
-                      "summary": headline(load(result.telemetry))}, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "out": str(args.out),
+                "files": len(written),
+                "timings": result.telemetry["timings"],
+                "summary": headline(load(result.telemetry)),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -93,7 +117,9 @@ def cmd_telemetry(args) -> int:
     except (OSError, json.JSONDecodeError) as error:
         print(f"spindiff: error: cannot read {args.path}: {error}", file=sys.stderr)
         return 2
-    if isinstance(data, dict) and isinstance(data.get("telemetry"), dict) and "id" in data:  # a job as GET /v1/generations/{id} returns it
+    if (
+        isinstance(data, dict) and isinstance(data.get("telemetry"), dict) and "id" in data
+    ):  # a job as GET /v1/generations/{id} returns it
         data = data["telemetry"]
     report = load(data)
     print(json.dumps(dump(report) if args.full else headline(report), indent=2))
@@ -107,8 +133,11 @@ def cmd_eval(args) -> int:
 
     path = Path(args.reference or DEFAULT_REFERENCE)
     if not path.is_file():
-        print(f"spindiff: error: no reference statistics at {path}; compute them with "
-              "`python -m diffusion.reference_stats --split test --out PATH`", file=sys.stderr)  # fmt: skip
+        print(
+            f"spindiff: error: no reference statistics at {path}; compute them with "
+            "`python -m diffusion.reference_stats --split test --out PATH`",
+            file=sys.stderr,
+        )
         return 2
     _use_device(args)
     reference = load_reference(path)
@@ -116,8 +145,18 @@ def cmd_eval(args) -> int:
     configurations = [SOFTWARE] + [p for p in args.profile if p != SOFTWARE]
     rows, chip_cache = [], {}
     for name in configurations:
-        config = EvalConfig(label=_label(name, args.emulation), profile=_hardware(name, args.emulation), n=args.n, steps=args.steps, sampler=args.sampler,
-                            eta=args.eta, seed=args.seed, chip_seed=args.chip_seed, batch=args.batch, noise=args.noise)  # fmt: skip
+        config = EvalConfig(
+            label=_label(name, args.emulation),
+            profile=_hardware(name, args.emulation),
+            n=args.n,
+            steps=args.steps,
+            sampler=args.sampler,
+            eta=args.eta,
+            seed=args.seed,
+            chip_seed=args.chip_seed,
+            batch=args.batch,
+            noise=args.noise,
+        )
         rows.append(evaluate(config, bundle, reference, chip_cache, progress=tqdm_step_progress(args.steps)))
     if args.record:
         from diffusion import fid_table
@@ -159,35 +198,63 @@ def cmd_bench_sampling(args) -> int:
             cache: dict = {}
             software_s = None
             for mode in ["software", *modes]:
-                hardware = "software" if mode == "software" else profiles.with_overrides(base, {"crossbar": {"emulation": mode}})
+                hardware = (
+                    "software"
+                    if mode == "software"
+                    else profiles.with_overrides(base, {"crossbar": {"emulation": mode}})
+                )
                 if mode == "software" and device == "cuda":
                     seconds, programming = _software_on(bundle, args, torch.device("cuda")), None
                 else:
-                    warm = generate(GenerationRequest(profile=hardware, num_images=1, steps=1, sampler=args.sampler), bundle, chip_cache=cache)
+                    warm = generate(
+                        GenerationRequest(profile=hardware, num_images=1, steps=1, sampler=args.sampler),
+                        bundle,
+                        chip_cache=cache,
+                    )
                     programming = warm.telemetry["timings"].get("programming_s")
-                    request = GenerationRequest(profile=hardware, num_images=args.batch, steps=args.steps, sampler=args.sampler, seed=1)
-                    print(f"[bench sampling] {device} {mode}: {args.batch} images x {args.steps} steps", file=sys.stderr)
+                    request = GenerationRequest(
+                        profile=hardware, num_images=args.batch, steps=args.steps, sampler=args.sampler, seed=1
+                    )
+                    print(
+                        f"[bench sampling] {device} {mode}: {args.batch} images x {args.steps} steps", file=sys.stderr
+                    )
                     started = time.perf_counter()
                     generate(request, bundle, chip_cache=cache)
                     seconds = time.perf_counter() - started
                 if mode == "software":
                     software_s = seconds
-                rows.append({
-                    "label": "software" if mode == "software" else f"{args.profile} {mode}", "mode": mode, "device": device,
-                    "seconds": seconds, "images_per_second": args.batch / seconds, "ratio_to_software": seconds / software_s,
-                    "programming_seconds": programming,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "label": "software" if mode == "software" else f"{args.profile} {mode}",
+                        "mode": mode,
+                        "device": device,
+                        "seconds": seconds,
+                        "images_per_second": args.batch / seconds,
+                        "ratio_to_software": seconds / software_s,
+                        "programming_seconds": programming,
+                    }
+                )
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    print(json.dumps({
-        "benchmark": "sampling", "profile": args.profile, "batch": args.batch, "steps": args.steps, "sampler": args.sampler,
-        "threads": torch.get_num_threads(), "rows": rows,
-        "note": "programming is excluded from 'seconds' (done once per chip, then cached on disk); ratios are to software on the same device",
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "sampling",
+                "profile": args.profile,
+                "batch": args.batch,
+                "steps": args.steps,
+                "sampler": args.sampler,
+                "threads": torch.get_num_threads(),
+                "rows": rows,
+                "note": "programming is excluded from 'seconds' (done once per chip, then cached on disk); ratios are to software on the same device",
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -195,7 +262,7 @@ def _software_on(bundle, args, device) -> float:
     """Seconds of the software sampler with the model on ``device`` (noise drawn there too)."""
     import torch
 
-    from diffusion.generate import make_sampler, GenerationRequest
+    from diffusion.generate import GenerationRequest, make_sampler
     from diffusion.generate_loop import sample
 
     network = bundle.model.to(device)
@@ -229,17 +296,27 @@ def add_diffusion_parsers(sub) -> None:
         p.add_argument("--eta", type=float, default=0.0, help="DDIM η (0 deterministic, 1 = DDPM)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--chip-seed", type=int, default=0)
-        p.add_argument("--noise", choices=["torch", "mtj"], default="torch",
-                       help="noise source: torch (default; shared by every profile, so software and chip runs with one seed pair "
-                            "image for image) or mtj (the chip's own MTJ array; for software, vcma-default's)")  # fmt: skip
+        p.add_argument(
+            "--noise",
+            choices=["torch", "mtj"],
+            default="torch",
+            help="noise source: torch (default; shared by every profile, so software and chip runs with one seed pair "
+            "image for image) or mtj (the chip's own MTJ array; for software, vcma-default's)",
+        )
         p.add_argument("--model", help=f"model directory (default: the shipped {DEFAULT_MODEL_DIR})")
         p.add_argument("--reference", help=f"reference statistics (default: {DEFAULT_REFERENCE})")
-        p.add_argument("--emulation", choices=["exact", "statistical"],
-                       help="the chip's emulation mode (default: the profile's crossbar.emulation, 'exact' for the presets)")
+        p.add_argument(
+            "--emulation",
+            choices=["exact", "statistical"],
+            help="the chip's emulation mode (default: the profile's crossbar.emulation, 'exact' for the presets)",
+        )
         p.add_argument("--device", help="torch device: auto, cpu, cuda (default: SPINDIFF_DEVICE, else auto)")
 
-    p = sub.add_parser("telemetry", help="read a stored report (telemetry.json or a job's JSON, any schema version): "
-                       "its headline figures with N, intervals and ranges")  # fmt: skip
+    p = sub.add_parser(
+        "telemetry",
+        help="read a stored report (telemetry.json or a job's JSON, any schema version): "
+        "its headline figures with N, intervals and ranges",
+    )
     p.add_argument("path", help="telemetry.json of `spindiff generate`, or a job as the API returns it")
     p.add_argument("--full", action="store_true", help="print the whole report, upgraded to the current schema")
     p.set_defaults(func=cmd_telemetry)
@@ -248,8 +325,11 @@ def add_diffusion_parsers(sub) -> None:
     p.add_argument("--profile", default="vcma-default", help="a hardware profile name, or 'software'")
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--out", required=True, help="directory for the PNGs, grid.png and telemetry.json")
-    p.add_argument("--paired", action="store_true",
-                   help="chip profiles: also run the software twin on the same noise (twin/ PNGs; PSNR/SSIM in telemetry.json)")
+    p.add_argument(
+        "--paired",
+        action="store_true",
+        help="chip profiles: also run the software twin on the same noise (twin/ PNGs; PSNR/SSIM in telemetry.json)",
+    )
     common(p)
     p.set_defaults(func=cmd_generate)
 
@@ -268,6 +348,12 @@ def add_bench_sampling(parser) -> None:
     parser.add_argument("--model")
     parser.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddpm")
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--modes", default="exact,statistical", help="sampling: chip emulation modes to time (comma-separated)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="sampling: cpu rows only, or also cuda rows when a GPU is present (auto)")
+    parser.add_argument(
+        "--modes", default="exact,statistical", help="sampling: chip emulation modes to time (comma-separated)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="sampling: cpu rows only, or also cuda rows when a GPU is present (auto)",
+    )

@@ -20,8 +20,14 @@ def cmd_api(args) -> int:
 
     from worker.settings import get_settings
 
-    uvicorn.run("app.api.main:create_app", factory=True, host=args.host, port=args.port,
-                log_level=get_settings().log_level, timeout_graceful_shutdown=5)  # fmt: skip
+    uvicorn.run(
+        "app.api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level=get_settings().log_level,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -36,20 +42,42 @@ def cmd_worker(args) -> int:
     settings = get_settings()
     from worker.celery_app import app
 
-    argv = ["worker", "--loglevel", settings.log_level.upper(), "--pool", "prefork", "--concurrency", str(settings.concurrency),
-            "--queues", settings.queue, "--hostname", args.hostname, "--without-mingle", "--without-gossip"]  # fmt: skip
-    print(f"[spindiff worker] {settings.concurrency} process(es) x {settings.threads_per_process} thread(s), queue {settings.queue!r}",
-          file=sys.stderr, flush=True)  # fmt: skip
+    argv = [
+        "worker",
+        "--loglevel",
+        settings.log_level.upper(),
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(settings.concurrency),
+        "--queues",
+        settings.queue,
+        "--hostname",
+        args.hostname,
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    print(
+        f"[spindiff worker] {settings.concurrency} process(es) x {settings.threads_per_process} thread(s), queue {settings.queue!r}",
+        file=sys.stderr,
+        flush=True,
+    )
     app.worker_main(argv)
     return 0
 
 
 def add_service_parsers(sub) -> None:
-    p = sub.add_parser("serve", help="the generation service in one command: Redis (unless REDIS_URL), a worker, the API")
+    p = sub.add_parser(
+        "serve", help="the generation service in one command: Redis (unless REDIS_URL), a worker, the API"
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--concurrency", type=int, help="worker processes (default SPINDIFF_WORKER_CONCURRENCY or the cores)")
-    p.add_argument("--grace", type=float, default=10.0, help="seconds a running job may finish on Ctrl-C before it is requeued")
+    p.add_argument(
+        "--concurrency", type=int, help="worker processes (default SPINDIFF_WORKER_CONCURRENCY or the cores)"
+    )
+    p.add_argument(
+        "--grace", type=float, default=10.0, help="seconds a running job may finish on Ctrl-C before it is requeued"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("api", help="the HTTP API alone (needs Redis at REDIS_URL and `spindiff worker`s)")

@@ -49,7 +49,9 @@ def cmd_train(args) -> int:
             "interrupted": result.interrupted,
             "steps_this_run": result.steps_this_call,
             "seconds_this_run": round(result.seconds_this_call, 3),
-            "seconds_per_step": round(result.seconds_this_call / result.steps_this_call, 4) if result.steps_this_call else None,
+            "seconds_per_step": round(result.seconds_this_call / result.steps_this_call, 4)
+            if result.steps_this_call
+            else None,
             "wall_seconds": round(result.wall_seconds, 3),
             "last_loss": result.last_loss,
         }
@@ -70,8 +72,14 @@ def _fine_tune_base(args, stored):
     hardware = None
     if args.hardware_aware is not None:
         get_profile(args.hardware_aware)  # an unknown name fails here, naming the profiles there are
-        hardware = HardwareAwareConfig(profile=args.hardware_aware, chip_seed=args.chip_seed, noise_scale=args.noise_scale)
-    init = args.init if args.init is not None else (stored.init_model if stored is not None and stored.init_model else MODEL_DIR)
+        hardware = HardwareAwareConfig(
+            profile=args.hardware_aware, chip_seed=args.chip_seed, noise_scale=args.noise_scale
+        )
+    init = (
+        args.init
+        if args.init is not None
+        else (stored.init_model if stored is not None and stored.init_model else MODEL_DIR)
+    )
     return training.fine_tune_config(init, hardware)
 
 
@@ -80,7 +88,9 @@ def cmd_export_model(args) -> int:
 
     dest = export_model(args.run, args.dest)
     _, _, _, info = load_model(dest)  # verifies the hash and that the weights fit the config
-    _print_json({"dest": str(dest), **{k: info[k] for k in ("steps", "parameters", "sha256", "wall_seconds", "final_loss")}})
+    _print_json(
+        {"dest": str(dest), **{k: info[k] for k in ("steps", "parameters", "sha256", "wall_seconds", "final_loss")}}
+    )
     return 0
 
 
@@ -93,8 +103,11 @@ def add_train_parser(sub) -> None:
         "command again to continue bit-identically. Raising --steps on a finished run extends it.",
     )
     p.add_argument("--out", required=True, help="run directory (checkpoints, config.json, loss.jsonl)")
-    p.add_argument("--data-dir", help="directory of the four gzipped IDX files (default: $SPINDIFF_DATA_DIR, "
-                   "then /usr/share/datasets/fashion-mnist)")  # fmt: skip
+    p.add_argument(
+        "--data-dir",
+        help="directory of the four gzipped IDX files (default: $SPINDIFF_DATA_DIR, "
+        "then /usr/share/datasets/fashion-mnist)",
+    )
     p.add_argument("--steps", type=int, help="total training steps of the run (default: the config's)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
@@ -102,13 +115,24 @@ def add_train_parser(sub) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: the config's; may change on resume)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in this invocation")
-    p.add_argument("--hardware-aware", metavar="PROFILE", help="fine-tune with this hardware profile's chip errors in the "
-                   "forward pass (diffusion/hardware_aware.py), from --init")  # fmt: skip
-    p.add_argument("--init", metavar="MODEL_DIR", help="fine-tune this exported model (default with --hardware-aware: "
-                   "the shipped model)")  # fmt: skip
+    p.add_argument(
+        "--hardware-aware",
+        metavar="PROFILE",
+        help="fine-tune with this hardware profile's chip errors in the "
+        "forward pass (diffusion/hardware_aware.py), from --init",
+    )
+    p.add_argument(
+        "--init",
+        metavar="MODEL_DIR",
+        help="fine-tune this exported model (default with --hardware-aware: the shipped model)",
+    )
     p.add_argument("--chip-seed", type=int, default=0, help="with --hardware-aware: the chip whose errors are measured")
-    p.add_argument("--noise-scale", type=float, default=1.0, help="with --hardware-aware: multiplies the injected "
-                   "errors' standard deviations (1: the chip's own)")  # fmt: skip
+    p.add_argument(
+        "--noise-scale",
+        type=float,
+        default=1.0,
+        help="with --hardware-aware: multiplies the injected errors' standard deviations (1: the chip's own)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

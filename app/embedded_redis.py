@@ -39,28 +39,37 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def config(self) -> str:
-        return "\n".join([
-            f"port {self.port}",
-            "bind 127.0.0.1",
-            "protected-mode yes",
-            f"dir {self.data_dir}",
-            f"appendonly {'yes' if self.appendonly else 'no'}",
-            "appendfsync everysec",
-            "maxmemory-policy noeviction",
-            'save ""',
-            "daemonize no",
-            f"logfile {self.data_dir / 'redis.log'}",
-        ]) + "\n"  # fmt: skip
+        return (
+            "\n".join(
+                [
+                    f"port {self.port}",
+                    "bind 127.0.0.1",
+                    "protected-mode yes",
+                    f"dir {self.data_dir}",
+                    f"appendonly {'yes' if self.appendonly else 'no'}",
+                    "appendfsync everysec",
+                    "maxmemory-policy noeviction",
+                    'save ""',
+                    "daemonize no",
+                    f"logfile {self.data_dir / 'redis.log'}",
+                ]
+            )
+            + "\n"
+        )
 
-    def start(self, timeout_s: float = 20.0) -> "EmbeddedRedis":
+    def start(self, timeout_s: float = 20.0) -> EmbeddedRedis:
         import redis
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "redis.conf"
         conf.write_text(self.config())
         # its own session: a Ctrl-C in the terminal reaches `spindiff serve`, which stops Redis last
-        self.proc = subprocess.Popen([redis_server_binary(), str(conf)], start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [redis_server_binary(), str(conf)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -70,7 +79,9 @@ class EmbeddedRedis:
             except redis.ConnectionError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                log = (self.data_dir / "redis.log").read_text()[-2000:] if (self.data_dir / "redis.log").exists() else ""
+                log = (
+                    (self.data_dir / "redis.log").read_text()[-2000:] if (self.data_dir / "redis.log").exists() else ""
+                )
                 self.stop()
                 raise RuntimeError(f"redis-server did not start on port {self.port}: {log}")
             time.sleep(0.05)
@@ -86,7 +97,7 @@ class EmbeddedRedis:
             self.proc.kill()
             self.proc.wait()
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -26,7 +26,9 @@ def start_worker(env: dict, concurrency: int | None = None, log_file=None) -> su
     command = [sys.executable, "-m", "app.cli", "worker"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
-    return subprocess.Popen(command, env=env, start_new_session=True, stdout=log_file, stderr=subprocess.STDOUT if log_file else None)
+    return subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=log_file, stderr=subprocess.STDOUT if log_file else None
+    )
 
 
 def stop_worker(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
@@ -72,9 +74,13 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         _say(f"worker pid {worker.pid}; the first job waits until it has loaded the model")
-        _say(f"spindiff is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs, readiness: /readyz); Ctrl-C stops it")
+        _say(
+            f"spindiff is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs, readiness: /readyz); Ctrl-C stops it"
+        )
         started = time.monotonic()
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5
+        )
         if time.monotonic() - started < 2:
             _say(f"the API stopped at once (is port {port} free?)")
     finally:

@@ -109,4 +109,6 @@ def format_table(rows: list[AgreementRow]) -> str:
 
 def as_arrays(rows: list[AgreementRow]) -> dict[str, np.ndarray]:
     """Columns of ``rows`` as arrays (for plots)."""
-    return {key: np.array([getattr(r, key) for r in rows]) for key in ("voltage", "compact", "macrospin", "standard_error")}
+    return {
+        key: np.array([getattr(r, key) for r in rows]) for key in ("voltage", "compact", "macrospin", "standard_error")
+    }

@@ -86,7 +86,7 @@ def bench_crossbar(
         y = matrix.matmul(x, noise)  # also compiles the kernels before timing
         chip_times, numpy_times = [], []
         for _ in range(repeats):
-            chip_times.append(best_time(lambda: matrix.matmul(x, noise), 1))
+            chip_times.append(best_time(lambda matrix=matrix, noise=noise: matrix.matmul(x, noise), 1))
             numpy_times.append(best_time(lambda: x @ weights, 1))
         rows.append(
             {

@@ -102,12 +102,16 @@ def popcount(x):
 
 def _check_arrays(states: np.ndarray, thresholds: np.ndarray, n_rounds) -> None:
     if not isinstance(thresholds, np.ndarray) or thresholds.dtype != np.uint64 or thresholds.ndim != 1:
-        raise InputError("thresholds must be a 1-D uint64 array from probability_thresholds(), got "
-                         f"{getattr(thresholds, 'dtype', type(thresholds).__name__)} {getattr(thresholds, 'shape', '')}")
+        raise InputError(
+            "thresholds must be a 1-D uint64 array from probability_thresholds(), got "
+            f"{getattr(thresholds, 'dtype', type(thresholds).__name__)} {getattr(thresholds, 'shape', '')}"
+        )
     n_devices = thresholds.shape[0]
     if not isinstance(states, np.ndarray) or states.dtype != np.uint64 or states.shape != (n_devices, 4):
-        raise InputError(f"states must be a ({n_devices}, 4) uint64 array, got "
-                         f"{getattr(states, 'dtype', type(states).__name__)} {getattr(states, 'shape', '')}")
+        raise InputError(
+            f"states must be a ({n_devices}, 4) uint64 array, got "
+            f"{getattr(states, 'dtype', type(states).__name__)} {getattr(states, 'shape', '')}"
+        )
     if not isinstance(n_rounds, (int, np.integer)) or n_rounds < 0:
         raise InputError(f"n_rounds must be a non-negative integer, got {n_rounds!r}")
 

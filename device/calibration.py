@@ -19,8 +19,8 @@ and frequency-test failures at 10⁶ bits). Every calibration cycle is counted f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numba
 import numpy as np

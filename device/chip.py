@@ -34,8 +34,16 @@ class Chip:
         self._rng_seen = self.rng.counters.as_dict()
 
     @classmethod
-    def restore(cls, profile: profiles.HardwareProfile, chip_seed: int, compute_dtype, ledger: Ledger,
-                layers: dict, rng, rng_seen: dict) -> "Chip":  # fmt: skip
+    def restore(
+        cls,
+        profile: profiles.HardwareProfile,
+        chip_seed: int,
+        compute_dtype,
+        ledger: Ledger,
+        layers: dict,
+        rng,
+        rng_seen: dict,
+    ) -> Chip:
         """A chip from its parts, without programming or calibrating (`device.chip_store.load_chip`)."""
         chip = cls.__new__(cls)
         chip.profile = profile
@@ -54,7 +62,14 @@ class Chip:
         layer_seed = (self.chip_seed << 32) + zlib.crc32(name.encode())  # distinct per layer and chip
         p = self.profile
         matrix = crossbar_programming.program(
-            weights, p.mtj, p.variation, p.crossbar, p.technology, layer_seed, ledger=self.ledger, compute_dtype=self.compute_dtype
+            weights,
+            p.mtj,
+            p.variation,
+            p.crossbar,
+            p.technology,
+            layer_seed,
+            ledger=self.ledger,
+            compute_dtype=self.compute_dtype,
         )
         self.layers[name] = matrix
         return matrix
@@ -64,7 +79,9 @@ class Chip:
         try:
             layer = self.layers[name]
         except KeyError:
-            raise InputError(f"no layer {name!r} on this chip; programmed: {', '.join(self.layers) or 'none'}") from None
+            raise InputError(
+                f"no layer {name!r} on this chip; programmed: {', '.join(self.layers) or 'none'}"
+            ) from None
         return layer.matmul(x, noise, ledger=self.ledger)
 
     def gaussian(self, shape, dtype=np.float32) -> np.ndarray:
@@ -98,12 +115,22 @@ class Chip:
             **counts,
         )
 
-    def report(self, ledger: Ledger | None = None, phase: str = "inference", images: int = 1, steps=None, workload=None) -> dict:
+    def report(
+        self, ledger: Ledger | None = None, phase: str = "inference", images: int = 1, steps=None, workload=None
+    ) -> dict:
         """`device.cost.cost_report` of ``ledger`` (default: everything this chip has counted)."""
         p = self.profile
         return cost_report(
-            ledger if ledger is not None else self.ledger, self.footprint(), p.technology, p.rng, p.mtj,
-            phase=phase, images=images, steps=steps, workload=workload, crossbar=p.crossbar,
+            ledger if ledger is not None else self.ledger,
+            self.footprint(),
+            p.technology,
+            p.rng,
+            p.mtj,
+            phase=phase,
+            images=images,
+            steps=steps,
+            workload=workload,
+            crossbar=p.crossbar,
             rng_line_field=self.rng.line_field(),
         )
 
@@ -125,7 +152,7 @@ def example_workload(profile: profiles.HardwareProfile, images: int = 1, steps: 
     for k, (fan_in, fan_out) in enumerate(EXAMPLE_LAYERS):
         chip.program_layer(f"dense{k}", data.standard_normal((fan_in, fan_out)) / math.sqrt(fan_in))
     calibration = data.standard_normal((64, EXAMPLE_LAYERS[0][0]))
-    for k, matrix in enumerate(chip.layers.values()):
+    for matrix in chip.layers.values():
         matrix.calibrate_adc(calibration)
         calibration = np.maximum(matrix.matmul(calibration, data), 0.0)
     before = chip.ledger.copy()
@@ -139,7 +166,10 @@ def example_workload(profile: profiles.HardwareProfile, images: int = 1, steps: 
         x = x - 0.01 * h + 0.01 * chip.gaussian(x.shape)
         chip.count_digital(4 * x.size)
     per_request = Ledger.diff(chip.ledger, before)
-    workload = {"network": "example MLP 784-512-512-784 (stand-in until the diffusion model exists)", "layers": [list(s) for s in EXAMPLE_LAYERS]}
+    workload = {
+        "network": "example MLP 784-512-512-784 (stand-in until the diffusion model exists)",
+        "layers": [list(s) for s in EXAMPLE_LAYERS],
+    }
     report = chip.report(per_request, images=images, steps=steps, workload=workload)
     report["programming"] = chip.report(chip.ledger, phase="programming", workload=workload)["energy_total_j"]
     return report

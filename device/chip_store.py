@@ -5,7 +5,9 @@ whose ``metadata`` entry is UTF-8 JSON. Layout:
 
 | entry | holds |
 |---|---|
-| ``metadata`` | JSON: ``format_version``, ``profile_hash``, ``profile_name``, ``chip_seed``, ``compute_dtype``, ``layers`` (names in programming order) with each one's ``write_stats``, ``rng`` (knob, counters, calibration cycles/ones), ``rng_seen``, ``ledger`` |
+| ``metadata`` | JSON: ``format_version``, ``profile_hash``, ``profile_name``, ``chip_seed``, ``compute_dtype``, |
+| | ``layers`` (names in programming order) with each one's ``write_stats``, ``rng`` (knob, counters, |
+| | calibration cycles/ones), ``rng_seen``, ``ledger`` |
 | ``layer{i}.g_pos``, ``.g_neg``, ``.col_scale``, ``.adc_range``, ``.output_gain`` | layer i's `ProgrammedMatrix` arrays (float64) |
 | ``rng.population.{field}`` | the random-bit devices' K_i0, R_P, TMR, stray field |
 | ``rng.knob_values``, ``rng.probabilities`` | each device's calibrated knob and switching probability |
@@ -57,7 +59,9 @@ def save_chip(chip: Chip, path) -> None:
     for index, (name, matrix) in enumerate(chip.layers.items()):
         for key in _LAYER_ARRAYS:
             arrays[f"layer{index}.{key}"] = np.asarray(getattr(matrix, key), dtype=np.float64)
-        layers.append({"name": name, "write_stats": vars(matrix.write_stats).copy(), "compute_dtype": matrix.compute_dtype.name})
+        layers.append(
+            {"name": name, "write_stats": vars(matrix.write_stats).copy(), "compute_dtype": matrix.compute_dtype.name}
+        )
     state = chip.rng.snapshot()
     for field, values in zip(_POPULATION_FIELDS, state["population"]):
         arrays[f"rng.population.{field}"] = values
@@ -77,7 +81,9 @@ def save_chip(chip: Chip, path) -> None:
         "rng": {
             "knob": state["knob"],
             "counters": state["counters"],
-            "calibration": None if calibration is None else {"cycles": calibration["cycles"], "ones": calibration["ones"]},
+            "calibration": None
+            if calibration is None
+            else {"cycles": calibration["cycles"], "ones": calibration["ones"]},
         },
         "rng_seen": chip._rng_seen,
         "ledger": chip.ledger.to_dict(),
@@ -111,7 +117,9 @@ def load_chip(path, profile: profiles.HardwareProfile) -> Chip:
     except FileNotFoundError:
         raise ChipFileError(f"no chip file at {str(path)!r}") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ChipFileError(f"chip file {str(path)!r} is unreadable or truncated ({type(error).__name__}: {error})") from None
+        raise ChipFileError(
+            f"chip file {str(path)!r} is unreadable or truncated ({type(error).__name__}: {error})"
+        ) from None
     try:
         metadata = json.loads(arrays.pop("metadata").tobytes().decode("utf-8"))
     except KeyError:
@@ -120,7 +128,9 @@ def load_chip(path, profile: profiles.HardwareProfile) -> Chip:
         raise ChipFileError(f"chip file {str(path)!r} has unreadable metadata ({error})") from None
     version = metadata.get("format_version")
     if version != FORMAT_VERSION:
-        raise ChipFileError(f"chip file {str(path)!r} has format version {version!r}; this spindiff reads version {FORMAT_VERSION}")
+        raise ChipFileError(
+            f"chip file {str(path)!r} has format version {version!r}; this spindiff reads version {FORMAT_VERSION}"
+        )
     if metadata.get("profile_hash") != profile.hash:
         raise ChipFileError(
             f"chip file {str(path)!r} holds a chip of profile {metadata.get('profile_name')!r} (hash {metadata.get('profile_hash')}), "
@@ -138,14 +148,24 @@ def _build(arrays: dict, metadata: dict, profile: profiles.HardwareProfile) -> C
     for index, entry in enumerate(metadata["layers"]):
         a = {key: arrays[f"layer{index}.{key}"] for key in _LAYER_ARRAYS}
         if a["g_pos"].shape != a["g_neg"].shape or a["g_pos"].ndim != 2:
-            raise ChipFileError(f"layer {entry['name']!r}: g_pos {a['g_pos'].shape} and g_neg {a['g_neg'].shape} must be equal 2-D shapes")
+            raise ChipFileError(
+                f"layer {entry['name']!r}: g_pos {a['g_pos'].shape} and g_neg {a['g_neg'].shape} must be equal 2-D shapes"
+            )
         matrix = crossbar.ProgrammedMatrix(
-            p.mtj, p.crossbar, p.technology, a["g_pos"], a["g_neg"], a["col_scale"], WriteStats(**entry["write_stats"]),
+            p.mtj,
+            p.crossbar,
+            p.technology,
+            a["g_pos"],
+            a["g_neg"],
+            a["col_scale"],
+            WriteStats(**entry["write_stats"]),
             np.dtype(entry["compute_dtype"]),
-        )  # fmt: skip
+        )
         if a["adc_range"].shape != matrix.adc_range.shape or a["output_gain"].shape != matrix.output_gain.shape:
-            raise ChipFileError(f"layer {entry['name']!r}: adc_range {a['adc_range'].shape} / output_gain {a['output_gain'].shape} "
-                                f"do not fit its conductances {a['g_pos'].shape}")
+            raise ChipFileError(
+                f"layer {entry['name']!r}: adc_range {a['adc_range'].shape} / output_gain {a['output_gain'].shape} "
+                f"do not fit its conductances {a['g_pos'].shape}"
+            )
         matrix.adc_range = a["adc_range"]
         matrix.output_gain = a["output_gain"]
         layers[entry["name"]] = matrix
@@ -167,4 +187,6 @@ def _build(arrays: dict, metadata: dict, profile: profiles.HardwareProfile) -> C
     ledger = Ledger()
     for phase in PHASES:
         ledger.add(phase, **metadata["ledger"][phase])
-    return Chip.restore(p, metadata["chip_seed"], np.dtype(metadata["compute_dtype"]).type, ledger, layers, rng, metadata["rng_seen"])
+    return Chip.restore(
+        p, metadata["chip_seed"], np.dtype(metadata["compute_dtype"]).type, ledger, layers, rng, metadata["rng_seen"]
+    )

@@ -18,9 +18,9 @@ from typing import NamedTuple
 import numpy as np
 
 from device import baselines, field_line, mtj
-from device.read_noise import read_noise_summary
 from device.errors import InputError, ParameterError
 from device.ledger import Ledger, check_phase
+from device.read_noise import read_noise_summary
 from device.rng import RNGParameters
 
 # Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm, 0.9 V: J per operation.
@@ -60,7 +60,10 @@ NODE_DEFAULTS = {
     "shift_add_energy": (scale_to_node(HOROWITZ_45NM_J["int32_add"], DEFAULT_NODE_NM), 1),
     "driver_area_um2": (4.0, 2),
     "rng_periphery_area_um2": (20.0, 2),
-    "digital_lane_area_um2": ((HOROWITZ_45NM_UM2["fp16_add"] + HOROWITZ_45NM_UM2["fp16_mult"]) * (DEFAULT_NODE_NM / HOROWITZ_NODE_NM) ** 2, 2),
+    "digital_lane_area_um2": (
+        (HOROWITZ_45NM_UM2["fp16_add"] + HOROWITZ_45NM_UM2["fp16_mult"]) * (DEFAULT_NODE_NM / HOROWITZ_NODE_NM) ** 2,
+        2,
+    ),
 }
 
 
@@ -152,7 +155,14 @@ class TechnologyParameters:
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
-            positive = f.name in ("node_nm", "cell_area_f2", "adc_sample_rate", "post_layout_factor", "digital_clock_hz", "field_line_width_m")
+            positive = f.name in (
+                "node_nm",
+                "cell_area_f2",
+                "adc_sample_rate",
+                "post_layout_factor",
+                "digital_clock_hz",
+                "field_line_width_m",
+            )
             if value < 0 or (positive and value == 0):
                 raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
         if self.post_layout_factor < 1.0:
@@ -254,8 +264,12 @@ class ChipFootprint(NamedTuple):
 # --- the report ------------------------------------------------------------------------------------
 
 
-def rng_action_energies(rng_params: RNGParameters, mtj_params: mtj.MTJParameters, tech: TechnologyParameters,
-                        line_field: float | None = None) -> dict:  # fmt: skip
+def rng_action_energies(
+    rng_params: RNGParameters,
+    mtj_params: mtj.MTJParameters,
+    tech: TechnologyParameters,
+    line_field: float | None = None,
+) -> dict:
     """J per action of the random-bit array: write pulse and reset pulse (F17 at the pulse voltage
     and width, with R from F16 in the state the device starts the pulse in: P for the write, AP for
     the reset; C from `MTJParameters.capacitance`), reads in P and AP (F1 at read_voltage, read_time),
@@ -270,9 +284,15 @@ def rng_action_energies(rng_params: RNGParameters, mtj_params: mtj.MTJParameters
         "reset_j": vcma_pulse_energy(c, v, r_ap, t, e_drv),
         "read_p_j": read_energy(vr, float(mtj.resistance(mtj_params, 1.0, vr)), tr),
         "read_ap_j": read_energy(vr, float(mtj.resistance(mtj_params, -1.0, vr)), tr),
-        "field_j": float(field_line.pulse_energy(abs(rng_params.bias_field) if line_field is None else line_field, t,
-                                                 tech.field_line_width_m, tech.field_line_supply_v)),
-    }  # fmt: skip
+        "field_j": float(
+            field_line.pulse_energy(
+                abs(rng_params.bias_field) if line_field is None else line_field,
+                t,
+                tech.field_line_width_m,
+                tech.field_line_supply_v,
+            )
+        ),
+    }
 
 
 def _rng_energy(cycles: int, resets: int, e: dict) -> dict:
@@ -316,11 +336,12 @@ def cell_retention(mtj_params: mtj.MTJParameters, read_voltage: float) -> dict:
     read = max(float(r) for r in mtj.brown_escape_rate(mtj_params, read_voltage, 0.0))
     return {
         "thermal_stability_kbt": float(mtj.thermal_stability(mtj_params, 0.0)),
-        "escape_rate_idle_per_s": idle, "escape_rate_read_per_s": read,
+        "escape_rate_idle_per_s": idle,
+        "escape_rate_read_per_s": read,
         "mean_retention_s": 1.0 / idle if idle > 0 else math.inf,
         "note": "the cells share the random-bit device's barrier; the emulation keeps every programmed state "
         "for the whole job (memory-grade cells or a refresh; neither is modelled or charged)",
-    }  # fmt: skip
+    }
 
 
 def digital_latency(ops, tech: TechnologyParameters) -> float:
@@ -373,8 +394,11 @@ def cost_report(
     if not isinstance(ledger, Ledger):
         raise InputError(f"ledger must be a Ledger, got {type(ledger).__name__}")
     _check_footprint(footprint)
-    for name, value, cls in (("tech", tech, TechnologyParameters), ("rng_params", rng_params, RNGParameters),
-                             ("mtj_params", mtj_params, mtj.MTJParameters)):
+    for name, value, cls in (
+        ("tech", tech, TechnologyParameters),
+        ("rng_params", rng_params, RNGParameters),
+        ("mtj_params", mtj_params, mtj.MTJParameters),
+    ):
         if not isinstance(value, cls):
             raise InputError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
     check_phase(phase)
@@ -394,19 +418,28 @@ def cost_report(
 
     # per-action energies
     write_v, write_t, read_v, read_t = (
-        getattr(crossbar, name, getattr(rng_params, default)) for name, default in (
-            ("write_pulse_voltage", "pulse_voltage"), ("write_pulse_width", "pulse_width"),
-            ("read_voltage", "read_voltage"), ("read_time", "read_time")))  # fmt: skip
+        getattr(crossbar, name, getattr(rng_params, default))
+        for name, default in (
+            ("write_pulse_voltage", "pulse_voltage"),
+            ("write_pulse_width", "pulse_width"),
+            ("read_voltage", "read_voltage"),
+            ("read_time", "read_time"),
+        )
+    )
     g_write, g_read = mean_conductance(mtj_params, write_v), mean_conductance(mtj_params, read_v)
     e_write = vcma_pulse_energy(mtj_params.capacitance, write_v, 1.0 / g_write, write_t, tech.vcma_driver_energy)
     e_verify = read_energy(read_v, 1.0 / g_read, read_t)
     write_field = float(getattr(crossbar, "write_field", 0.0))
-    e_write_field = float(field_line.pulse_energy(write_field, write_t, tech.field_line_width_m, tech.field_line_supply_v))
+    e_write_field = float(
+        field_line.pulse_energy(write_field, write_t, tech.field_line_width_m, tech.field_line_supply_v)
+    )
     bits = footprint.adc_bits
     r_col = column_resistance(mtj_params, footprint.tile_rows, read_v)
     e_f3 = adc_energy_survey(bits, tech.adc_sample_rate) if bits else 0.0
     e_f4 = adc_energy_sar(bits, r_col) if bits else 0.0
-    if rng_line_field is not None and not (isinstance(rng_line_field, (int, float)) and math.isfinite(rng_line_field) and rng_line_field >= 0):
+    if rng_line_field is not None and not (
+        isinstance(rng_line_field, (int, float)) and math.isfinite(rng_line_field) and rng_line_field >= 0
+    ):
         raise InputError(f"rng_line_field must be a finite field magnitude >= 0 A/m, got {rng_line_field!r}")
     line_field = abs(rng_params.bias_field) if rng_line_field is None else float(rng_line_field)
     e_rng = rng_action_energies(rng_params, mtj_params, tech, line_field)
@@ -436,11 +469,15 @@ def cost_report(
     compute_time = c["mvm_latency_s"] + digital_time
     latency_total = max(compute_time, rng_time)
     latency = {
-        "per_image": latency_total / images, "per_step": latency_total / images / steps if steps else None,
-        "total": latency_total, "mvm": c["mvm_latency_s"], "digital": digital_time, "rng": rng_time,
+        "per_image": latency_total / images,
+        "per_step": latency_total / images / steps if steps else None,
+        "total": latency_total,
+        "mvm": c["mvm_latency_s"],
+        "digital": digital_time,
+        "rng": rng_time,
         "model": "total = max(mvm + digital, rng): the random-bit array runs concurrently with the network; "
         f"digital = digital_ops/({tech.digital_clock_hz:.3g} Hz × {tech.digital_lanes} lanes), after the reads",
-    }  # fmt: skip
+    }
 
     # baseline and the headline metric
     base = baselines.baseline_report(2.0 * c["macs"], c["gaussian_samples"], utilisation, images=images)
@@ -483,20 +520,28 @@ def cost_report(
         f"({e_rng['field_j']:.3g} J), the crossbar write field {write_field:.4g} A/m per programming pulse ({e_write_field:.3g} J)",
         "gaussian_conversion": "one digital op per Gaussian sample (table look-up or counter read-out)",
         "programming": f"F17 write pulses at {write_v} V, {write_t} s with their write-line field, and F1 verify reads at {read_v} V, "
-        f"{read_t} s, at the mean P/AP conductance" + ("" if crossbar is not None else " (random-bit "
-        "array settings: no crossbar parameters given)"),
+        f"{read_t} s, at the mean P/AP conductance"
+        + ("" if crossbar is not None else " (random-bit array settings: no crossbar parameters given)"),
         "cell_area": f"{tech.cell_area_f2} F² per cell (F6, NVSim 1T1MTJ) over the whole tile arrays",
         "read_noise": read_noise_summary(mtj_params, crossbar) if hasattr(crossbar, "read_noise_factor") else None,
         "cell_retention": cell_retention(mtj_params, read_v) if crossbar is not None else None,
-        "source": "the 'ideal' random source is charged as the MTJ array (its bias line at |bias_field|: it has no field knob)" if rng_params.source == "ideal" else "mtj",
+        "source": "the 'ideal' random source is charged as the MTJ array (its bias line at |bias_field|: it has no field knob)"
+        if rng_params.source == "ideal"
+        else "mtj",
         "constants": {
             **{name: {"value": getattr(tech, name), "basis": basis} for name, basis in ASSUMED_CONSTANTS.items()},
             "sar_row_activity": {"value": SAR_ROW_ACTIVITY, "basis": "assumption: half the rows conduct"},
         },
     }
     return {
-        "phase": phase, "images": images, "steps": steps, "workload": workload, "counts": c,
-        "energy_j": energy, "energy_total_j": total, "energy_per_image_j": per_image,
+        "phase": phase,
+        "images": images,
+        "steps": steps,
+        "workload": workload,
+        "counts": c,
+        "energy_j": energy,
+        "energy_total_j": total,
+        "energy_per_image_j": per_image,
         "energy_per_step_j": per_image / steps if steps else None,
         "adc_alternatives": {
             "survey_f3": float(c["adc_conversions"] * e_f3 * scale),
@@ -510,6 +555,10 @@ def cost_report(
             "energy_per_bit_per_area_j_mm2": chip_metric,
         },
         "programming_phase_energy_j": float(prog_total),
-        "area_um2": area, "area_total_mm2": area_total_mm2, "latency_s": latency,
-        "baseline": base, "ratios": ratios, "assumptions": assumptions,
-    }  # fmt: skip
+        "area_um2": area,
+        "area_total_mm2": area_total_mm2,
+        "latency_s": latency,
+        "baseline": base,
+        "ratios": ratios,
+        "assumptions": assumptions,
+    }

@@ -39,9 +39,9 @@ UTILISATION_RANGE = (0.15, 0.6)
 POST_LAYOUT_FACTOR = 1.22  # NeuroSim's, = TechnologyParameters().post_layout_factor
 ASSUMPTION_BASES = {
     "adc_model": "headline F3 (Murmann-survey best case, Accelergy fit); alternative F4 (NeuroSim V1.4 SAR fit, 22 nm, "
-                 "at the report's column resistance); docs/formulas.md F3, F4",
+    "at the report's column resistance); docs/formulas.md F3, F4",
     "utilisation": "fraction of the dense FP16/BF16 tensor peak the GPU/TPU delivers at TDP; headline 0.3, range a factor 2 "
-                   "either way (assumption)",
+    "either way (assumption)",
     "post_layout_factor": "NeuroSim's post-layout multiplier on the chip's dynamic energy (F7); the headline is pre-layout",
 }
 
@@ -50,7 +50,9 @@ def _number(report: dict, *path: str) -> float:
     value = report
     for key in path:
         if not isinstance(value, dict) or key not in value:
-            raise InputError(f"the cost report has no {'.'.join(path)} (a device.cost.cost_report of the inference phase is needed)")
+            raise InputError(
+                f"the cost report has no {'.'.join(path)} (a device.cost.cost_report of the inference phase is needed)"
+            )
         value = value[key]
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
         raise InputError(f"the cost report's {'.'.join(path)} must be a finite number >= 0, got {value!r}")
@@ -61,8 +63,13 @@ def _span(values: dict) -> dict:
     return {"headline": values["headline"], "low": min(values.values()), "high": max(values.values())}
 
 
-def ratio_ranges(report: dict, *, utilisation_range: tuple[float, float] = UTILISATION_RANGE,
-                 post_layout_factor: float = POST_LAYOUT_FACTOR, post_layout_applied: bool = False) -> dict:
+def ratio_ranges(
+    report: dict,
+    *,
+    utilisation_range: tuple[float, float] = UTILISATION_RANGE,
+    post_layout_factor: float = POST_LAYOUT_FACTOR,
+    post_layout_applied: bool = False,
+) -> dict:
     """Low–high ranges of the GPU/TPU-over-chip ratios of a chip cost report (module docstring).
 
     ``report``: the JSON-ready dict of `device.cost.cost_report` (inference phase). ``post_layout_applied``
@@ -84,12 +91,16 @@ def ratio_ranges(report: dict, *, utilisation_range: tuple[float, float] = UTILI
     headline_u = _number(report, "baseline", "utilisation")
     rng_ops = _number(report, "baseline", "rng_ops_per_sample")
     bit_metric = (report.get("rng_detail") or {}).get("energy_per_bit_per_area_j_mm2")
-    layout = {"pre-layout": 1.0 / post_layout_factor if post_layout_applied else 1.0,
-              "post-layout": 1.0 if post_layout_applied else float(post_layout_factor)}  # fmt: skip
+    layout = {
+        "pre-layout": 1.0 / post_layout_factor if post_layout_applied else 1.0,
+        "post-layout": 1.0 if post_layout_applied else float(post_layout_factor),
+    }
     headline_layout = "post-layout" if post_layout_applied else "pre-layout"
     utilisations = {"headline": headline_u, "low": low_u, "high": high_u}
-    gpu = {name: baselines.baseline_report(flops, samples, u, rng_ops_per_sample=rng_ops, images=images)["accelerators"]
-           for name, u in utilisations.items()}  # fmt: skip
+    gpu = {
+        name: baselines.baseline_report(flops, samples, u, rng_ops_per_sample=rng_ops, images=images)["accelerators"]
+        for name, u in utilisations.items()
+    }
 
     def chip_energy(adc_model: str, layout_case: str) -> float:
         return (total - adc["F3"] + adc[adc_model]) * layout[layout_case] / images
@@ -123,27 +134,50 @@ def ratio_ranges(report: dict, *, utilisation_range: tuple[float, float] = UTILI
         values = {name: value(case) for name, case in cases.items()}
         if any(v is None for v in values.values()):
             return {"headline": values["headline"], "low": None, "high": None}
-        return {**values, "low_case": describe(cases["low"], varied), "high_case": describe(cases["high"], varied),
-                "by_assumption": {name: sorted(value(case) for case in swings[name]) for name in varied}}  # fmt: skip
+        return {
+            **values,
+            "low_case": describe(cases["low"], varied),
+            "high_case": describe(cases["high"], varied),
+            "by_assumption": {name: sorted(value(case) for case in swings[name]) for name in varied},
+        }
 
     energy_ratios, bit_ratios = {}, {}
     for key in gpu["headline"]:
         energy_ratios[key] = ranged(lambda case, key=key: energy_ratio(key, case))
-        bit_ratios[key] = {basis: ranged(lambda case, key=key, basis=basis: bit_ratio(key, basis, case), ("utilisation", "post_layout_factor"))
-                           for basis in ("full_die", "rng_time_share")}  # the ADC does not enter this metric  # fmt: skip
+        bit_ratios[key] = {
+            basis: ranged(
+                lambda case, key=key, basis=basis: bit_ratio(key, basis, case), ("utilisation", "post_layout_factor")
+            )
+            for basis in ("full_die", "rng_time_share")
+        }  # the ADC does not enter this metric
     return {
         "assumptions": [
-            {"name": "adc_model", "headline": "F3", "alternatives": ["F3", "F4"], "basis": ASSUMPTION_BASES["adc_model"],
-             "adc_energy_j": adc},
-            {"name": "utilisation", "headline": headline_u, "alternatives": [low_u, high_u], "basis": ASSUMPTION_BASES["utilisation"]},
-            {"name": "post_layout_factor", "headline": headline_layout, "alternatives": ["pre-layout", "post-layout"],
-             "factor": float(post_layout_factor), "basis": ASSUMPTION_BASES["post_layout_factor"]},
-        ],  # fmt: skip
+            {
+                "name": "adc_model",
+                "headline": "F3",
+                "alternatives": ["F3", "F4"],
+                "basis": ASSUMPTION_BASES["adc_model"],
+                "adc_energy_j": adc,
+            },
+            {
+                "name": "utilisation",
+                "headline": headline_u,
+                "alternatives": [low_u, high_u],
+                "basis": ASSUMPTION_BASES["utilisation"],
+            },
+            {
+                "name": "post_layout_factor",
+                "headline": headline_layout,
+                "alternatives": ["pre-layout", "post-layout"],
+                "factor": float(post_layout_factor),
+                "basis": ASSUMPTION_BASES["post_layout_factor"],
+            },
+        ],
         "chip_energy_per_image_j": _span({name: chip_energy(*case[:2]) for name, case in cases.items()}),
         "energy_per_image_gpu_over_chip": energy_ratios,
         "energy_per_bit_per_area_gpu_over_chip": bit_ratios,
         "method": "low: F4 ADC, post-layout chip energy, GPU/TPU at the highest utilisation; high: F3, pre-layout, the lowest "
-                  "utilisation; by_assumption: each assumption alone, the others at their headline choice",
+        "utilisation; by_assumption: each assumption alone, the others at their headline choice",
         "not_varied": "digital-op, DAC and shift-add energies (Horowitz-based, assumptions.constants); the GPU/TPU's TDP as "
-                      "its operating power; the accelerators' own uncertain numbers (baseline.accelerators.*.uncertain)",
-    }  # fmt: skip
+        "its operating power; the accelerators' own uncertain numbers (baseline.accelerators.*.uncertain)",
+    }

@@ -171,7 +171,9 @@ class CrossbarParameters:
         if self.input_mode == "bit_serial" and self.input_bits == 0:
             raise ParameterError(f"{owner}.input_mode 'bit_serial' needs input_bits > 0")
         if self.weight_mapping not in WEIGHT_MAPPINGS:
-            raise ParameterError(f"{owner}.weight_mapping must be one of {WEIGHT_MAPPINGS}, got {self.weight_mapping!r}")
+            raise ParameterError(
+                f"{owner}.weight_mapping must be one of {WEIGHT_MAPPINGS}, got {self.weight_mapping!r}"
+            )
         if self.emulation not in EMULATION_MODES:
             raise ParameterError(f"{owner}.emulation must be one of {EMULATION_MODES}, got {self.emulation!r}")
         if self.write_model not in WRITE_MODELS:
@@ -181,7 +183,9 @@ class CrossbarParameters:
                 raise ParameterError(f"{owner}.{name} must be true or false, got {getattr(self, name)!r}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if (f.type != "float" and not (f.name == "read_noise" and value is not None)) or f.name == "read_noise_factor":
+            if (
+                f.type != "float" and not (f.name == "read_noise" and value is not None)
+            ) or f.name == "read_noise_factor":
                 continue  # read_noise_factor: checked below, with the knob to turn
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 derived = " or None (derived)" if f.name == "read_noise" else ""
@@ -227,7 +231,9 @@ def _check_matrix(name: str, array, ndim: int, keep_float32: bool = False) -> np
         raise InputError(f"{name} must be real numbers, got dtype {array.dtype}")
     if array.size and not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise InputError(f"{name} has a non-finite value {float(array[tuple(bad)])} at index {tuple(int(i) for i in bad)}")
+        raise InputError(
+            f"{name} has a non-finite value {float(array[tuple(bad)])} at index {tuple(int(i) for i in bad)}"
+        )
     if keep_float32 and array.dtype == np.float32:
         return array
     return array.astype(np.float64, copy=False)
@@ -318,7 +324,17 @@ class ProgrammedMatrix:
     in S, column n·S + s holding bit s of output n; ``col_scale`` (N,); ``adc_range`` (chunks, N·S).
     """
 
-    def __init__(self, mtj_params, cb: CrossbarParameters, technology, g_pos, g_neg, col_scale, write_stats, compute_dtype=np.float64):
+    def __init__(
+        self,
+        mtj_params,
+        cb: CrossbarParameters,
+        technology,
+        g_pos,
+        g_neg,
+        col_scale,
+        write_stats,
+        compute_dtype=np.float64,
+    ):
         cb = resolve(mtj_params, cb)  # a derived read_noise (None) becomes its number for every engine
         self.mtj = mtj_params
         self.cb = cb
@@ -342,7 +358,9 @@ class ProgrammedMatrix:
         self.n_slices = cb.n_slices
         self.out_features = g_pos.shape[1] // self.n_slices
         self.delta_g = nominal_delta_g(mtj_params, cb)
-        self.chunks = [slice(r, min(r + cb.tile_rows, self.in_features)) for r in range(0, self.in_features, cb.tile_rows)]
+        self.chunks = [
+            slice(r, min(r + cb.tile_rows, self.in_features)) for r in range(0, self.in_features, cb.tile_rows)
+        ]
         self.adc_range = self._analytic_adc_range()
         self.output_gain = np.ones(self.out_features)  # digital trim per output, see calibrate_output_gain
         self._conductance_per_row = None  # (K,) Σ over columns of G⁺ + G⁻, for `charge`
@@ -374,7 +392,9 @@ class ProgrammedMatrix:
         return self.delta_g * self.cb.read_voltage  # one fully on cell: never a zero range
 
     def _analytic_adc_range(self) -> np.ndarray:
-        rms = np.stack([np.sqrt(self.cb.read_voltage**2 / 3.0 * (self.difference[c] ** 2).sum(axis=0)) for c in self.chunks])
+        rms = np.stack(
+            [np.sqrt(self.cb.read_voltage**2 / 3.0 * (self.difference[c] ** 2).sum(axis=0)) for c in self.chunks]
+        )
         return np.maximum(self._per_tile(self.cb.adc_range_sigmas * rms), self._range_floor())
 
     # --- the analog path ---------------------------------------------------------------------------
@@ -409,7 +429,9 @@ class ProgrammedMatrix:
         if cb.read_noise > 0:
             v = voltages.astype(self.compute_dtype, copy=False)
             noise_std = cb.read_noise * np.sqrt((v**2) @ self._g_squared[self.chunks[chunk_index]])
-        read_out_accumulate(current, noise_std, self.adc_range[chunk_index], cb.adc_noise, cb.adc_bits, weight, states, out)
+        read_out_accumulate(
+            current, noise_std, self.adc_range[chunk_index], cb.adc_noise, cb.adc_bits, weight, states, out
+        )
 
     def matmul(self, x, rng: np.random.Generator | None = None, ledger=None, phase: str = "inference") -> np.ndarray:
         """y ≈ x @ W for a batch x of shape (B, K); returns (B, N) float64.
@@ -419,7 +441,9 @@ class ProgrammedMatrix:
         """
         x = _check_matrix("x", x, 2, keep_float32=self.compute_dtype == np.float32)
         if x.shape[1] != self.in_features:
-            raise InputError(f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})")
+            raise InputError(
+                f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})"
+            )
         if rng is None and (self.cb.read_noise > 0 or self.cb.adc_noise > 0):
             raise InputError("this crossbar has read or ADC noise: pass rng=np.random.Generator")
         planes, plane_weights, x_scale = dac_planes(x, self.cb)
@@ -440,7 +464,9 @@ class ProgrammedMatrix:
         """Set each tile's ADC full scale to the ``percentile`` of |column current| seen for ``x``."""
         x = _check_matrix("x", x, 2)
         if x.shape[1] != self.in_features:
-            raise InputError(f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})")
+            raise InputError(
+                f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {x.shape})"
+            )
         if not 50.0 <= percentile <= 100.0:
             raise InputError(f"percentile must lie in [50, 100], got {percentile}")
         planes, _, _ = dac_planes(x, self.cb)
@@ -472,7 +498,9 @@ class ProgrammedMatrix:
 
     # --- accounting --------------------------------------------------------------------------------
     def _count(self, ledger, phase, batch, planes) -> None:
-        self.charge(ledger, phase, batch, [np.square(v, dtype=self.compute_dtype).sum(axis=0, dtype=np.float64) for v in planes])
+        self.charge(
+            ledger, phase, batch, [np.square(v, dtype=self.compute_dtype).sum(axis=0, dtype=np.float64) for v in planes]
+        )
 
     def charge(self, ledger, phase: str, batch: int, plane_square_sums) -> None:
         """Add the actions of one matmul of ``batch`` rows to ``ledger`` under ``phase``.
@@ -520,6 +548,8 @@ class ProgrammedMatrix:
         return {
             "n_tiles": self.n_tiles,
             "n_cells": 2 * self.g_pos.size,
-            "n_adcs": len(self.chunks) * groups * math.ceil(self.cb.pairs_per_tile / self.technology.adc_column_sharing),
+            "n_adcs": len(self.chunks)
+            * groups
+            * math.ceil(self.cb.pairs_per_tile / self.technology.adc_column_sharing),
             "n_row_drivers": self.n_tiles * self.cb.tile_rows,
         }

@@ -190,12 +190,24 @@ def _cell_model(mtj_params: mtj.MTJParameters, spread: mtj.VariationParameters, 
     floor = lambda on: _success_floor(mtj_params, spread, cb, on) if physics else 0.0  # noqa: E731
     ideal_closed_loop = cb.write_model == "ideal" and cb.weight_bits > 0 and cb.weight_mapping == "closed_loop"
     return _CellModel(
-        mtj_params.resistance_parallel, spread.resistance_parallel_rel, mtj_params.tmr, spread.tmr_rel,
-        mtj_params.interfacial_anisotropy, spread.interfacial_anisotropy_rel, mtj_params.stray_field, spread.stray_field_abs,
-        float(1.0 + bias), physics, floor(True), floor(False), float(cb.write_field), cb.write_verify_attempts,
-        int(ideal_closed_loop), float(cb.read_noise),
+        mtj_params.resistance_parallel,
+        spread.resistance_parallel_rel,
+        mtj_params.tmr,
+        spread.tmr_rel,
+        mtj_params.interfacial_anisotropy,
+        spread.interfacial_anisotropy_rel,
+        mtj_params.stray_field,
+        spread.stray_field_abs,
+        float(1.0 + bias),
+        physics,
+        floor(True),
+        floor(False),
+        float(cb.write_field),
+        cb.write_verify_attempts,
+        int(ideal_closed_loop),
+        float(cb.read_noise),
         nominal_delta_g(mtj_params, cb),
-    )  # fmt: skip
+    )
 
 
 @njit(parallel=True)
@@ -363,8 +375,10 @@ def _clipped_normal(states, row):
 def standard_normals(states: np.ndarray, row: int, n: int) -> np.ndarray:
     """``n`` deviates of `_standard_normal` from stream ``row`` of ``states`` (advanced in place)."""
     if not isinstance(states, np.ndarray) or states.dtype != np.uint64 or states.ndim != 2 or states.shape[1] != 4:
-        raise InputError(f"states must be an (n, 4) uint64 array, got {getattr(states, 'dtype', type(states).__name__)} "
-                         f"{getattr(states, 'shape', '')}")
+        raise InputError(
+            f"states must be an (n, 4) uint64 array, got {getattr(states, 'dtype', type(states).__name__)} "
+            f"{getattr(states, 'shape', '')}"
+        )
     if not isinstance(row, (int, np.integer)) or not 0 <= row < states.shape[0]:
         raise InputError(f"row must be an integer in [0, {states.shape[0]}), got {row!r}")
     if not isinstance(n, (int, np.integer)) or n < 0:

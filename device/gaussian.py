@@ -50,7 +50,9 @@ class GaussianMethod:
         low, high = INVERSE_CDF_BITS if self.name == "inverse_cdf" else CLT_BITS
         b = self.bits_per_sample
         if not isinstance(b, int) or isinstance(b, bool) or not low <= b <= high:
-            raise ParameterError(f"GaussianMethod.bits_per_sample for {self.name} must be an integer in [{low}, {high}], got {b!r}")
+            raise ParameterError(
+                f"GaussianMethod.bits_per_sample for {self.name} must be an integer in [{low}, {high}], got {b!r}"
+            )
 
     def words_needed(self, n_samples: int) -> int:
         """64-bit words of the stream that ``n_samples`` samples consume."""

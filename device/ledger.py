@@ -17,17 +17,32 @@ from device.errors import InputError
 
 PHASES = ("programming", "inference")
 COUNTERS: dict[str, type] = {
-    "array_read_energy_j": float, "cell_reads": int, "adc_conversions": int, "dac_conversions": int,
-    "shift_adds": int, "digital_ops": int, "macs": int, "write_pulses": int, "write_verify_reads": int,
-    "rng_cycles": int, "rng_reset_pulses": int, "rng_output_bits": int, "gaussian_samples": int,
-    "rng_calibration_cycles": int, "rng_calibration_reset_pulses": int,
-    "mvm_latency_s": float, "digital_latency_s": float,
-}  # fmt: skip
+    "array_read_energy_j": float,
+    "cell_reads": int,
+    "adc_conversions": int,
+    "dac_conversions": int,
+    "shift_adds": int,
+    "digital_ops": int,
+    "macs": int,
+    "write_pulses": int,
+    "write_verify_reads": int,
+    "rng_cycles": int,
+    "rng_reset_pulses": int,
+    "rng_output_bits": int,
+    "gaussian_samples": int,
+    "rng_calibration_cycles": int,
+    "rng_calibration_reset_pulses": int,
+    "mvm_latency_s": float,
+    "digital_latency_s": float,
+}
 RNG_COUNTER_MAP = {
-    "cycles": "rng_cycles", "reset_pulses": "rng_reset_pulses", "output_bits": "rng_output_bits",
-    "gaussian_samples": "gaussian_samples", "calibration_cycles": "rng_calibration_cycles",
+    "cycles": "rng_cycles",
+    "reset_pulses": "rng_reset_pulses",
+    "output_bits": "rng_output_bits",
+    "gaussian_samples": "gaussian_samples",
+    "calibration_cycles": "rng_calibration_cycles",
     "calibration_reset_pulses": "rng_calibration_reset_pulses",
-}  # fmt: skip
+}
 
 
 def check_phase(phase) -> None:
@@ -78,20 +93,20 @@ class Ledger:
         check_phase(phase)
         return dict(self._counts[phase])
 
-    def merge(self, other: "Ledger") -> None:
+    def merge(self, other: Ledger) -> None:
         """Add every count of ``other`` into this ledger (in place)."""
         if not isinstance(other, Ledger):
             raise InputError(f"can only merge a Ledger, got {type(other).__name__}")
         for phase in PHASES:
             self.add(phase, **other._counts[phase])
 
-    def copy(self) -> "Ledger":
+    def copy(self) -> Ledger:
         new = Ledger()
         new.merge(self)
         return new
 
     @staticmethod
-    def diff(after: "Ledger", before: "Ledger") -> "Ledger":
+    def diff(after: Ledger, before: Ledger) -> Ledger:
         """The actions between two snapshots: ``after − before``; every count must not decrease."""
         if not isinstance(after, Ledger) or not isinstance(before, Ledger):
             raise InputError("Ledger.diff needs two Ledger objects")
@@ -100,8 +115,10 @@ class Ledger:
             for name in COUNTERS:
                 delta = after._counts[phase][name] - before._counts[phase][name]
                 if delta < 0:
-                    raise InputError(f"Ledger.diff: {phase}.{name} decreased ({before._counts[phase][name]} → "
-                                     f"{after._counts[phase][name]}); 'before' is not an earlier state of 'after'")
+                    raise InputError(
+                        f"Ledger.diff: {phase}.{name} decreased ({before._counts[phase][name]} → "
+                        f"{after._counts[phase][name]}); 'before' is not an earlier state of 'after'"
+                    )
                 out._counts[phase][name] = delta
         return out
 
@@ -117,5 +134,3 @@ def rng_counters_delta(after, before) -> dict:
     a = after.as_dict() if hasattr(after, "as_dict") else dict(after)
     b = before.as_dict() if hasattr(before, "as_dict") else dict(before)
     return {k: a[k] - b.get(k, 0) for k in a}
-
-

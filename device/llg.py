@@ -98,8 +98,7 @@ def _constants(params, voltage, pulse_width, field, settings) -> _MacrospinConst
     to_field = 2.0 / (mtj.MU0 * ms * params.free_layer_thickness)
     gamma_prime = mtj.GAMMA0 / (1.0 + params.damping**2)
     sigma = math.sqrt(
-        2.0 * params.damping * params.thermal_energy
-        / (mtj.MU0 * gamma_prime * ms * params.volume * settings.time_step)
+        2.0 * params.damping * params.thermal_energy / (mtj.MU0 * gamma_prime * ms * params.volume * settings.time_step)
     )
     fastest = max(
         abs(float(mtj.anisotropy_field(params, voltage))), abs(float(mtj.anisotropy_field(params, 0.0)))

@@ -336,7 +336,9 @@ def _brown_rate(params: MTJParameters, hk, delta, h, sign: float):
     """
     alpha = params.damping
     with np.errstate(invalid="ignore", over="ignore"):
-        prefactor = params.attempt_rate_scale * alpha * GAMMA0 * hk / (1.0 + alpha**2) * np.sqrt(np.maximum(delta, 0.0) / np.pi)
+        prefactor = (
+            params.attempt_rate_scale * alpha * GAMMA0 * hk / (1.0 + alpha**2) * np.sqrt(np.maximum(delta, 0.0) / np.pi)
+        )
         side = 1.0 + sign * h
         rate = prefactor * np.clip(1.0 - h * h, 0.0, None) * side * np.exp(-delta * side**2)
     return np.where(side <= 0.0, np.inf, rate)

@@ -23,8 +23,7 @@ from dataclasses import dataclass, replace
 from device.cost import TechnologyParameters
 from device.crossbar import CrossbarParameters
 from device.errors import ParameterError, ProfileError
-from device.mtj import NO_VARIATION, MTJParameters, VariationParameters
-from device.mtj import hard_axis_relaxation_time, resistance
+from device.mtj import NO_VARIATION, MTJParameters, VariationParameters, hard_axis_relaxation_time, resistance
 from device.read_noise import DEFAULT_NOISE_FACTOR, relative_read_noise
 from device.rng import MTJRandomSource, RNGParameters
 
@@ -70,7 +69,7 @@ RNG_READ_ERROR_LIMIT = 1e-6
 RELAX_TIMES = 8.0
 
 
-def rng_read_error_probability(profile: "HardwareProfile") -> float:
+def rng_read_error_probability(profile: HardwareProfile) -> float:
     """P(a random-bit read mistakes P for AP or back), threshold midway between the two currents.
 
     Each state's read current carries its own thermal + shot noise (`device.read_noise`, at its own
@@ -80,11 +79,13 @@ def rng_read_error_probability(profile: "HardwareProfile") -> float:
     m, r, f = profile.mtj, profile.rng, profile.crossbar.read_noise_factor
     g_p, g_ap = (1.0 / float(resistance(m, s, r.read_voltage)) for s in (1.0, -1.0))
     half_gap = 0.5 * (g_p - g_ap) * r.read_voltage
-    worst = max(relative_read_noise(g, r.read_voltage, r.read_time, m.temperature, f) * g * r.read_voltage for g in (g_p, g_ap))
+    worst = max(
+        relative_read_noise(g, r.read_voltage, r.read_time, m.temperature, f) * g * r.read_voltage for g in (g_p, g_ap)
+    )
     return 0.5 * math.erfc(half_gap / worst / math.sqrt(2.0))
 
 
-def _check_couplings(profile: "HardwareProfile") -> None:
+def _check_couplings(profile: HardwareProfile) -> None:
     """Constraints physics puts across sections; each error names the knob to turn."""
     if profile.rng.source != "mtj":
         return
@@ -148,7 +149,7 @@ def _section_from_dict(section: str, data, base):
         raise ProfileError(f"invalid value in section {section!r}: {error}") from None
 
 
-def profile_from_dict(data: dict, base: "HardwareProfile | None" = None) -> HardwareProfile:
+def profile_from_dict(data: dict, base: HardwareProfile | None = None) -> HardwareProfile:
     """Build a profile from a (possibly partial) dict; missing keys come from ``base``.
 
     With no ``base``, ``name`` is required and missing sections take the dataclass defaults (the
@@ -174,7 +175,7 @@ def profile_from_dict(data: dict, base: "HardwareProfile | None" = None) -> Hard
     )
 
 
-def profile_from_json(text: str, base: "HardwareProfile | None" = None) -> HardwareProfile:
+def profile_from_json(text: str, base: HardwareProfile | None = None) -> HardwareProfile:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -276,9 +277,7 @@ PROFILES: dict[str, HardwareProfile] = {
                 "tiles, a quarter of the IR-drop parameter a ∝ n² (2× the ADC conversions). About 12× "
                 "vcma-default's energy per image."
             ),
-            crossbar=replace(
-                VCMA_DEFAULT.crossbar, read_time=16e-9, adc_bits=10, tile_rows=64, tile_cols=64
-            ),
+            crossbar=replace(VCMA_DEFAULT.crossbar, read_time=16e-9, adc_bits=10, tile_rows=64, tile_cols=64),
         ),
         replace(
             VCMA_DEFAULT,

@@ -79,7 +79,9 @@ def xoshiro_step(s0, s1, s2, s3):
 @njit
 def next_u64(state, row):
     """Advance stream ``row`` of ``state`` and return its next 64-bit output (xoshiro256**)."""
-    result, state[row, 0], state[row, 1], state[row, 2], state[row, 3] = xoshiro_step(state[row, 0], state[row, 1], state[row, 2], state[row, 3])
+    result, state[row, 0], state[row, 1], state[row, 2], state[row, 3] = xoshiro_step(
+        state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+    )
     return result
 
 

@@ -65,8 +65,7 @@ def _as_bits(bits, test: str) -> np.ndarray:
     """Validate `bits` and return a fresh int8 copy (the caller's array is never touched)."""
     arr = np.asarray(bits)
     if arr.ndim != 1:
-        raise InputError(
-            f"{test}: bits must be a 1-D array; got ndim={arr.ndim}, shape={arr.shape}")
+        raise InputError(f"{test}: bits must be a 1-D array; got ndim={arr.ndim}, shape={arr.shape}")
     if arr.dtype.kind not in "biu":
         raise InputError(f"{test}: bits must have an integer or bool dtype; got dtype={arr.dtype}")
     bad = (arr != 0) & (arr != 1)
@@ -142,8 +141,7 @@ def runs(bits, *, strict: bool = True) -> float:
 # class v >= hi, pi_i). The M=8 and M=128 pi are the exact values of the NIST reference code.
 _LONGEST_RUN_TABLE = (
     (750_000, 10_000, 10, 16, (0.0882, 0.2092, 0.2483, 0.1933, 0.1208, 0.0675, 0.0727)),
-    (6_272, 128, 4, 9, (0.1174035788, 0.242955959, 0.249363483, 0.17517706, 0.102701071,
-                        0.112398847)),
+    (6_272, 128, 4, 9, (0.1174035788, 0.242955959, 0.249363483, 0.17517706, 0.102701071, 0.112398847)),
     (128, 8, 1, 4, (0.21484375, 0.3671875, 0.23046875, 0.1875)),
 )
 
@@ -239,8 +237,7 @@ def binary_matrix_rank(bits, *, strict: bool = True) -> float:
     _need("binary_matrix_rank", n >= need, f"n >= {need} bits (32x32 matrices)", f"n={n}")
     n_mat = n // mq
     weights = np.uint64(1) << np.arange(_RANK_M, dtype=np.uint64)
-    packed = (b[: n_mat * mq].reshape(n_mat, _RANK_M, _RANK_M).astype(np.uint64) * weights).sum(
-        axis=2, dtype=np.uint64)
+    packed = (b[: n_mat * mq].reshape(n_mat, _RANK_M, _RANK_M).astype(np.uint64) * weights).sum(axis=2, dtype=np.uint64)
     ranks = _gf2_ranks(packed)
     observed = np.array([np.sum(ranks == _RANK_M), np.sum(ranks == _RANK_M - 1), 0], dtype=float)
     observed[2] = n_mat - observed[0] - observed[1]
@@ -273,8 +270,7 @@ def spectral(bits, *, strict: bool = True) -> float:
 def _template_bits(template, test: str) -> np.ndarray:
     if isinstance(template, str):
         if not template or set(template) - {"0", "1"}:
-            raise InputError(
-                f"{test}: template must be a non-empty string of 0/1; got {template!r}")
+            raise InputError(f"{test}: template must be a non-empty string of 0/1; got {template!r}")
         template = [int(c) for c in template]
     t = _as_bits(template, f"{test} (template)")
     if not 1 <= t.size <= 30:
@@ -297,8 +293,7 @@ def _window_codes(b: np.ndarray, m: int, circular: bool) -> np.ndarray:
     return codes
 
 
-def non_overlapping_template(bits, *, template="000000001", n_blocks: int = 8,
-                             strict: bool = True) -> float:
+def non_overlapping_template(bits, *, template="000000001", n_blocks: int = 8, strict: bool = True) -> float:
     """Non-overlapping template matching test, SP 800-22 section 2.7.
 
     N blocks of M = floor(n/N) bits; W_j = non-overlapping matches of the m-bit template B in
@@ -319,8 +314,7 @@ def non_overlapping_template(bits, *, template="000000001", n_blocks: int = 8,
     if strict:
         _need(test, nb <= 100, "n_blocks N <= 100", f"N={nb}")
         need = nb * (5 * 2**m + m - 1)
-        _need(test, n >= need, f"n >= {need} bits (mean matches per block >= 5 for m={m}, N={nb})",
-              f"n={n}")
+        _need(test, n >= need, f"n >= {need} bits (mean matches per block >= 5 for m={m}, N={nb})", f"n={n}")
     _need(test, block >= m, f"block length M = n // N >= template length {m}", f"M={block}")
     target = int(_window_codes(t, m, circular=False)[0])
     hits = (_window_codes(b[: nb * block], m, circular=False) == target).astype(np.int64)
@@ -360,15 +354,15 @@ def serial(bits, *, m: int = 16, strict: bool = True) -> tuple[float, float]:
     n, m = b.size, int(m)
     _need("serial", 2 <= m <= _MAX_M, f"block length 2 <= m <= {_MAX_M}", f"m={m}")
     if strict:
-        _need("serial", n >= 2 and m < math.floor(math.log2(n)) - 2,
-              "m < floor(log2 n) - 2", f"m={m}, n={n}")
+        _need("serial", n >= 2 and m < math.floor(math.log2(n)) - 2, "m < floor(log2 n) - 2", f"m={m}, n={n}")
     _need("serial", n >= m, "n >= m", f"m={m}, n={n}")
     counts = _pattern_counts(b, m)
-    psi = [2.0 ** (m - j) / n * float(np.sum(counts[j].astype(np.float64) ** 2)) - n
-           if m - j >= 1 else 0.0 for j in range(3)]
+    psi = [
+        2.0 ** (m - j) / n * float(np.sum(counts[j].astype(np.float64) ** 2)) - n if m - j >= 1 else 0.0
+        for j in range(3)
+    ]
     del1, del2 = psi[0] - psi[1], psi[0] - 2.0 * psi[1] + psi[2]
-    return (float(special.gammaincc(2.0 ** (m - 2), del1 / 2.0)),
-            float(special.gammaincc(2.0 ** (m - 3), del2 / 2.0)))
+    return (float(special.gammaincc(2.0 ** (m - 2), del1 / 2.0)), float(special.gammaincc(2.0 ** (m - 3), del2 / 2.0)))
 
 
 def approximate_entropy(bits, *, m: int = 10, strict: bool = True) -> float:
@@ -382,8 +376,9 @@ def approximate_entropy(bits, *, m: int = 10, strict: bool = True) -> float:
     n, m = b.size, int(m)
     _need("approximate_entropy", 1 <= m <= _MAX_M, f"block length 1 <= m <= {_MAX_M}", f"m={m}")
     if strict:
-        _need("approximate_entropy", n >= 2 and m < math.floor(math.log2(n)) - 5,
-              "m < floor(log2 n) - 5", f"m={m}, n={n}")
+        _need(
+            "approximate_entropy", n >= 2 and m < math.floor(math.log2(n)) - 5, "m < floor(log2 n) - 5", f"m={m}, n={n}"
+        )
     _need("approximate_entropy", n > m, "n > m", f"m={m}, n={n}")
     counts = _pattern_counts(b, m + 1)
 
@@ -409,8 +404,7 @@ def cumulative_sums(bits, *, mode: str = "forward", strict: bool = True) -> floa
     if mode not in ("forward", "backward"):
         raise InputError(f"cumulative_sums: mode must be 'forward' or 'backward'; got {mode!r}")
     n = b.size
-    _need("cumulative_sums", n >= (100 if strict else 1), f"n >= {100 if strict else 1} bits",
-          f"n={n}")
+    _need("cumulative_sums", n >= (100 if strict else 1), f"n >= {100 if strict else 1} bits", f"n={n}")
     x = _pm1(b if mode == "forward" else b[::-1])
     z = int(np.max(np.abs(np.cumsum(x))))
     q, sq = n // z, math.sqrt(n)
@@ -436,8 +430,7 @@ def run_nist_suite(bits, alpha: float = 0.01) -> list[RandomnessTestResult]:
         raise InputError(f"run_nist_suite: alpha must be in (0, 1); got {alpha!r}")
     b = _as_bits(bits, "run_nist_suite")
     if b.size < 100:
-        raise InputError(
-            f"run_nist_suite: needs n >= 100 bits (smallest NIST minimum); got n={b.size}")
+        raise InputError(f"run_nist_suite: needs n >= 100 bits (smallest NIST minimum); got n={b.size}")
     log2n = math.floor(math.log2(b.size))
     plan = [
         ("frequency", lambda: frequency(b)),
@@ -480,12 +473,17 @@ def normality_checks(samples) -> GaussianCheck:
         raise InputError(f"normality_checks: needs n >= 8 samples; got n={x.size}")
     if not np.all(np.isfinite(x)):
         i = int(np.argmax(~np.isfinite(x)))
-        raise InputError(
-            f"normality_checks: samples must be finite; got {x[i].item()!r} at flat index {i}")
+        raise InputError(f"normality_checks: samples must be finite; got {x[i].item()!r} at flat index {i}")
     n = x.size
     ks_p = float(stats.kstest(x, "norm", method="exact" if n <= 10_000 else "asymp").pvalue)
     g2 = float(stats.kurtosis(x, fisher=True, bias=True))
     z = g2 / math.sqrt(24.0 / n)
-    return GaussianCheck(ks_p=ks_p, kurtosis=g2, kurtosis_z=z,
-                         kurtosis_p=float(2.0 * stats.norm.sf(abs(z))),
-                         mean=float(x.mean()), std=float(x.std()), n=n)
+    return GaussianCheck(
+        ks_p=ks_p,
+        kurtosis=g2,
+        kurtosis_z=z,
+        kurtosis_p=float(2.0 * stats.norm.sf(abs(z))),
+        mean=float(x.mean()),
+        std=float(x.std()),
+        n=n,
+    )

@@ -117,11 +117,19 @@ def read_noise_summary(params: mtj.MTJParameters, cb) -> dict:
         ),
     }
     if cb.read_noise is not None and not math.isclose(effective, derived, rel_tol=1e-6):
-        needed = read_time_for(effective, g, cb.read_voltage, params.temperature, cb.read_noise_factor) if effective > 0 else None
+        needed = (
+            read_time_for(effective, g, cb.read_voltage, params.temperature, cb.read_noise_factor)
+            if effective > 0
+            else None
+        )
         summary["warning"] = (
             f"crossbar.read_noise = {effective} is set directly (an override, not physics): the read as specified gives "
             f"{derived:.4g}"
-            + (f"; reaching {effective} would take read_time = {needed:.3g} s (or a lower read_noise_factor, ≥ 1)" if needed else "")
+            + (
+                f"; reaching {effective} would take read_time = {needed:.3g} s (or a lower read_noise_factor, ≥ 1)"
+                if needed
+                else ""
+            )
         )
     return summary
 

@@ -13,10 +13,9 @@ import numpy as np
 from numba import prange
 
 from device.errors import InputError
-from device.numba_config import njit
 from device.gaussian import inverse_cdf_table
+from device.numba_config import njit
 from device.random_streams import next_u64
-
 
 #: Noise deviates are 16-bit inverse-CDF samples: Φ⁻¹((k + ½)/2¹⁶), four per 64-bit stream output.
 #: Quantised to 65536 levels and bounded by |z| ≤ 4.32 — irrelevant for read noise, and 4× fewer
@@ -75,7 +74,9 @@ def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, wei
     if np.any(~np.isfinite(full_scale)) or np.any(np.asarray(full_scale) <= 0):
         raise InputError("full_scale must be finite and > 0 for every column")
     if current.shape != out.shape or current.dtype not in (np.float32, np.float64) or out.dtype != np.float64:
-        raise InputError(f"current (float32/64) and out (float64) must have one shape, got {current.dtype}{current.shape}, {out.dtype}{out.shape}")
+        raise InputError(
+            f"current (float32/64) and out (float64) must have one shape, got {current.dtype}{current.shape}, {out.dtype}{out.shape}"
+        )
     if noise_std is None:
         noise_std = np.zeros((0, 0), dtype=current.dtype)
     elif noise_std.shape != current.shape:
@@ -85,8 +86,15 @@ def read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, wei
     if states.shape != (current.shape[0], 4) or states.dtype != np.uint64:
         raise InputError(f"states must be ({current.shape[0]}, 4) uint64, got {states.dtype}{states.shape}")
     _read_out_accumulate(
-        np.ascontiguousarray(current), np.ascontiguousarray(noise_std), np.ascontiguousarray(full_scale, dtype=np.float64),
-        float(adc_noise), int(adc_bits), float(weight), states, inverse_cdf_table(NOISE_TABLE_BITS), out,
+        np.ascontiguousarray(current),
+        np.ascontiguousarray(noise_std),
+        np.ascontiguousarray(full_scale, dtype=np.float64),
+        float(adc_noise),
+        int(adc_bits),
+        float(weight),
+        states,
+        inverse_cdf_table(NOISE_TABLE_BITS),
+        out,
     )
 
 

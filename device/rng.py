@@ -82,14 +82,22 @@ class RNGParameters:
                 raise ParameterError(f"{owner}.{name} must be an integer in [{low}, {high}], got {value!r}")
         if self.calibration_window % 64:
             raise ParameterError(f"{owner}.calibration_window must be a multiple of 64, got {self.calibration_window}")
-        for name in ("pulse_voltage", "pulse_width", "relax_time", "read_voltage", "read_time", "field_dac_span", "voltage_dac_span"):
+        for name in (
+            "pulse_voltage",
+            "pulse_width",
+            "relax_time",
+            "read_voltage",
+            "read_time",
+            "field_dac_span",
+            "voltage_dac_span",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ParameterError(f"{owner}.{name} must be a positive finite number, got {value!r}")
         if not isinstance(self.bias_field, (int, float)) or not math.isfinite(self.bias_field):
             raise ParameterError(f"{owner}.bias_field must be a finite number, got {self.bias_field!r}")
         try:
-            self.gaussian
+            _ = self.gaussian  # builds (and so validates) the Gaussian method
         except ParameterError as error:
             raise ParameterError(f"{owner}.gaussian_method / gaussian_bits: {error}") from None
 
@@ -161,7 +169,7 @@ class MTJRandomSource:
         self.reseed(chip_seed)
 
     @classmethod
-    def restore(cls, mtj_params: mtj.MTJParameters, params: RNGParameters, state: dict) -> "MTJRandomSource":
+    def restore(cls, mtj_params: mtj.MTJParameters, params: RNGParameters, state: dict) -> MTJRandomSource:
         """A source in the state `snapshot` returned, without recalibrating (`device.chip_store`)."""
         self = cls.__new__(cls)
         self.mtj = mtj_params
@@ -171,10 +179,15 @@ class MTJRandomSource:
         self.knob = state["knob"]
         self.knob_values = np.array(state["knob_values"], dtype=np.float64)
         self.probabilities = np.array(state["probabilities"], dtype=np.float64)
-        self.calibration = None if state["calibration"] is None else calibration.CalibrationResult(**state["calibration"])
+        self.calibration = (
+            None if state["calibration"] is None else calibration.CalibrationResult(**state["calibration"])
+        )
         n = params.n_devices
-        for name, value in (("population", self.population.interfacial_anisotropy), ("knob_values", self.knob_values),
-                            ("probabilities", self.probabilities)):  # fmt: skip
+        for name, value in (
+            ("population", self.population.interfacial_anisotropy),
+            ("knob_values", self.knob_values),
+            ("probabilities", self.probabilities),
+        ):
             if value.shape != (n,):
                 raise InputError(f"restored RNG {name} must have shape ({n},) for n_devices={n}, got {value.shape}")
         self._thresholds = bernoulli.probability_thresholds(self.probabilities)
@@ -194,13 +207,18 @@ class MTJRandomSource:
             "knob": self.knob,
             "knob_values": np.array(self.knob_values),
             "probabilities": np.array(self.probabilities),
-            "calibration": None if cal is None else {
-                "codes": np.array(cal.codes), "knob_values": np.array(cal.knob_values),
-                "last_measured_fraction": np.array(cal.last_measured_fraction), "cycles": int(cal.cycles), "ones": int(cal.ones),
+            "calibration": None
+            if cal is None
+            else {
+                "codes": np.array(cal.codes),
+                "knob_values": np.array(cal.knob_values),
+                "last_measured_fraction": np.array(cal.last_measured_fraction),
+                "cycles": int(cal.cycles),
+                "ones": int(cal.ones),
             },
             "stream_states": np.array(self._stream.states),
             "stream_buffer": np.array(self._stream.buffer),
-        }  # fmt: skip
+        }
 
     # --- physics of the array -------------------------------------------------------------------
     def _resolve_knob(self) -> str:

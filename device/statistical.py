@@ -208,7 +208,7 @@ class ReadSums(NamedTuple):
     drop: np.ndarray | None
     read_variance: np.ndarray | None
 
-    def in_float64(self) -> "ReadSums":
+    def in_float64(self) -> ReadSums:
         """The same sums as float64 arrays (no copy where they already are)."""
         return ReadSums(*(None if field is None else np.asarray(field, dtype=np.float64) for field in self))
 
@@ -264,7 +264,9 @@ def _solve_columns(gram: np.ndarray, moments: np.ndarray) -> np.ndarray:
     return theta
 
 
-def fit_ir_coefficients(matrix: ProgrammedMatrix, x: np.ndarray, mean_magnitude: float, first_order: bool, sums=None) -> np.ndarray:
+def fit_ir_coefficients(
+    matrix: ProgrammedMatrix, x: np.ndarray, mean_magnitude: float, first_order: bool, sums=None
+) -> np.ndarray:
     """F9's drop of every column pair, fitted as (c⁺ + β⁺·μ)·P⁺ − (c⁻ + β⁻·μ)·P⁻ over x: (chunks, 4, C).
 
     ΔI = c(a⁺)·P⁺ − c(a⁻)·P⁻ exactly, P^± = Σ_j f_j·V_j·G^±_j. The two sides are fitted jointly
@@ -291,7 +293,9 @@ def _ir_normal_equations(matrix: ProgrammedMatrix, first_order: bool) -> tuple[n
     return np.zeros(shape + (n_regressors, n_regressors)), np.zeros(shape + (n_regressors,))
 
 
-def _add_ir_plane(gram: np.ndarray, moments: np.ndarray, sums: ReadSums, mu: np.ndarray, w2: float, first_order: bool) -> None:
+def _add_ir_plane(
+    gram: np.ndarray, moments: np.ndarray, sums: ReadSums, mu: np.ndarray, w2: float, first_order: bool
+) -> None:
     """Add one DAC plane (``sums``, weight² ``w2``) to the IR fit's upper-triangular gram and moments, in place.
 
     Regressors r = [P⁺, −P⁻, μ·P⁺, −μ·P⁻] and target d = c(a⁺)·P⁺ − c(a⁻)·P⁻ per row, chunk and
@@ -301,7 +305,9 @@ def _add_ir_plane(gram: np.ndarray, moments: np.ndarray, sums: ReadSums, mu: np.
     """
     powers = np.stack([np.ones_like(mu), mu, mu * mu]) if first_order else np.ones((1, mu.shape[0]))
     for index in range(gram.shape[0]):
-        pp, pn, nn, pd, nd = np.moveaxis(w2 * ir_moment_sums(sums.p_pos[index], sums.p_neg[index], sums.drop[index], powers), 1, 0)
+        pp, pn, nn, pd, nd = np.moveaxis(
+            w2 * ir_moment_sums(sums.p_pos[index], sums.p_neg[index], sums.drop[index], powers), 1, 0
+        )
         g, m = gram[index], moments[index]  # pp … nd: each (powers, C)
         g[:, 0, 0] += pp[0]
         g[:, 0, 1] -= pn[0]
@@ -347,7 +353,9 @@ def read_noise_coefficients(matrix: ProgrammedMatrix) -> np.ndarray:
     return _fold_slices(squares, matrix, 2) * (descale(matrix) * cb.read_noise * cb.read_voltage) ** 2
 
 
-def adc_errors(matrix: ProgrammedMatrix, x: np.ndarray, rng: np.random.Generator, sums=None) -> tuple[np.ndarray, float]:
+def adc_errors(
+    matrix: ProgrammedMatrix, x: np.ndarray, rng: np.random.Generator, sums=None
+) -> tuple[np.ndarray, float]:
     """Measured ADC quantisation error of the exact path on inputs x: (Σ_k w_k²·E_b[e²] per tile and column, clipping rate).
 
     e = ADC(I + n) − (I + n) for the deterministic currents I of every tile and the exact path's
@@ -369,7 +377,9 @@ def adc_errors(matrix: ProgrammedMatrix, x: np.ndarray, rng: np.random.Generator
     return errors, clipped / total
 
 
-def _add_adc_plane(errors: np.ndarray, matrix: ProgrammedMatrix, sums: ReadSums, w2: float, rng: np.random.Generator) -> tuple[int, int]:
+def _add_adc_plane(
+    errors: np.ndarray, matrix: ProgrammedMatrix, sums: ReadSums, w2: float, rng: np.random.Generator
+) -> tuple[int, int]:
     """Add one DAC plane's w²·E_b[e²] to ``errors`` (chunks, C) in place; returns (clipped, total) conversions.
 
     Per chunk, in order, one (B, C) array of N(0, 1) deviates from ``rng``; the rest is
@@ -383,7 +393,9 @@ def _add_adc_plane(errors: np.ndarray, matrix: ProgrammedMatrix, sums: ReadSums,
         z = rng.standard_normal(linear.shape)
         drop = None if sums.drop is None else sums.drop[index]
         variance = None if sums.read_variance is None else sums.read_variance[index]
-        squares, chunk_clipped = adc_error_sums(linear, drop, variance, z, matrix.adc_range[index], cb.adc_noise, cb.adc_bits)
+        squares, chunk_clipped = adc_error_sums(
+            linear, drop, variance, z, matrix.adc_range[index], cb.adc_noise, cb.adc_bits
+        )
         errors[index] += w2 * (squares / linear.shape[0])
         clipped += chunk_clipped
         total += linear.size
@@ -476,4 +488,9 @@ def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0, sums=None) ->
         drop = _fold_slices(linear_total, matrix, 1) * to_output - exact
         residual = float(np.var(exact - model.mean(x[:n_residual])) / max(float(np.var(drop)), 1e-300))
     clipping_rate = clipped / conversions if conversions else 0.0
-    return replace(model, adc_var=adc_variance(matrix, plane_weights, quantisation), clipping_rate=clipping_rate, ir_residual=residual)
+    return replace(
+        model,
+        adc_var=adc_variance(matrix, plane_weights, quantisation),
+        clipping_rate=clipping_rate,
+        ir_residual=residual,
+    )

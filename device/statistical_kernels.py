@@ -101,7 +101,9 @@ def quantise_pixels(x, pixel_scale, levels, x_q, squares, abs_sum, square_sum):
 
 
 @njit(parallel=True)
-def noisy_readout(y, slope, abs_sum, scale, squares, inverse_mean_magnitude, adc_var, mean_read, gain, offset, table, seed, noisy):
+def noisy_readout(
+    y, slope, abs_sum, scale, squares, inverse_mean_magnitude, adc_var, mean_read, gain, offset, table, seed, noisy
+):
     """In place on y (B, N, P): y ← (y − (μ − 1)·slope + √(s²·A_n + S·R̄_n)·ξ)·g_n + o_n.
 
     ``slope`` (B, N, P): x_q @ W_ir per patch (the IR drop's first-order term), or an empty

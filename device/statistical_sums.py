@@ -64,7 +64,9 @@ def ir_moment_sums(p_pos: np.ndarray, p_neg: np.ndarray, drop: np.ndarray, power
     p_pos, p_neg, drop = (np.ascontiguousarray(a) for a in (p_pos, p_neg, drop))
     powers = np.asarray(powers, dtype=np.float64)
     if p_pos.ndim != 2 or p_neg.shape != p_pos.shape or drop.shape != p_pos.shape:
-        raise InputError(f"p_pos, p_neg and drop must be (B, C) of one shape, got {p_pos.shape}, {p_neg.shape}, {drop.shape}")
+        raise InputError(
+            f"p_pos, p_neg and drop must be (B, C) of one shape, got {p_pos.shape}, {p_neg.shape}, {drop.shape}"
+        )
     if powers.ndim != 2 or not 1 <= powers.shape[0] <= 3 or powers.shape[1] != p_pos.shape[0]:
         raise InputError(f"powers must be (L, B) with L ≤ 3 and B = {p_pos.shape[0]}, got {powers.shape}")
     padded = np.zeros((3, p_pos.shape[0]))
@@ -107,7 +109,9 @@ def _adc_error_sums(linear, drop, read_variance, z, full_scale, adc_noise, adc_b
     return clipped
 
 
-def adc_error_sums(linear, drop, read_variance, z, full_scale, adc_noise: float, adc_bits: int) -> tuple[np.ndarray, int]:
+def adc_error_sums(
+    linear, drop, read_variance, z, full_scale, adc_noise: float, adc_bits: int
+) -> tuple[np.ndarray, int]:
     """(Σ_b e² per column (C,) float64, clipped conversions) of one chunk's ADC on the exact path.
 
     ``linear`` (B, C) the current without IR drop and ``drop`` (B, C) F9's drop (None: none), A;
@@ -127,7 +131,9 @@ def adc_error_sums(linear, drop, read_variance, z, full_scale, adc_noise: float,
         if array.shape[0] and array.shape != linear.shape:
             raise InputError(f"{name} must have the shape of linear {linear.shape}, got {array.shape}")
     if z.shape != linear.shape or full_scale.shape != (linear.shape[1],):
-        raise InputError(f"z must be {linear.shape} and full_scale ({linear.shape[1]},), got {z.shape} and {full_scale.shape}")
+        raise InputError(
+            f"z must be {linear.shape} and full_scale ({linear.shape[1]},), got {z.shape} and {full_scale.shape}"
+        )
     if adc_bits < 1:
         raise InputError(f"adc_bits must be ≥ 1, got {adc_bits}")
     out = np.empty(linear.shape[1])

@@ -29,7 +29,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -230,7 +230,7 @@ def export_model(out_dir: str | os.PathLike, dest_dir: str | os.PathLike) -> Pat
         "weights_file": MODEL_FILE,
         "final_loss": losses[-1]["loss"] if losses else None,
         "training": {k: v for k, v in config.items() if k not in ("unet", "schedule")},
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic_write_json(dest / MODEL_INFO_FILE, info)
     return dest
@@ -273,10 +273,11 @@ def load_model(model_dir: str | os.PathLike) -> tuple[UNet, UNetConfig, Schedule
     except RuntimeError as error:
         raise CheckpointError(f"{weights} does not fit the UNetConfig in {MODEL_INFO_FILE}: {error}") from error
     if count_parameters(model) != info.get("parameters"):
-        raise CheckpointError(f"{info_path}: parameters {info.get('parameters')} but the model has {count_parameters(model)}")
+        raise CheckpointError(
+            f"{info_path}: parameters {info.get('parameters')} but the model has {count_parameters(model)}"
+        )
     model.eval()
     return model, unet_config, schedule_config, info
-
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def fit_trim(readout: np.ndarray, target: np.ndarray, gain_limits=(0.5, 2.0)) ->
 class ChipConv2d(nn.Module):
     """A Conv2d whose kernel lives on the chip; forward = `ChipNetwork.conv` → bias."""
 
-    def __init__(self, conv: nn.Conv2d, name: str, network: "ChipNetwork") -> None:
+    def __init__(self, conv: nn.Conv2d, name: str, network: ChipNetwork) -> None:
         super().__init__()
         self.conv_spec = copy.copy(conv)  # keeps kernel_size/stride/padding; weights are on the chip
         self.name = name
@@ -115,7 +115,7 @@ class ChipConv2d(nn.Module):
 class ChipLinear(nn.Module):
     """A Linear whose weight lives on the chip."""
 
-    def __init__(self, linear: nn.Linear, name: str, network: "ChipNetwork") -> None:
+    def __init__(self, linear: nn.Linear, name: str, network: ChipNetwork) -> None:
         super().__init__()
         self.name = name
         object.__setattr__(self, "network", network)  # a back-reference, not a submodule (no cycle for .to())
@@ -140,12 +140,21 @@ class ChipNetwork(nn.Module):
             nothing is programmed or calibrated.
     """
 
-    def __init__(self, model: nn.Module, profile: HardwareProfile, chip_seed: int, calibration_inputs=None, device=None,
-                 restored=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        profile: HardwareProfile,
+        chip_seed: int,
+        calibration_inputs=None,
+        device=None,
+        restored=None,
+    ) -> None:
         super().__init__()
         self.emulation = profile.crossbar.emulation
         if self.emulation == "statistical" and calibration_inputs is None and restored is None:
-            raise InputError("crossbar.emulation 'statistical' fits its models on calibration inputs: pass calibration_inputs")
+            raise InputError(
+                "crossbar.emulation 'statistical' fits its models on calibration inputs: pass calibration_inputs"
+            )
         self.device = resolve_device(device)
         if restored is not None:  # (chip, trims, statistical models) from `diffusion.chip_cache.load`
             self.chip = restored[0]
@@ -172,16 +181,30 @@ class ChipNetwork(nn.Module):
             self.exact[name] = TorchCrossbar(programmed, self.device)
         self.statistical: dict[str, StatisticalCrossbar] = {}
         self._folded_kernels: dict[str, torch.Tensor] = {}  # native convolutions of linear read-outs, see _native
-        self._software_exact: dict[str, bool] = {}  # layers whose cells realise the software weights, see _realises_software
-        self._weight_tensors = {name: torch.as_tensor(w, dtype=torch.float32, device=self.device) for name, w in self.weights.items()}
-        self._row_conductance = {
-            name: torch.as_tensor(m.conductance_per_row, dtype=torch.float32, device=self.device) for name, m in self.chip.layers.items()
+        self._software_exact: dict[
+            str, bool
+        ] = {}  # layers whose cells realise the software weights, see _realises_software
+        self._weight_tensors = {
+            name: torch.as_tensor(w, dtype=torch.float32, device=self.device) for name, w in self.weights.items()
         }
-        self._hooks = [m.register_forward_hook(self._count_digital) for m in self.model.modules() if type(m) in DIGITAL_OPS_PER_ELEMENT]
+        self._row_conductance = {
+            name: torch.as_tensor(m.conductance_per_row, dtype=torch.float32, device=self.device)
+            for name, m in self.chip.layers.items()
+        }
+        self._hooks = [
+            m.register_forward_hook(self._count_digital)
+            for m in self.model.modules()
+            if type(m) in DIGITAL_OPS_PER_ELEMENT
+        ]
         if restored is not None:
             _, trims, models = restored
-            self.trims = {name: (torch.as_tensor(g, dtype=torch.float32, device=self.device),
-                                 torch.as_tensor(c, dtype=torch.float32, device=self.device)) for name, (g, c) in trims.items()}  # fmt: skip
+            self.trims = {
+                name: (
+                    torch.as_tensor(g, dtype=torch.float32, device=self.device),
+                    torch.as_tensor(c, dtype=torch.float32, device=self.device),
+                )
+                for name, (g, c) in trims.items()
+            }
             self.statistical = {name: StatisticalCrossbar(m, self.device) for name, m in models.items()}
         elif calibration_inputs is not None:
             self.calibrate(*calibration_inputs)
@@ -262,7 +285,13 @@ class ChipNetwork(nn.Module):
     def linear(self, name: str, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """Layer ``name`` as a Linear of rows x (B, K) → (B, N), plus ``bias`` (N,) when given."""
         x = x.to(device=self.device, dtype=torch.float32)
-        if self.capture is None and self._exact_now and self._native(name) and name not in self.trims and self._realises_software(name):
+        if (
+            self.capture is None
+            and self._exact_now
+            and self._native(name)
+            and name not in self.trims
+            and self._realises_software(name)
+        ):
             return self._native_linear(name, x, bias)
         return self.add_bias(self.rows(name, x), bias, channel_dim=-1)
 
@@ -270,31 +299,48 @@ class ChipNetwork(nn.Module):
         """`F.linear` with the realised (= software) weights and the bias, as `nn.Linear` computes it;
         charged as `TorchCrossbar`'s linear read-out (one DAC plane, Σ_b V² per row)."""
         if name not in self._folded_kernels:
-            self._folded_kernels[name] = torch.as_tensor(np.ascontiguousarray(self.weights[name].T), dtype=torch.float32, device=self.device)
-        y = F.linear(x, self._folded_kernels[name], None if bias is None else bias.to(device=self.device, dtype=torch.float32))
+            self._folded_kernels[name] = torch.as_tensor(
+                np.ascontiguousarray(self.weights[name].T), dtype=torch.float32, device=self.device
+            )
+        y = F.linear(
+            x, self._folded_kernels[name], None if bias is None else bias.to(device=self.device, dtype=torch.float32)
+        )
         if self._charging():
             matrix = self.chip.layers[name]
             scale = x.abs().amax(dim=1, keepdim=True)
             level = (x / torch.where(scale > 0, scale, torch.ones_like(scale))).mul_(matrix.cb.read_voltage)
-            matrix.charge(self.chip.ledger, "inference", x.shape[0], [level.square().sum(dim=0, dtype=torch.float64).cpu().numpy()])
+            matrix.charge(
+                self.chip.ledger,
+                "inference",
+                x.shape[0],
+                [level.square().sum(dim=0, dtype=torch.float64).cpu().numpy()],
+            )
             if bias is not None:
                 self.chip.count_digital(y.numel() * BIAS_OPS_PER_ELEMENT)  # as `add_bias` counts it
         return y
 
-    def _native_conv(self, name: str, spec: nn.Conv2d, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    def _native_conv(
+        self, name: str, spec: nn.Conv2d, x: torch.Tensor, bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The linear read-out as one native convolution; the bias joins it (as `nn.Conv2d` adds it) when
         the layer has no in-loop trim, else it is added after the trim."""
         if name not in self._folded_kernels:
             matrix = self.chip.layers[name]
             kernel = effective_weights(matrix).T.reshape(spec.out_channels, spec.in_channels, *spec.kernel_size)
-            self._folded_kernels[name] = torch.as_tensor(np.ascontiguousarray(kernel), dtype=torch.float32, device=self.device)
+            self._folded_kernels[name] = torch.as_tensor(
+                np.ascontiguousarray(kernel), dtype=torch.float32, device=self.device
+            )
         fused = bias is not None and name not in self.trims
         fused_bias = bias.to(device=self.device, dtype=torch.float32) if fused else None
-        y = F.conv2d(x, self._folded_kernels[name], fused_bias, stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+        y = F.conv2d(
+            x, self._folded_kernels[name], fused_bias, stride=spec.stride, padding=spec.padding, dilation=spec.dilation
+        )
         if self._charging():
             matrix = self.chip.layers[name]
             power = patch_read_power(x, spec, self._row_conductance[name], matrix.cb.read_voltage)
-            matrix.charge_actions(self.chip.ledger, "inference", y.shape[0] * y.shape[2] * y.shape[3], 1, power * matrix.cb.read_time)
+            matrix.charge_actions(
+                self.chip.ledger, "inference", y.shape[0] * y.shape[2] * y.shape[3], 1, power * matrix.cb.read_time
+            )
             if fused:
                 self.chip.count_digital(y.numel() * BIAS_OPS_PER_ELEMENT)  # as `add_bias` counts it
         if fused:
@@ -315,8 +361,10 @@ class ChipNetwork(nn.Module):
         if self.in_loop_targets is not None:
             y = self.exact[name].matmul(x, self.generator)  # calibration reads: not charged
             gain, offset = fit_trim(y.double().cpu().numpy(), self.in_loop_targets[name])
-            self.trims[name] = (torch.as_tensor(gain, dtype=torch.float32, device=self.device),
-                                torch.as_tensor(offset, dtype=torch.float32, device=self.device))  # fmt: skip
+            self.trims[name] = (
+                torch.as_tensor(gain, dtype=torch.float32, device=self.device),
+                torch.as_tensor(offset, dtype=torch.float32, device=self.device),
+            )
         elif self._exact_now or not self.statistical_linear:
             y = self.exact[name].matmul(x, self.generator, ledger=self.chip.ledger)
         else:
@@ -367,7 +415,9 @@ class ChipNetwork(nn.Module):
         self.capture = {}
         try:
             self.model(*self._to_device(inputs))
-            captured = {name: batches[0] if len(batches) == 1 else torch.cat(batches) for name, batches in self.capture.items()}
+            captured = {
+                name: batches[0] if len(batches) == 1 else torch.cat(batches) for name, batches in self.capture.items()
+            }
         finally:
             self.capture = None
         self._folded_kernels, self._software_exact = {}, {}  # the output gains change below
@@ -381,14 +431,20 @@ class ChipNetwork(nn.Module):
             engine.calibrate_adc(x, percentile=percentile)
             if in_loop:
                 targets[name] = x.double().cpu().numpy() @ self.weights[name]
-            gain = engine.cb.output_gain_calibration and not self._realises_software(name)  # exact cells: nothing to trim
+            gain = engine.cb.output_gain_calibration and not self._realises_software(
+                name
+            )  # exact cells: nothing to trim
             gain_rows = _subset(x.shape[0], GAIN_FIT_ROWS, gain_pick) if gain else None
             fit_rows = _subset(x.shape[0], STATISTICAL_FIT_ROWS, fit_pick) if self.emulation == "statistical" else None
-            shared = gain_rows is not None and fit_rows is not None and torch.equal(gain_rows, fit_rows)  # a layer with few rows: all of them
+            shared = (
+                gain_rows is not None and fit_rows is not None and torch.equal(gain_rows, fit_rows)
+            )  # a layer with few rows: all of them
             reads = engine.calibration_reads(x[gain_rows]) if shared else None
             if gain_rows is not None:
                 fit = x[gain_rows]
-                engine.calibrate_output_gain(fit, fit.double().cpu().numpy() @ self.weights[name], gain_noise, reads=reads)
+                engine.calibrate_output_gain(
+                    fit, fit.double().cpu().numpy() @ self.weights[name], gain_noise, reads=reads
+                )
             if fit_rows is not None:
                 fit = x[fit_rows]
                 self._derive_statistical(name, fit, reads if shared else engine.calibration_reads(fit))
@@ -420,7 +476,9 @@ class ChipNetwork(nn.Module):
         """
         rows = x.double().cpu().numpy()
         sums = None if reads is None else reads.sums
-        self.statistical[name] = StatisticalCrossbar(derive(self.chip.layers[name], rows, seed=self.chip.chip_seed, sums=sums), self.device)
+        self.statistical[name] = StatisticalCrossbar(
+            derive(self.chip.layers[name], rows, seed=self.chip.chip_seed, sums=sums), self.device
+        )
 
     def emulation_summary(self) -> dict:
         """Mode, device and, in statistical mode, the fit's diagnostics (for the telemetry)."""

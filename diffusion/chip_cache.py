@@ -43,7 +43,13 @@ ENV_DIR = "SPINDIFF_CHIP_DIR"
 ENV_MAX_MB = "SPINDIFF_CHIP_CACHE_MB"
 DEFAULT_DIR = Path.home() / ".cache" / "spindiff" / "chips"
 FORMAT_VERSION = 1
-_SOURCES = ("device", "diffusion/chip_backend.py", "diffusion/crossbar_torch.py", "diffusion/crossbar_statistical.py", "diffusion/chip_cache.py")
+_SOURCES = (
+    "device",
+    "diffusion/chip_backend.py",
+    "diffusion/crossbar_torch.py",
+    "diffusion/crossbar_statistical.py",
+    "diffusion/chip_cache.py",
+)
 
 
 def cache_dir() -> Path | None:
@@ -92,7 +98,12 @@ def save(network, entry_key: str, directory: Path) -> None:
     for name, engine in network.statistical.items():
         for f in fields(StatisticalModel):
             arrays[f"stat/{name}/{f.name}"] = np.asarray(getattr(engine.model, f.name))
-    meta = {"format_version": FORMAT_VERSION, "key": entry_key, "trims": list(network.trims), "statistical": list(network.statistical)}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "key": entry_key,
+        "trims": list(network.trims),
+        "statistical": list(network.statistical),
+    }
     arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     save_chip(network.chip, directory / f"{entry_key}.chip.npz")
     atomic_savez(directory / f"{entry_key}.network.npz", arrays)

@@ -45,7 +45,6 @@ from device import statistical_kernels as kernels
 from device.errors import InputError
 from device.statistical import StatisticalModel
 
-
 #: `kernels.noisy_readout`'s slope argument for a layer without IR drop.
 _NO_SLOPE = np.zeros((0, 0, 0), dtype=np.float32)
 
@@ -57,7 +56,9 @@ def _tensor(array: np.ndarray, device, dtype) -> torch.Tensor:
 class StatisticalCrossbar:
     """One layer's statistical model on ``device`` in ``dtype`` (float32 by default)."""
 
-    def __init__(self, model: StatisticalModel, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self, model: StatisticalModel, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> None:
         self.model = model
         self.device = torch.device(device)
         self.dtype = dtype
@@ -112,7 +113,9 @@ class StatisticalCrossbar:
         if not isinstance(x, torch.Tensor):
             raise InputError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if features != self.in_features:
-            raise InputError(f"x has {features} {what} but the layer expects {self.in_features} (shape {tuple(x.shape)})")
+            raise InputError(
+                f"x has {features} {what} but the layer expects {self.in_features} (shape {tuple(x.shape)})"
+            )
         return x.to(device=self.device, dtype=self.dtype)
 
     # --- rows ------------------------------------------------------------------------------------
@@ -170,16 +173,25 @@ class StatisticalCrossbar:
 
     def _fused(self, x: torch.Tensor) -> bool:
         """True when the Numba kernels (`device.statistical_kernels`) may replace the torch passes."""
-        return self.fused and self.device.type == "cpu" and self.dtype == torch.float32 and not (torch.is_grad_enabled() and x.requires_grad)
+        return (
+            self.fused
+            and self.device.type == "cpu"
+            and self.dtype == torch.float32
+            and not (torch.is_grad_enabled() and x.requires_grad)
+        )
 
-    def conv2d(self, x: torch.Tensor, spec: torch.nn.Conv2d, generator: torch.Generator | None = None, trim=None) -> torch.Tensor:
+    def conv2d(
+        self, x: torch.Tensor, spec: torch.nn.Conv2d, generator: torch.Generator | None = None, trim=None
+    ) -> torch.Tensor:
         """The layer as a convolution with ``spec``'s geometry on x (B, C, H, W) → (B, N, H', W') (see module docstring).
 
         ``trim``: optional (gain, offset) per output (N,), applied as y·gain + offset.
         """
         return self._conv(x, spec, generator, None, trim)[0]
 
-    def conv2d_charged(self, x: torch.Tensor, spec: torch.nn.Conv2d, generator, row_conductance: torch.Tensor, trim=None):
+    def conv2d_charged(
+        self, x: torch.Tensor, spec: torch.nn.Conv2d, generator, row_conductance: torch.Tensor, trim=None
+    ):
         """(`conv2d`'s output, Σ over patches and rows of V_j²·G_j in V²·S).
 
         ``row_conductance`` (K,): Σ over the columns of G⁺ + G⁻ per im2col row (the ledger's
@@ -232,14 +244,18 @@ class StatisticalCrossbar:
         window = kh * kw
         energy = patch_read_power(x_q, spec, row_conductance, self.model.read_voltage, scale) if charged else None
         if self.has_ir:
-            magnitude = window * F.avg_pool2d(x_q.abs().sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding)
+            magnitude = window * F.avg_pool2d(
+                x_q.abs().sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding
+            )
             mu = magnitude / scale / self.mean_magnitude
             y = y - (mu - 1.0) * F.conv2d(x_q, self._conv_weights(spec, slope=True), **geometry)
         variance = None
         if self.noisy:
             variance = scale * scale * self.adc_var.reshape(1, -1, 1, 1)
             if self.has_read_noise:
-                squares = window * F.avg_pool2d((x_q * x_q).sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding)
+                squares = window * F.avg_pool2d(
+                    (x_q * x_q).sum(dim=1, keepdim=True), (kh, kw), stride=spec.stride, padding=spec.padding
+                )
                 variance = variance + squares * self._mean_read.reshape(1, -1, 1, 1)
         return (y, variance, energy) if charged else (y, variance)
 
@@ -258,27 +274,58 @@ class StatisticalCrossbar:
         if unit:
             pixel = channel_max
         else:
-            pixel = kernels.window_reduce(channel_max, kh, kw, 1, 1, *centred, True, work.get("pixel", (batch, height, width)))
+            pixel = kernels.window_reduce(
+                channel_max, kh, kw, 1, 1, *centred, True, work.get("pixel", (batch, height, width))
+            )
         same = spec.stride == (1, 1) and spec.padding == centred
-        scale = pixel if same else kernels.window_reduce(channel_max, kh, kw, *spec.stride, *spec.padding, True, work.get("scale", (batch, h_out, w_out)))
+        scale = (
+            pixel
+            if same
+            else kernels.window_reduce(
+                channel_max, kh, kw, *spec.stride, *spec.padding, True, work.get("scale", (batch, h_out, w_out))
+            )
+        )
         if not same:
             kernels.ones_for_zeros(scale)
-        kernels.ones_for_zeros(pixel)  # after the patch scale: an all-zero pixel must not raise its neighbours' patch max
+        kernels.ones_for_zeros(
+            pixel
+        )  # after the patch scale: an all-zero pixel must not raise its neighbours' patch max
         x_q = work.get("x_q", rows.shape)
         squares = work.get("squares", rows.shape)
-        abs_sum, square_sum = work.get("abs_sum", (batch, height, width)), work.get("square_sum", (batch, height, width))
-        kernels.quantise_pixels(rows, pixel.reshape(batch, -1), self.levels, x_q, squares, abs_sum.reshape(batch, -1), square_sum.reshape(batch, -1))
+        abs_sum, square_sum = (
+            work.get("abs_sum", (batch, height, width)),
+            work.get("square_sum", (batch, height, width)),
+        )
+        kernels.quantise_pixels(
+            rows,
+            pixel.reshape(batch, -1),
+            self.levels,
+            x_q,
+            squares,
+            abs_sum.reshape(batch, -1),
+            square_sum.reshape(batch, -1),
+        )
         x_q = torch.from_numpy(x_q).reshape(x.shape)
         y = F.conv2d(x_q, self._conv_weights(spec), stride=spec.stride, padding=spec.padding)
         if unit and spec.stride == (1, 1):
             patch_abs, patch_squares = abs_sum, square_sum
         else:
-            patch_abs = kernels.window_reduce(abs_sum, kh, kw, *spec.stride, *spec.padding, False, work.get("patch_abs", (batch, h_out, w_out)))
-            patch_squares = kernels.window_reduce(square_sum, kh, kw, *spec.stride, *spec.padding, False, work.get("patch_squares", (batch, h_out, w_out)))
+            patch_abs = kernels.window_reduce(
+                abs_sum, kh, kw, *spec.stride, *spec.padding, False, work.get("patch_abs", (batch, h_out, w_out))
+            )
+            patch_squares = kernels.window_reduce(
+                square_sum, kh, kw, *spec.stride, *spec.padding, False, work.get("patch_squares", (batch, h_out, w_out))
+            )
         energy = None
         if row_conductance is not None:
-            energy = patch_read_power(x_q, spec, row_conductance, self.model.read_voltage, torch.from_numpy(scale).reshape(batch, 1, h_out, w_out),
-                                      squares=torch.from_numpy(squares).reshape(x.shape))  # fmt: skip
+            energy = patch_read_power(
+                x_q,
+                spec,
+                row_conductance,
+                self.model.read_voltage,
+                torch.from_numpy(scale).reshape(batch, 1, h_out, w_out),
+                squares=torch.from_numpy(squares).reshape(x.shape),
+            )
         if self.noisy and generator is None:
             raise InputError("this layer's statistical model has read or ADC noise: pass generator=torch.Generator")
         seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if self.noisy else 0
@@ -290,11 +337,20 @@ class StatisticalCrossbar:
         else:
             slope = _NO_SLOPE
         kernels.noisy_readout(
-            y.numpy().reshape(batch, self.out_features, pixels), slope, patch_abs.reshape(batch, pixels), scale.reshape(batch, pixels),
-            patch_squares.reshape(batch, pixels), 1.0 / self.mean_magnitude, self.adc_var.numpy(),
-            self._mean_read.numpy(), gain.detach().contiguous().numpy(), offset.detach().contiguous().numpy(), kernels.GAUSSIAN_TABLE,
-            np.uint64(seed), self.noisy,
-        )  # fmt: skip
+            y.numpy().reshape(batch, self.out_features, pixels),
+            slope,
+            patch_abs.reshape(batch, pixels),
+            scale.reshape(batch, pixels),
+            patch_squares.reshape(batch, pixels),
+            1.0 / self.mean_magnitude,
+            self.adc_var.numpy(),
+            self._mean_read.numpy(),
+            gain.detach().contiguous().numpy(),
+            offset.detach().contiguous().numpy(),
+            kernels.GAUSSIAN_TABLE,
+            np.uint64(seed),
+            self.noisy,
+        )
         return y, energy
 
     def _conv_by_rows(self, x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance=None):
@@ -303,7 +359,11 @@ class StatisticalCrossbar:
         y, variance = self.moments(patches)
 
         def image(rows):
-            return None if rows is None else rows.reshape(x.shape[0], h_out * w_out, -1).transpose(1, 2).reshape(x.shape[0], -1, h_out, w_out)
+            return (
+                None
+                if rows is None
+                else rows.reshape(x.shape[0], h_out * w_out, -1).transpose(1, 2).reshape(x.shape[0], -1, h_out, w_out)
+            )
 
         if row_conductance is None:
             return image(y), image(variance)
@@ -312,8 +372,9 @@ class StatisticalCrossbar:
         return image(y), image(variance), energy
 
 
-def patch_read_power(x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance: torch.Tensor, read_voltage: float, scale=None,
-                     squares=None) -> float:  # fmt: skip
+def patch_read_power(
+    x: torch.Tensor, spec: torch.nn.Conv2d, row_conductance: torch.Tensor, read_voltage: float, scale=None, squares=None
+) -> float:
     """Σ over the patches of a convolution and their rows of V_j²·G_j, V_j = x_j/s·V_read (V²·S), without im2col.
 
     s is every patch's max |x| (the DAC scale; ``scale`` when the caller has it, (B, 1, H', W')),
@@ -353,14 +414,22 @@ def _kernel_position_maps(values: torch.Tensor, spec: torch.nn.Conv2d, height: i
     for ki in range(kh):
         for kj in range(kw):
             top, left = ki * dh, kj * dw
-            maps[:, ki * kw + kj, top : top + sh * (h_out - 1) + 1 : sh, left : left + sw * (w_out - 1) + 1 : sw] = values[:, 0]
+            maps[:, ki * kw + kj, top : top + sh * (h_out - 1) + 1 : sh, left : left + sw * (w_out - 1) + 1 : sw] = (
+                values[:, 0]
+            )
     return maps[:, :, ph : ph + height, pw : pw + width]
 
 
 def _patch_read_power_by_convolution(x, spec, row_conductance, read_voltage, scale) -> float:
     """`patch_read_power` as one single-output convolution of x² weighted by s⁻² (its plain reference)."""
     kh, kw = spec.kernel_size
-    power = F.conv2d(x * x, row_conductance.to(x.dtype).reshape(1, -1, kh, kw), stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+    power = F.conv2d(
+        x * x,
+        row_conductance.to(x.dtype).reshape(1, -1, kh, kw),
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+    )
     return float((power / (scale * scale)).sum(dtype=torch.float64)) * read_voltage**2
 
 
@@ -416,7 +485,9 @@ def _window_sum(maps: torch.Tensor, pool: dict) -> torch.Tensor:
 
 def _patch_scale(channel_max: torch.Tensor, spec: torch.nn.Conv2d) -> torch.Tensor:
     """The DAC scale of every patch: max |x| over channels and the patch, (B, 1, H', W'), zero → 1."""
-    scale = F.max_pool2d(channel_max, spec.kernel_size, stride=spec.stride, padding=spec.padding, dilation=spec.dilation)
+    scale = F.max_pool2d(
+        channel_max, spec.kernel_size, stride=spec.stride, padding=spec.padding, dilation=spec.dilation
+    )
     return torch.where(scale > 0, scale, torch.ones_like(scale))
 
 
@@ -433,4 +504,6 @@ def _plane_square_sums(unit: torch.Tensor, levels: int, model: StatisticalModel)
     if model.input_mode != "bit_serial":
         return [(unit.double().square().sum(dim=0) * v_read**2).cpu().numpy()]
     magnitude = torch.round(unit.abs() * levels).to(torch.int64)
-    return [(((magnitude >> k) & 1).double().sum(dim=0) * v_read**2).cpu().numpy() for k in range(len(model.plane_weights))]
+    return [
+        (((magnitude >> k) & 1).double().sum(dim=0) * v_read**2).cpu().numpy() for k in range(len(model.plane_weights))
+    ]

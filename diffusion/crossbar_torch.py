@@ -66,7 +66,9 @@ ADC_SCREEN_COLUMNS = 0.7
 class TorchCrossbar:
     """Exact read path of one device.crossbar.ProgrammedMatrix in torch."""
 
-    def __init__(self, matrix: ProgrammedMatrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, matrix: ProgrammedMatrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    ):
         if not isinstance(matrix, ProgrammedMatrix):
             raise InputError(f"matrix must be a device.crossbar.ProgrammedMatrix, got {type(matrix).__name__}")
         if dtype not in DTYPES:
@@ -80,7 +82,9 @@ class TorchCrossbar:
         self._pad = self.n_chunks * self.tile_rows - self.in_features
         self.bit_serial = cb.input_mode == "bit_serial"
         self.n_planes = cb.input_cycles if cb.input_bits else 1
-        self.plane_weights = [2.0**k / (2 ** (cb.input_bits - 1) - 1) for k in range(self.n_planes)] if self.bit_serial else [1.0]
+        self.plane_weights = (
+            [2.0**k / (2 ** (cb.input_bits - 1) - 1) for k in range(self.n_planes)] if self.bit_serial else [1.0]
+        )
         self.noisy = cb.read_noise > 0 or cb.adc_noise > 0
         self.linear = cb.adc_bits == 0 and not self.noisy and not cb.ir_drop
         c = self.n_columns
@@ -123,7 +127,9 @@ class TorchCrossbar:
     def _stack(self, array) -> torch.Tensor:
         """(K, W) → (n_chunks, tile_rows, W) on the device, the last chunk zero-padded."""
         padded = torch.zeros((self.n_chunks * self.tile_rows, array.shape[1]), dtype=self.dtype)
-        padded[: self.in_features] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))  # rounded once, as `_tensor`
+        padded[: self.in_features] = torch.from_numpy(
+            np.ascontiguousarray(array, dtype=np.float64)
+        )  # rounded once, as `_tensor`
         return padded.reshape(self.n_chunks, self.tile_rows, array.shape[1]).to(device=self.device)
 
     def refresh(self) -> None:
@@ -131,10 +137,18 @@ class TorchCrossbar:
         m, cb = self.matrix, self.cb
         adc_range = np.asarray(m.adc_range, dtype=np.float64)
         gain = np.asarray(m.output_gain, dtype=np.float64)
-        if adc_range.shape != (self.n_chunks, self.n_columns) or not np.all(np.isfinite(adc_range)) or np.any(adc_range <= 0):
-            raise InputError(f"matrix.adc_range must be finite, > 0 and of shape {(self.n_chunks, self.n_columns)}, got shape {adc_range.shape}")
+        if (
+            adc_range.shape != (self.n_chunks, self.n_columns)
+            or not np.all(np.isfinite(adc_range))
+            or np.any(adc_range <= 0)
+        ):
+            raise InputError(
+                f"matrix.adc_range must be finite, > 0 and of shape {(self.n_chunks, self.n_columns)}, got shape {adc_range.shape}"
+            )
         if gain.shape != (self.out_features,) or not np.all(np.isfinite(gain)):
-            raise InputError(f"matrix.output_gain must be finite and of shape {(self.out_features,)}, got shape {gain.shape}")
+            raise InputError(
+                f"matrix.output_gain must be finite and of shape {(self.out_features,)}, got shape {gain.shape}"
+            )
         self._half = 2.0 ** (cb.adc_bits - 1) if cb.adc_bits else 0.0
         self._lsb = self._tensor(adc_range[:, None, :] / self._half) if cb.adc_bits else None
         self._adc_sigma = self._tensor(cb.adc_noise * adc_range[:, None, :])
@@ -168,7 +182,9 @@ class TorchCrossbar:
     def _check_x(self, x) -> torch.Tensor:
         x = self._input("x", x)
         if x.shape[1] != self.in_features:
-            raise InputError(f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {tuple(x.shape)})")
+            raise InputError(
+                f"x has {x.shape[1]} features but the programmed matrix expects {self.in_features} (shape {tuple(x.shape)})"
+            )
         return x
 
     # --- the analog path ---------------------------------------------------------------------------
@@ -268,7 +284,14 @@ class TorchCrossbar:
             current.div_(self._lsb).round_().clamp_(-self._half, self._half - 1.0).mul_(self._lsb)
         return current
 
-    def matmul(self, x: torch.Tensor, generator: torch.Generator | None = None, ledger=None, phase: str = "inference", deviates=None) -> torch.Tensor:
+    def matmul(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+        ledger=None,
+        phase: str = "inference",
+        deviates=None,
+    ) -> torch.Tensor:
         """y ≈ x @ W for x (B, K) on the engine's device; returns (B, N) in the engine dtype.
 
         ``generator`` (a `torch.Generator` on the engine's device) drives the read and ADC noise and
@@ -280,14 +303,20 @@ class TorchCrossbar:
         if ledger is not None:
             check_phase(phase)
         if self.noisy and generator is None and deviates is None:
-            raise InputError("this crossbar has read or ADC noise: pass generator=torch.Generator (on the engine's device)")
+            raise InputError(
+                "this crossbar has read or ADC noise: pass generator=torch.Generator (on the engine's device)"
+            )
         if generator is not None and self.noisy and deviates is None:
             if not isinstance(generator, torch.Generator):
                 raise InputError(f"generator must be a torch.Generator, got {type(generator).__name__}")
             if generator.device.type != self.device.type:
                 raise InputError(f"generator is on {generator.device} but this engine computes on {self.device}")
         n_batch = x.shape[0]
-        sums = [torch.zeros(self.in_features, dtype=torch.float64, device=self.device) for _ in range(self.n_planes)] if ledger is not None else None
+        sums = (
+            [torch.zeros(self.in_features, dtype=torch.float64, device=self.device) for _ in range(self.n_planes)]
+            if ledger is not None
+            else None
+        )
         with torch.no_grad():
             if self.linear:
                 y = self._linear(x, sums)
@@ -296,7 +325,9 @@ class TorchCrossbar:
                 y = torch.empty((n_batch, self.out_features), device=self.device, dtype=self.dtype)
                 for b0 in range(0, n_batch, self.block_rows):
                     b1 = min(b0 + self.block_rows, n_batch)
-                    y[b0:b1] = self._block(x[b0:b1], generator, None if fed is None else [z[:, b0:b1] for z in fed], sums)
+                    y[b0:b1] = self._block(
+                        x[b0:b1], generator, None if fed is None else [z[:, b0:b1] for z in fed], sums
+                    )
         if ledger is not None:
             self.matrix.charge(ledger, phase, n_batch, [s.cpu().numpy() for s in sums])
         return y
@@ -319,7 +350,11 @@ class TorchCrossbar:
             z = None
             if self.noisy:
                 shape = (self.n_chunks, rows, self.n_columns)
-                z = fed[k] if fed is not None else torch.randn(shape, generator=generator, device=self.device, dtype=self.dtype)
+                z = (
+                    fed[k]
+                    if fed is not None
+                    else torch.randn(shape, generator=generator, device=self.device, dtype=self.dtype)
+                )
             total = self._read_plane(v, z).sum(dim=0)
             if accumulated is None:
                 accumulated = total.mul_(weight) if weight != 1.0 else total
@@ -330,7 +365,9 @@ class TorchCrossbar:
 
     def _fed_deviates(self, deviates, n_batch) -> list[torch.Tensor]:
         if not callable(deviates):
-            raise InputError(f"deviates must be a callable (plane, chunk, shape) -> N(0, 1) tensor, got {type(deviates).__name__}")
+            raise InputError(
+                f"deviates must be a callable (plane, chunk, shape) -> N(0, 1) tensor, got {type(deviates).__name__}"
+            )
         shape = (n_batch, self.n_columns)
         planes = []
         for k in range(self.n_planes):
@@ -344,7 +381,9 @@ class TorchCrossbar:
         return planes
 
     # --- calibration -------------------------------------------------------------------------------
-    def calibrate_adc(self, x: torch.Tensor, percentile: float = 99.99, screen_rows: int | None = ADC_SCREEN_ROWS) -> None:
+    def calibrate_adc(
+        self, x: torch.Tensor, percentile: float = 99.99, screen_rows: int | None = ADC_SCREEN_ROWS
+    ) -> None:
         """Each tile's ADC full scale = the ``percentile`` of |column current| seen for ``x``.
 
         As `ProgrammedMatrix.calibrate_adc`: per column and DAC plane the percentile over the batch
@@ -367,6 +406,7 @@ class TorchCrossbar:
         low = n - 1 if position >= n - 1 else math.floor(position)
         keep = n - low  # the order statistics low..n−1, largest first
         screened = self.cb.ir_drop and screen_rows is not None and n > screen_rows and 4 * keep <= screen_rows
+
         def interpolate(top):  # (…, keep, C) order statistics, largest first → percentiles (…, C)
             a = top[..., keep - 1, :]  # x_(low)
             if position >= n - 1:
@@ -419,18 +459,28 @@ class TorchCrossbar:
         for index in range(self.n_chunks):
             rows = min(tile, self.in_features - index * tile)
             vi = v[:, index * tile : index * tile + rows]
-            linear = torch.mm(self._signed[index, :rows, :c].T.contiguous(), vi.T).abs_()  # (C, B): |V @ (G⁺ − G⁻)|, transposed
+            linear = torch.mm(
+                self._signed[index, :rows, :c].T.contiguous(), vi.T
+            ).abs_()  # (C, B): |V @ (G⁺ − G⁻)|, transposed
             top = linear.topk(keep, dim=1, sorted=True).values.T.contiguous()  # (keep, C)
             screened = interpolate(top)
             tile_peak = self._per_tile(screened[None])[0]
             read = torch.nonzero(screened >= ADC_SCREEN_COLUMNS * tile_peak)[:, 0]
             order = linear[read].topk(screen_rows, dim=1, sorted=True).indices  # (R, M)
             candidates = vi[order]  # (R, M, T): column c's candidate rows
-            signed = torch.bmm(candidates, self._signed[index, :rows].reshape(rows, 3, c)[..., read].permute(2, 0, 1).contiguous())
-            absolute = torch.bmm(candidates.abs(), self._abs[index, :rows, : 2 * c].reshape(rows, 2, c)[..., read].permute(2, 0, 1).contiguous())
+            signed = torch.bmm(
+                candidates, self._signed[index, :rows].reshape(rows, 3, c)[..., read].permute(2, 0, 1).contiguous()
+            )
+            absolute = torch.bmm(
+                candidates.abs(),
+                self._abs[index, :rows, : 2 * c].reshape(rows, 2, c)[..., read].permute(2, 0, 1).contiguous(),
+            )
             current, p_pos, p_neg = signed.unbind(dim=2)  # each (R, M)
             a_pos, a_neg = absolute.unbind(dim=2)
-            for a, p, sign in ((a_pos, p_pos, -1.0), (a_neg, p_neg, 1.0)):  # as `_apply_ir_drop`: c(a) = (0.05a² − 0.2a + 0.5)·a
+            for a, p, sign in (
+                (a_pos, p_pos, -1.0),
+                (a_neg, p_neg, 1.0),
+            ):  # as `_apply_ir_drop`: c(a) = (0.05a² − 0.2a + 0.5)·a
                 current = current + sign * ((a * 0.05 - 0.2) * a + 0.5) * (a * p)
             values, ranks = current.abs().topk(keep, dim=1, sorted=True)  # (R, keep)
             if int(ranks.max()) >= screen_rows // 2:
@@ -446,7 +496,7 @@ class TorchCrossbar:
             tops.append(top)
         return torch.stack(tops)
 
-    def calibration_reads(self, x: torch.Tensor) -> "CalibrationReads":
+    def calibration_reads(self, x: torch.Tensor) -> CalibrationReads:
         """The deterministic GEMMs of reading ``x`` (B, K), kept to be shared by the calibrations (see `CalibrationReads`).
 
         Computed in the row blocks `matmul` uses, with the same ops, so that `calibrate_output_gain`
@@ -458,8 +508,14 @@ class TorchCrossbar:
         x_scale = torch.empty((n, 1), device=self.device, dtype=self.dtype)
         shape = lambda t: (self.n_chunks, n, t.shape[-1])  # noqa: E731
         signed = [torch.empty(shape(self._signed), device=self.device, dtype=self.dtype) for _ in range(self.n_planes)]
-        absolute = [None if self._abs is None else torch.empty(shape(self._abs), device=self.device, dtype=self.dtype) for _ in range(self.n_planes)]
-        squares = [None if self._squares is None else torch.empty(shape(self._squares), device=self.device, dtype=self.dtype) for _ in range(self.n_planes)]
+        absolute = [
+            None if self._abs is None else torch.empty(shape(self._abs), device=self.device, dtype=self.dtype)
+            for _ in range(self.n_planes)
+        ]
+        squares = [
+            None if self._squares is None else torch.empty(shape(self._squares), device=self.device, dtype=self.dtype)
+            for _ in range(self.n_planes)
+        ]
         with torch.no_grad():
             for b0 in range(0, n, self.block_rows):
                 rows = slice(b0, min(b0 + self.block_rows, n))
@@ -476,7 +532,7 @@ class TorchCrossbar:
             variance = [a[..., 2 * c :] if self.cb.ir_drop else a for a in absolute]
         return CalibrationReads(signed, absolute, variance, x_scale, c, self.cb.ir_drop)
 
-    def _read_stored(self, reads: "CalibrationReads", generator) -> torch.Tensor:
+    def _read_stored(self, reads: CalibrationReads, generator) -> torch.Tensor:
         """`matmul` (uncharged) from `calibration_reads`: the same blocks, deviates and ops, so the same y (B, N)."""
         n = reads.rows
         y = torch.empty((n, self.out_features), device=self.device, dtype=self.dtype)
@@ -487,9 +543,16 @@ class TorchCrossbar:
                 for k, weight in enumerate(self.plane_weights):
                     z = None
                     if self.noisy:
-                        z = torch.randn((self.n_chunks, b1 - b0, self.n_columns), generator=generator, device=self.device, dtype=self.dtype)
+                        z = torch.randn(
+                            (self.n_chunks, b1 - b0, self.n_columns),
+                            generator=generator,
+                            device=self.device,
+                            dtype=self.dtype,
+                        )
                     absolute = reads.absolute[k]
-                    current, extra = self._apply_ir_drop(reads.signed[k][:, b0:b1].clone(), None if absolute is None else absolute[:, b0:b1].clone())
+                    current, extra = self._apply_ir_drop(
+                        reads.signed[k][:, b0:b1].clone(), None if absolute is None else absolute[:, b0:b1].clone()
+                    )
                     variance = None
                     if self.cb.read_noise > 0:
                         variance = extra if self.bit_serial else reads.variance[k][:, b0:b1].clone()
@@ -510,7 +573,9 @@ class TorchCrossbar:
         tile_max = padded.reshape(per_column.shape[0], groups, width).amax(dim=2)
         return tile_max.repeat_interleave(width, dim=1)[:, : self.n_columns]
 
-    def calibrate_output_gain(self, x, target, generator, limits=(0.5, 2.0), reads: "CalibrationReads | None" = None) -> np.ndarray:
+    def calibrate_output_gain(
+        self, x, target, generator, limits=(0.5, 2.0), reads: CalibrationReads | None = None
+    ) -> np.ndarray:
         """Each output's digital gain = argmin_g Σ_b (g·y_b − t_b)² = Σ y·t / Σ y², clipped to ``limits``.
 
         As `ProgrammedMatrix.calibrate_output_gain`, reading ``x`` with this engine at gain 1 (noise

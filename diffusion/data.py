@@ -40,9 +40,17 @@ FILES: dict[str, tuple[str, str]] = {
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
 CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 _IDX_UBYTE = 0x08
 _MAX_DIMS = 4
@@ -148,7 +156,9 @@ def load_split(split: str, directory: str | os.PathLike | None = None) -> tuple[
     if labels.ndim != 1:
         raise DatasetFormatError(f"{label_path}: labels have shape {labels.shape}, expected (N,)")
     if len(labels) != len(images):
-        raise DatasetFormatError(f"{image_path.name} has {len(images)} images but {label_path.name} has {len(labels)} labels")
+        raise DatasetFormatError(
+            f"{image_path.name} has {len(images)} images but {label_path.name} has {len(labels)} labels"
+        )
     if len(labels) and int(labels.max()) >= NUM_CLASSES:
         raise DatasetFormatError(f"{label_path}: label {int(labels.max())} is outside 0–{NUM_CLASSES - 1}")
     return images, labels

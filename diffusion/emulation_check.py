@@ -34,7 +34,9 @@ def layer_inputs(network: ChipNetwork, *inputs) -> dict[str, torch.Tensor]:
     def hook(module, args, _output):
         seen[module.name] = args[0].detach().to(network.device, torch.float32)
 
-    handles = [m.register_forward_hook(hook) for m in network.model.modules() if isinstance(m, (ChipConv2d, ChipLinear))]
+    handles = [
+        m.register_forward_hook(hook) for m in network.model.modules() if isinstance(m, (ChipConv2d, ChipLinear))
+    ]
     network.capture = {}
     try:
         with torch.inference_mode():
@@ -83,21 +85,36 @@ def layer_agreement(network: ChipNetwork, inputs, seed: int = 0) -> list[dict]:
         mean_e, var_e = _error_moments(torch.stack(exact_errors))
         mean_s, var_s = _error_moments(torch.stack(statistical_errors))
         model = network.statistical[name].model
-        rows.append({
-            "layer": name, "kind": "conv" if isinstance(module, ChipConv2d) else "linear",
-            "in_features": int(weights.shape[0]), "out_features": int(weights.shape[1]), "rows": int(n_rows), "draws": draws,
-            "exact_error_mean": mean_e, "exact_error_var": var_e,
-            "statistical_error_mean": mean_s, "statistical_error_var": var_s,
-            "variance_ratio": var_s / var_e if var_e > 0 else float("nan"),
-            "mean_difference_in_sigma": (mean_s - mean_e) / np.sqrt(var_e) if var_e > 0 else float("nan"),
-            "adc_clipping_rate": model.clipping_rate, "ir_residual": model.ir_residual,
-        })  # fmt: skip
+        rows.append(
+            {
+                "layer": name,
+                "kind": "conv" if isinstance(module, ChipConv2d) else "linear",
+                "in_features": int(weights.shape[0]),
+                "out_features": int(weights.shape[1]),
+                "rows": int(n_rows),
+                "draws": draws,
+                "exact_error_mean": mean_e,
+                "exact_error_var": var_e,
+                "statistical_error_mean": mean_s,
+                "statistical_error_var": var_s,
+                "variance_ratio": var_s / var_e if var_e > 0 else float("nan"),
+                "mean_difference_in_sigma": (mean_s - mean_e) / np.sqrt(var_e) if var_e > 0 else float("nan"),
+                "adc_clipping_rate": model.clipping_rate,
+                "ir_residual": model.ir_residual,
+            }
+        )
     return rows
 
 
 @torch.inference_mode()
-def epsilon_agreement(network: ChipNetwork, software: torch.nn.Module, x0: torch.Tensor, alphas_cumprod, seed: int = 0,
-                      timesteps=EPSILON_TIMESTEPS) -> list[dict]:  # fmt: skip
+def epsilon_agreement(
+    network: ChipNetwork,
+    software: torch.nn.Module,
+    x0: torch.Tensor,
+    alphas_cumprod,
+    seed: int = 0,
+    timesteps=EPSILON_TIMESTEPS,
+) -> list[dict]:
     """‖ε_chip − ε_sw‖/‖ε_sw‖ at each t for the exact and the statistical engine, on x_t = √ᾱ·x0 + √(1−ᾱ)·ε."""
     if network.emulation != "statistical":
         raise ValueError("epsilon_agreement needs a ChipNetwork in statistical mode (it holds both engines)")
@@ -121,7 +138,9 @@ def epsilon_agreement(network: ChipNetwork, software: torch.nn.Module, x0: torch
     return out
 
 
-def validate_profile(bundle, name: str, chip_seed: int = 0, calibration_batch: int = 16, epsilon_batch: int = 16, seed: int = 0) -> dict:
+def validate_profile(
+    bundle, name: str, chip_seed: int = 0, calibration_batch: int = 16, epsilon_batch: int = 16, seed: int = 0
+) -> dict:
     """Both measurements for preset ``name`` in statistical mode on the shipped-model chip ``chip_seed``.
 
     Layers are compared on the chip's own calibration batch (`diffusion.generate.calibration_inputs`
@@ -138,40 +157,65 @@ def validate_profile(bundle, name: str, chip_seed: int = 0, calibration_batch: i
     inputs = calibration_inputs(bundle.model, bundle.alphas_cumprod, chip_seed, calibration_batch)
     network = ChipNetwork(bundle.model, profile, chip_seed, calibration_inputs=inputs)
     layers = layer_agreement(network, inputs, seed=seed)
-    x0 = sample(bundle.model, DDIMSampler(bundle.alphas_cumprod), TorchNoise(seed + 1000), (epsilon_batch, 1, 28, 28), 10).clamp(-1, 1)
+    x0 = sample(
+        bundle.model, DDIMSampler(bundle.alphas_cumprod), TorchNoise(seed + 1000), (epsilon_batch, 1, 28, 28), 10
+    ).clamp(-1, 1)
     epsilon = epsilon_agreement(network, bundle.model, x0, bundle.alphas_cumprod, seed=seed)
-    return {"profile": name, "chip_seed": chip_seed, "calibration_batch": calibration_batch, "epsilon_batch": epsilon_batch,
-            "seed": seed, "layers": layers, "epsilon": epsilon}  # fmt: skip
+    return {
+        "profile": name,
+        "chip_seed": chip_seed,
+        "calibration_batch": calibration_batch,
+        "epsilon_batch": epsilon_batch,
+        "seed": seed,
+        "layers": layers,
+        "epsilon": epsilon,
+    }
 
 
 def markdown(results: list[dict]) -> str:
     """The docs' tables: per-profile summary of the layer agreement, the ε table, and per-layer rows."""
-    lines = ["| profile | layers | variance ratio (min – max) | worst layer | max abs mean difference (σ of exact) | ADC clipping (max) |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| profile | layers | variance ratio (min – max) | worst layer | max abs mean difference (σ of exact) | ADC clipping (max) |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
-        for kind, label in (("conv", "convolutions (run statistical)"), ("linear", "linear (run exact; model derived)")):
+        for kind, label in (
+            ("conv", "convolutions (run statistical)"),
+            ("linear", "linear (run exact; model derived)"),
+        ):
             rows = [row for row in r["layers"] if row["kind"] == kind]
             if not rows:
                 continue
             ratios = [row["variance_ratio"] for row in rows]
             worst = max(rows, key=lambda row: abs(np.log(row["variance_ratio"])))
-            lines.append(f"| `{r['profile']}` | {len(rows)} {label} | {min(ratios):.3f} – {max(ratios):.3f} | {worst['layer']} ({worst['variance_ratio']:.3f}) "
-                         f"| {max(abs(row['mean_difference_in_sigma']) for row in rows):.3f} "
-                         f"| {max(row['adc_clipping_rate'] for row in rows):.1e} |")  # fmt: skip
-    lines += ["", "| profile | " + " | ".join(f"t = {row['t']}" for row in results[0]["epsilon"]) + " |",
-              "|---|" + "---|" * len(results[0]["epsilon"])]  # fmt: skip
+            lines.append(
+                f"| `{r['profile']}` | {len(rows)} {label} | {min(ratios):.3f} – {max(ratios):.3f} | {worst['layer']} ({worst['variance_ratio']:.3f}) "
+                f"| {max(abs(row['mean_difference_in_sigma']) for row in rows):.3f} "
+                f"| {max(row['adc_clipping_rate'] for row in rows):.1e} |"
+            )
+    lines += [
+        "",
+        "| profile | " + " | ".join(f"t = {row['t']}" for row in results[0]["epsilon"]) + " |",
+        "|---|" + "---|" * len(results[0]["epsilon"]),
+    ]
     for r in results:
         cells = [f"{row['exact_relative_error']:.4f} / {row['statistical_relative_error']:.4f}" for row in r["epsilon"]]
         lines.append(f"| `{r['profile']}` (exact / statistical) | " + " | ".join(cells) + " |")
     for r in results:
-        lines += ["", f"Per layer, `{r['profile']}` (error = y − x @ W on the calibration batch; rows × draws pooled):", "",
-                  "| layer | K × N | rows × draws | exact mean | exact var | statistical mean | statistical var | ratio | Δmean/σ | clipping | IR residual |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"Per layer, `{r['profile']}` (error = y − x @ W on the calibration batch; rows × draws pooled):",
+            "",
+            "| layer | K × N | rows × draws | exact mean | exact var | statistical mean | statistical var | ratio | Δmean/σ | clipping | IR residual |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for row in r["layers"]:
-            lines.append(f"| {row['layer']} | {row['in_features']} × {row['out_features']} | {row['rows']} × {row['draws']} "
-                         f"| {row['exact_error_mean']:+.2e} | {row['exact_error_var']:.3e} | {row['statistical_error_mean']:+.2e} "
-                         f"| {row['statistical_error_var']:.3e} | {row['variance_ratio']:.3f} | {row['mean_difference_in_sigma']:+.3f} "
-                         f"| {row['adc_clipping_rate']:.1e} | {row['ir_residual']:.3f} |")  # fmt: skip
+            lines.append(
+                f"| {row['layer']} | {row['in_features']} × {row['out_features']} | {row['rows']} × {row['draws']} "
+                f"| {row['exact_error_mean']:+.2e} | {row['exact_error_var']:.3e} | {row['statistical_error_mean']:+.2e} "
+                f"| {row['statistical_error_var']:.3e} | {row['variance_ratio']:.3f} | {row['mean_difference_in_sigma']:+.3f} "
+                f"| {row['adc_clipping_rate']:.1e} | {row['ir_residual']:.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -184,7 +228,9 @@ def main(argv=None) -> int:
     from diffusion.checkpoints import load_bundle
     from diffusion.shipped import MODEL_DIR
 
-    parser = argparse.ArgumentParser(description="statistical against exact emulation: per layer and on ε (docs/emulation.md)")
+    parser = argparse.ArgumentParser(
+        description="statistical against exact emulation: per layer and on ε (docs/emulation.md)"
+    )
     parser.add_argument("--profiles", default="vcma-default,vcma-precise,vcma-lowbit,vcma-noisy")
     parser.add_argument("--chip-seed", type=int, default=0)
     parser.add_argument("--model", help="model directory (default: the shipped model)")
@@ -197,7 +243,9 @@ def main(argv=None) -> int:
         results.append(validate_profile(bundle, name, chip_seed=args.chip_seed))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"model_sha256": bundle.sha256, "results": results}, indent=1) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps({"model_sha256": bundle.sha256, "results": results}, indent=1) + "\n"
+    )
     out.with_suffix(".md").write_text(markdown(results))
     print(markdown(results).split("\n\nPer layer")[0])
     return 0

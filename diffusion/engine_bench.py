@@ -19,7 +19,9 @@ from diffusion.crossbar_statistical import StatisticalCrossbar
 from diffusion.crossbar_torch import TorchCrossbar
 
 
-def bench_engines(profile_names: list[str], size: int = 512, batch: int = 64, repeats: int = 5, seed: int = 0) -> list[dict]:
+def bench_engines(
+    profile_names: list[str], size: int = 512, batch: int = 64, repeats: int = 5, seed: int = 0
+) -> list[dict]:
     """One row per profile: relative error and time of the exact and the statistical torch engine (float32, CPU)."""
     data = np.random.default_rng(seed)
     weights = data.standard_normal((size, size)) / np.sqrt(size)  # the draws of bench_crossbar
@@ -40,7 +42,9 @@ def bench_engines(profile_names: list[str], size: int = 512, batch: int = 64, re
             y = engine.matmul(xt, generator).double().numpy()
             seconds, numpy_seconds = [], []
             for _ in range(repeats):
-                seconds.append(best_time(lambda: engine.matmul(xt, generator), 1))
+                seconds.append(
+                    best_time(lambda engine=engine, xt=xt, generator=generator: engine.matmul(xt, generator), 1)
+                )
                 numpy_seconds.append(best_time(lambda: x @ weights, 1))
             row[f"{label}_relative_error"] = float(np.linalg.norm(y - reference) / np.linalg.norm(reference))
             row[f"{label}_seconds"] = min(seconds)

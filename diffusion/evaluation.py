@@ -53,9 +53,15 @@ class EvalConfig:
 
     def request(self, start: int, size: int) -> GenerationRequest:
         return GenerationRequest(
-            profile=self.profile, num_images=size, steps=self.steps, sampler=self.sampler,
-            eta=self.eta, seed=self.seed + start, chip_seed=self.chip_seed, noise=self.noise,
-        )  # fmt: skip
+            profile=self.profile,
+            num_images=size,
+            steps=self.steps,
+            sampler=self.sampler,
+            eta=self.eta,
+            seed=self.seed + start,
+            chip_seed=self.chip_seed,
+            noise=self.noise,
+        )
 
 
 ProgressFactory = Callable[[str], Callable[[int, int, object], None] | None]
@@ -79,7 +85,9 @@ def tqdm_step_progress(total_steps: int) -> ProgressFactory:
     return factory
 
 
-def generate_images(config: EvalConfig, bundle, chip_cache: dict | None = None, progress: ProgressFactory | None = None):
+def generate_images(
+    config: EvalConfig, bundle, chip_cache: dict | None = None, progress: ProgressFactory | None = None
+):
     """All N images of ``config`` → (uint8 (N, 28, 28), energy per image in J or None, seconds).
 
     ``progress(label)`` may return a per-batch ``callback(step, total, x0)``; None for silence.
@@ -115,7 +123,9 @@ def score(images: np.ndarray, reference, kid_subsets: int = 50) -> dict:
     }
 
 
-def evaluate(config: EvalConfig, bundle, reference, chip_cache: dict | None = None, progress: ProgressFactory | None = None) -> dict:
+def evaluate(
+    config: EvalConfig, bundle, reference, chip_cache: dict | None = None, progress: ProgressFactory | None = None
+) -> dict:
     """Generate and score one configuration; the row `spindiff eval` prints."""
     images, energy_per_image, seconds = generate_images(config, bundle, chip_cache, progress)
     scores = score(images, reference)
@@ -134,7 +144,9 @@ def evaluate(config: EvalConfig, bundle, reference, chip_cache: dict | None = No
 
 
 @torch.no_grad()
-def epsilon_error(bundle, profile, timesteps=(50, 250, 500, 750, 950), batch: int = 32, seed: int = 0, chip_seed: int = 0) -> dict:
+def epsilon_error(
+    bundle, profile, timesteps=(50, 250, 500, 750, 950), batch: int = 32, seed: int = 0, chip_seed: int = 0
+) -> dict:
     """Relative RMS error of the chip's ε against software, ‖ε_chip − ε_sw‖ / ‖ε_sw‖, per timestep.
 
     Inputs are x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε with x₀ = ``batch`` images the software model itself

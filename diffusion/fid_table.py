@@ -10,7 +10,7 @@ reference statistics' protocol and the date.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from device.errors import InputError
@@ -39,7 +39,9 @@ def load(path: str | Path = DEFAULT_TABLE) -> dict:
     return data
 
 
-def lookup(model_sha256: str, sampler: str, steps: int, eta: float, profile: str, path: str | Path = DEFAULT_TABLE) -> dict | None:
+def lookup(
+    model_sha256: str, sampler: str, steps: int, eta: float, profile: str, path: str | Path = DEFAULT_TABLE
+) -> dict | None:
     """The recorded large-N FID entry for this configuration, or None."""
     return load(path).get(key(model_sha256, sampler, steps, eta, profile))
 
@@ -64,9 +66,10 @@ def record(row: dict, model_sha256: str, eta: float, reference_record: dict, pat
         "kid_std": row.get("kid_std"),
         "reference": {
             **{k: reference_record.get(k) for k in ("dataset", "split", "n")},
-            "weights_sha256": reference_record.get("weights_sha256") or reference_record.get("protocol", {}).get("weights_sha256"),
+            "weights_sha256": reference_record.get("weights_sha256")
+            or reference_record.get("protocol", {}).get("weights_sha256"),
         },
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,8 +58,13 @@ def _point(n: int, rows: list[dict], software_sd: dict | None) -> dict:
     if len(values) >= MIN_SETS_FOR_SD:
         sd, basis = statistics.stdev(values), f"standard deviation over this configuration's {len(values)} seed sets"
     elif software_sd is not None:
-        sd, basis = software_sd["sd"], (f"software's standard deviation over {software_sd['sets']} seed sets at N = {n} "
-                                        "(the sampling spread at one N; this configuration has fewer sets)")  # fmt: skip
+        sd, basis = (
+            software_sd["sd"],
+            (
+                f"software's standard deviation over {software_sd['sets']} seed sets at N = {n} "
+                "(the sampling spread at one N; this configuration has fewer sets)"
+            ),
+        )
     else:
         sd, basis = None, f"not measured: fewer than {MIN_SETS_FOR_SD} seed sets at N = {n}"
     return {
@@ -79,12 +84,22 @@ def _point(n: int, rows: list[dict], software_sd: dict | None) -> dict:
 
 def _software_sd(model_sha256: str, sampler: str, steps: int, eta: float, table: dict, sets: dict) -> dict[int, dict]:
     raw = _raw_points(fid_table.key(model_sha256, sampler, steps, eta, SOFTWARE), table, sets)
-    return {n: {"sd": statistics.stdev([float(r["fid"]) for r in rows]), "sets": len(rows)}
-            for n, rows in raw.items() if len(rows) >= MIN_SETS_FOR_SD}  # fmt: skip
+    return {
+        n: {"sd": statistics.stdev([float(r["fid"]) for r in rows]), "sets": len(rows)}
+        for n, rows in raw.items()
+        if len(rows) >= MIN_SETS_FOR_SD
+    }
 
 
-def fid_points(model_sha256: str, sampler: str, steps: int, eta: float, profile: str,
-               table_path: str | Path = FID_TABLE, sets_path: str | Path = SEED_SETS) -> list[dict]:
+def fid_points(
+    model_sha256: str,
+    sampler: str,
+    steps: int,
+    eta: float,
+    profile: str,
+    table_path: str | Path = FID_TABLE,
+    sets_path: str | Path = SEED_SETS,
+) -> list[dict]:
     """Every measured FID of this configuration, one JSON-ready point per N, ascending N (module docstring)."""
     table, sets = fid_table.load(table_path), load_sets(sets_path)
     spread = _software_sd(model_sha256, sampler, steps, eta, table, sets)
@@ -92,8 +107,17 @@ def fid_points(model_sha256: str, sampler: str, steps: int, eta: float, profile:
     return [_point(n, rows, spread.get(n)) for n, rows in sorted(raw.items())]
 
 
-def software_points(model_sha256: str, sampler: str, steps: int, eta: float, at_n,
-                    table_path: str | Path = FID_TABLE, sets_path: str | Path = SEED_SETS) -> list[dict]:
+def software_points(
+    model_sha256: str,
+    sampler: str,
+    steps: int,
+    eta: float,
+    at_n,
+    table_path: str | Path = FID_TABLE,
+    sets_path: str | Path = SEED_SETS,
+) -> list[dict]:
     """The software baseline's points at the N's in ``at_n`` only (those that were measured)."""
     wanted = {int(n) for n in at_n}
-    return [p for p in fid_points(model_sha256, sampler, steps, eta, SOFTWARE, table_path, sets_path) if p["n"] in wanted]
+    return [
+        p for p in fid_points(model_sha256, sampler, steps, eta, SOFTWARE, table_path, sets_path) if p["n"] in wanted
+    ]

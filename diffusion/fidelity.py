@@ -111,10 +111,25 @@ def fidelity_block(images, twin_images) -> dict:
         "against": "software twin: the software network on the same x_T and step noise",
         "n": int(chip.shape[0]),
         "identical": int(np.sum(~np.isfinite(p))),
-        "psnr_db": {"per_image": [_finite_or_none(v) for v in p], "mean": _finite_or_none(p.mean()), "min": _finite_or_none(p.min()),
-                    "data_range": DATA_RANGE},  # fmt: skip
-        "ssim": {"per_image": [float(v) for v in s], "mean": float(s.mean()), "min": float(s.min()),
-                 "window": f"{WINDOW}x{WINDOW} Gaussian, sigma {SIGMA}", "k1": K1, "k2": K2,
-                 "source": "Wang et al. 2004, IEEE TIP 13(4):600-612"},  # fmt: skip
-        "mean_abs_diff": {"per_image": [float(v) for v in mad], "mean": float(mad.mean()), "max": float(mad.max()), "unit": "uint8 levels (of 255)"},
+        "psnr_db": {
+            "per_image": [_finite_or_none(v) for v in p],
+            "mean": _finite_or_none(p.mean()),
+            "min": _finite_or_none(p.min()),
+            "data_range": DATA_RANGE,
+        },
+        "ssim": {
+            "per_image": [float(v) for v in s],
+            "mean": float(s.mean()),
+            "min": float(s.min()),
+            "window": f"{WINDOW}x{WINDOW} Gaussian, sigma {SIGMA}",
+            "k1": K1,
+            "k2": K2,
+            "source": "Wang et al. 2004, IEEE TIP 13(4):600-612",
+        },
+        "mean_abs_diff": {
+            "per_image": [float(v) for v in mad],
+            "mean": float(mad.mean()),
+            "max": float(mad.max()),
+            "unit": "uint8 levels (of 255)",
+        },
     }

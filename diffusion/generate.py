@@ -98,8 +98,10 @@ class GenerationRequest:
         if not isinstance(self.paired, bool):
             raise InputError(f"paired must be true or false, got {self.paired!r}")
         if self.paired and self.profile == SOFTWARE:
-            raise InputError("paired compares a chip request with its software twin; a 'software' request has none: "
-                             "drop paired or choose a hardware profile")  # fmt: skip
+            raise InputError(
+                "paired compares a chip request with its software twin; a 'software' request has none: "
+                "drop paired or choose a hardware profile"
+            )
 
     @property
     def hardware(self) -> profiles.HardwareProfile | None:
@@ -120,7 +122,9 @@ class GenerationResult:
 def code_version() -> str:
     """The git commit of this checkout, or 'unknown' outside one."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -132,7 +136,9 @@ def make_sampler(request: GenerationRequest, alphas_cumprod: np.ndarray):
     return DDIMSampler(alphas_cumprod, eta=request.eta)
 
 
-def request_noise(request: GenerationRequest, network: ChipNetwork | None) -> tuple[DigestNoise, DigestNoise | None, dict]:
+def request_noise(
+    request: GenerationRequest, network: ChipNetwork | None
+) -> tuple[DigestNoise, DigestNoise | None, dict]:
     """(the request's noise source, an identical one for its software twin or None, the record's ``noise``).
 
     ``network`` is the request's programmed chip (None for software); call after ``network.reseed``.
@@ -181,7 +187,9 @@ def count_macs(model: torch.nn.Module, shape: tuple, t_value: int = 0) -> int:
         else:
             total += output.numel() * module.in_features
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    handles = [
+        m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+    ]
     try:
         with torch.no_grad():
             model(torch.zeros(shape), torch.full((shape[0],), t_value, dtype=torch.long))
@@ -205,7 +213,9 @@ def calibration_inputs(model, alphas_cumprod, seed: int, batch: int) -> tuple[to
     return x_t, t
 
 
-def get_chip_network(model, model_sha256: str, profile, chip_seed: int, alphas_cumprod, calibration_batch: int, chip_cache: dict | None):
+def get_chip_network(
+    model, model_sha256: str, profile, chip_seed: int, alphas_cumprod, calibration_batch: int, chip_cache: dict | None
+):
     """The programmed chip for (model, profile, chip seed), built (and calibrated) on first use.
 
     Calibration (ADC ranges, output gains) runs the software network on ``calibration_batch`` noisy
@@ -223,18 +233,27 @@ def get_chip_network(model, model_sha256: str, profile, chip_seed: int, alphas_c
     if restored is not None:
         network = ChipNetwork(model, profile, chip_seed, restored=restored)
     else:
-        network = ChipNetwork(model, profile, chip_seed, calibration_inputs=calibration_inputs(model, alphas_cumprod, chip_seed, calibration_batch))
+        network = ChipNetwork(
+            model,
+            profile,
+            chip_seed,
+            calibration_inputs=calibration_inputs(model, alphas_cumprod, chip_seed, calibration_batch),
+        )
         if directory is not None:
             try:
                 chip_files.save(network, entry, directory)
             except OSError as error:  # a full or read-only disk costs the next worker a programming, nothing else
-                logging.getLogger("spindiff.chip_cache").warning("could not cache chip %s in %s: %s", entry, directory, error)
+                logging.getLogger("spindiff.chip_cache").warning(
+                    "could not cache chip %s in %s: %s", entry, directory, error
+                )
     if chip_cache is not None:
         chip_cache[key] = network
     return network, "programmed" if restored is None else "disk"
 
 
-def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chip_cache: dict | None = None) -> GenerationResult:
+def generate(
+    request: GenerationRequest, bundle, progress=None, cancel=None, chip_cache: dict | None = None
+) -> GenerationResult:
     """Run ``request`` with ``bundle`` (a `diffusion.checkpoints.ModelBundle`: model, schedule, sha256)."""
     started = time.perf_counter()
     hardware = request.hardware
@@ -249,7 +268,9 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         noise, twin_noise, noise_record = request_noise(request, None)
     else:
         t0 = time.perf_counter()
-        network, source = get_chip_network(bundle.model, bundle.sha256, hardware, request.chip_seed, alphas, request.calibration_batch, chip_cache)
+        network, source = get_chip_network(
+            bundle.model, bundle.sha256, hardware, request.chip_seed, alphas, request.calibration_batch, chip_cache
+        )
         timings["programming_s"] = time.perf_counter() - t0 if source == "programmed" else 0.0
         timings["chip_load_s"] = time.perf_counter() - t0 if source == "disk" else 0.0
         network.reseed(request.seed)
@@ -261,7 +282,9 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         x0 = sample(denoise, sampler, noise, shape, request.steps, progress=progress, cancel=cancel)
     except Cancelled as cancelled:
         timings["sampling_s"] = time.perf_counter() - t0
-        cancelled.telemetry = _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network, before if network else None, timings, started)
+        cancelled.telemetry = _cancelled_telemetry(
+            cancelled, request, hardware, bundle, sampler, network, before if network else None, timings, started
+        )
         raise
     timings["sampling_s"] = time.perf_counter() - t0
     pictures = image_io.to_uint8(x0.numpy())
@@ -274,7 +297,9 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
             timings["twin_sampling_s"] = time.perf_counter() - t0
             total = len(sampler.timesteps)
             stopped = Cancelled(total, total)
-            stopped.telemetry = _cancelled_telemetry(stopped, request, hardware, bundle, sampler, network, before, timings, started)
+            stopped.telemetry = _cancelled_telemetry(
+                stopped, request, hardware, bundle, sampler, network, before, timings, started
+            )
             stopped.telemetry["cancelled"]["twin_steps_done"] = cancelled.steps_done
             raise stopped from None
         timings["twin_sampling_s"] = time.perf_counter() - t0
@@ -288,7 +313,12 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
             "model_sha256": bundle.sha256,
             "profile": None if hardware is None else hardware.to_dict(),
             "profile_hash": None if hardware is None else hardware.hash,
-            "sampler": {"name": request.sampler, "steps": request.steps, "eta": request.eta, "timesteps": [int(t) for t in sampler.timesteps]},
+            "sampler": {
+                "name": request.sampler,
+                "steps": request.steps,
+                "eta": request.eta,
+                "timesteps": [int(t) for t in sampler.timesteps],
+            },
             "noise": noise_record,
             "code_version": code_version(),
         },
@@ -297,18 +327,25 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
     if twin_pictures is not None:
         from diffusion.fidelity import fidelity_block
 
-        parts["fidelity"] = {**fidelity_block(pictures, twin_pictures),
-                             "same_noise": twin_noise.stream_sha256 == noise.stream_sha256}  # fmt: skip
+        parts["fidelity"] = {
+            **fidelity_block(pictures, twin_pictures),
+            "same_noise": twin_noise.stream_sha256 == noise.stream_sha256,
+        }
     macs_per_image = count_macs(bundle.model, (1,) + shape[1:]) * len(sampler.timesteps)
     if network is not None:
         from device.cost_uncertainty import ratio_ranges
 
         per_request = Ledger.diff(network.chip.ledger, before)
         workload = {"model_sha256": bundle.sha256, "steps": request.steps, "sampler": request.sampler}
-        parts["energy"] = network.chip.report(per_request, images=request.num_images, steps=request.steps, workload=workload)
+        parts["energy"] = network.chip.report(
+            per_request, images=request.num_images, steps=request.steps, workload=workload
+        )
         tech = hardware.technology
-        parts["ratio_ranges"] = ratio_ranges(parts["energy"], post_layout_factor=tech.post_layout_factor,
-                                             post_layout_applied=tech.apply_post_layout_factor)  # fmt: skip
+        parts["ratio_ranges"] = ratio_ranges(
+            parts["energy"],
+            post_layout_factor=tech.post_layout_factor,
+            post_layout_applied=tech.apply_post_layout_factor,
+        )
         parts["programming"] = network.chip.report(network.chip.ledger, phase="programming", workload=workload)
         parts["noise_samples"] = noise.samples_drawn if hasattr(noise, "samples_drawn") else None
         parts["emulation"] = {**network.emulation_summary(), "chip_source": source}
@@ -316,7 +353,9 @@ def generate(request: GenerationRequest, bundle, progress=None, cancel=None, chi
         from device.baselines import baseline_report
 
         samples = int(np.prod(shape)) * (1 + sum(sampler.needs_noise(t) for t in sampler.timesteps))
-        parts["energy"] = {"baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)}
+        parts["energy"] = {
+            "baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)
+        }
     parts["workload"] = {"macs_per_image": macs_per_image}
     parts["timings"]["total_s"] = time.perf_counter() - started
     return GenerationResult(pictures, generation_telemetry(**parts), twin_pictures)
@@ -333,7 +372,9 @@ def _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network,
     if network is not None:
         per_request = Ledger.diff(network.chip.ledger, before)
         workload = {"model_sha256": bundle.sha256, "steps": cancelled.steps_done, "sampler": request.sampler}
-        parts["energy"] = network.chip.report(per_request, images=request.num_images, steps=cancelled.steps_done or None, workload=workload)
+        parts["energy"] = network.chip.report(
+            per_request, images=request.num_images, steps=cancelled.steps_done or None, workload=workload
+        )
     parts["timings"]["total_s"] = time.perf_counter() - started
     return generation_telemetry(**parts)
 

@@ -26,10 +26,15 @@ class Cancelled(SpindiffError):
         self.total = total
 
 
-def sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], sampler,
-           noise_source: NoiseSource, shape, num_steps: int,
-           progress: Callable[[int, int, torch.Tensor], None] | None = None,
-           cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+def sample(
+    denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    sampler,
+    noise_source: NoiseSource,
+    shape,
+    num_steps: int,
+    progress: Callable[[int, int, torch.Tensor], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> torch.Tensor:
     """Run ``num_steps`` reverse steps on a batch of ``shape`` (batch first); returns x_0."""
     shape = check_shape(shape)
     if len(shape) == 0 or shape[0] < 1:

@@ -43,7 +43,6 @@ which the training checkpoint stores: a fine-tuning run resumes bit for bit like
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -81,10 +80,22 @@ class HardwareAwareConfig:
             raise ParameterError(f"HardwareAwareConfig.profile must be a profile name, got {self.profile!r}")
         for name in ("chip_seed", "calibration_batch"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "calibration_batch" else 0):
-                raise ParameterError(f"HardwareAwareConfig.{name} must be a {'positive' if name == 'calibration_batch' else 'non-negative'} integer, got {value!r}")
-        if isinstance(self.noise_scale, bool) or not isinstance(self.noise_scale, (int, float)) or not 0 <= self.noise_scale <= 10:
-            raise ParameterError(f"HardwareAwareConfig.noise_scale must be a number in [0, 10], got {self.noise_scale!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < (1 if name == "calibration_batch" else 0)
+            ):
+                raise ParameterError(
+                    f"HardwareAwareConfig.{name} must be a {'positive' if name == 'calibration_batch' else 'non-negative'} integer, got {value!r}"
+                )
+        if (
+            isinstance(self.noise_scale, bool)
+            or not isinstance(self.noise_scale, (int, float))
+            or not 0 <= self.noise_scale <= 10
+        ):
+            raise ParameterError(
+                f"HardwareAwareConfig.noise_scale must be a number in [0, 10], got {self.noise_scale!r}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,8 +131,14 @@ class LayerNoise:
     levels: int
 
     def to_dict(self) -> dict:
-        return {"weight_rel": self.weight_rel, "read_rel": self.read_rel, "adc_rel": self.adc_rel, "w_ir": self.w_ir,
-                "mean_magnitude": float(self.mean_magnitude), "levels": int(self.levels)}  # fmt: skip
+        return {
+            "weight_rel": self.weight_rel,
+            "read_rel": self.read_rel,
+            "adc_rel": self.adc_rel,
+            "w_ir": self.w_ir,
+            "mean_magnitude": float(self.mean_magnitude),
+            "levels": int(self.levels),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> LayerNoise:
@@ -148,7 +165,9 @@ def layer_noise(model, weights: np.ndarray) -> LayerNoise:
     )
 
 
-def measure_layer_noise(model: nn.Module, alphas_cumprod: np.ndarray, config: HardwareAwareConfig) -> dict[str, LayerNoise]:
+def measure_layer_noise(
+    model: nn.Module, alphas_cumprod: np.ndarray, config: HardwareAwareConfig
+) -> dict[str, LayerNoise]:
     """Program ``model`` onto ``config``'s chip (statistical emulation), calibrate it, and measure every layer.
 
     The chip is built as a generation request builds it (`diffusion.generate.calibration_inputs`
@@ -215,8 +234,14 @@ class NoisyConv2d(_Noisy, nn.Conv2d):
     def from_conv(cls, conv: nn.Conv2d, noise: LayerNoise, scale: float = 1.0) -> NoisyConv2d:
         if conv.groups != 1 or conv.dilation != (1, 1) or any(k % 2 == 0 for k in conv.kernel_size):
             raise ParameterError(f"hardware-aware convolutions need groups 1, dilation 1 and odd kernels, got {conv}")
-        layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding,
-                    bias=conv.bias is not None)  # fmt: skip
+        layer = cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            bias=conv.bias is not None,
+        )
         layer.load_state_dict(conv.state_dict())
         layer._set_noise(noise, scale)
         return layer.to(conv.weight.device)

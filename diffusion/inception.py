@@ -168,9 +168,7 @@ def _as_uint8_scale(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     if tensor.ndim == 3:
         tensor = tensor.unsqueeze(1)
     if tensor.ndim != 4 or tensor.shape[1] != 1:
-        raise InputError(
-            f"images must be grayscale (N, H, W) or (N, 1, H, W), got shape {tuple(tensor.shape)}"
-        )
+        raise InputError(f"images must be grayscale (N, H, W) or (N, 1, H, W), got shape {tuple(tensor.shape)}")
     if tensor.shape[0] == 0 or tensor.shape[2] == 0 or tensor.shape[3] == 0:
         raise InputError(f"images must be non-empty, got shape {tuple(tensor.shape)}")
     if tensor.dtype == torch.uint8:

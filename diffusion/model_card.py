@@ -28,9 +28,11 @@ def loss_curve_svg(records: list[dict]) -> str:
     y1 = y1 if y1 > y0 else y0 + 1
     sx = lambda s: LEFT + (s - x0) / max(x1 - x0, 1) * (W - LEFT - RIGHT)  # noqa: E731
     sy = lambda v: TOP + (y1 - math.log10(v)) / (y1 - y0) * (H - TOP - BOTTOM)  # noqa: E731
-    parts = [f'<rect width="{W}" height="{H}" fill="white"/>',
-             f'<text x="{W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">training loss (ε-MSE)</text>',
-             f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" fill="none" stroke="#333"/>']  # fmt: skip
+    parts = [
+        f'<rect width="{W}" height="{H}" fill="white"/>',
+        f'<text x="{W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">training loss (ε-MSE)</text>',
+        f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" fill="none" stroke="#333"/>',
+    ]
     for exponent in range(y0, y1 + 1):
         y = sy(10.0**exponent)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
@@ -39,11 +41,15 @@ def loss_curve_svg(records: list[dict]) -> str:
         s = x0 + k * (x1 - x0) / 5
         parts.append(f'<text x="{sx(s):.1f}" y="{H - BOTTOM + 16}" text-anchor="middle" font-size="11">{int(s)}</text>')
     parts.append(f'<text x="{W / 2}" y="{H - 10}" text-anchor="middle" font-size="12">training step</text>')
-    parts.append(f'<text x="16" y="{H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 {H / 2})">loss</text>')
+    parts.append(
+        f'<text x="16" y="{H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 {H / 2})">loss</text>'
+    )
     path = " ".join(f"{'M' if i == 0 else 'L'}{sx(s):.1f},{sy(v):.1f}" for i, (s, v) in enumerate(zip(steps, losses)))
     parts.append(f'<path d="{path}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>')
     body = "\n".join(parts)
-    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif">\n{body}\n</svg>\n'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif">\n{body}\n</svg>\n'
+    )
 
 
 def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dict | None = None) -> Path:
@@ -64,9 +70,12 @@ def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dic
         "| | |",
         "|---|---|",
         f"| parameters | {info['parameters']:,} |",
-        f"| U-Net | base {unet['base_channels']} channels × {tuple(unet['channel_mults'])}, {unet['num_res_blocks']} residual blocks per level, GroupNorm({unet['norm_groups']}), time embedding {unet['time_embed_dim']} |",
+        f"| U-Net | base {unet['base_channels']} channels × {tuple(unet['channel_mults'])}, "
+        f"{unet['num_res_blocks']} residual blocks per level, GroupNorm({unet['norm_groups']}), "
+        f"time embedding {unet['time_embed_dim']} |",
         f"| schedule | {schedule['kind']}, T = {schedule['num_train_timesteps']} |",
-        f"| training steps | {info['steps']:,} of a planned {training.get('total_steps', '?'):,} (batch {training.get('batch_size', '?')}, AdamW lr {training.get('lr', '?')}, EMA {training.get('ema_decay', '?')}) |",
+        f"| training steps | {info['steps']:,} of a planned {training.get('total_steps', '?'):,} "
+        f"(batch {training.get('batch_size', '?')}, AdamW lr {training.get('lr', '?')}, EMA {training.get('ema_decay', '?')}) |",
         f"| wall time | {hours:.2f} h on 2 CPU cores |",
         f"| final logged loss | {info.get('final_loss')} |",
         f"| weights sha256 | `{info['sha256']}` |",
@@ -79,9 +88,13 @@ def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dic
     if evaluation:
         lines += ["| configuration | N | FID | KID |", "|---|---|---|---|"]
         for row in evaluation.get("rows", []):
-            lines.append(f"| {row['profile']} | {row['n']} | {row['fid']:.2f} | {row['kid_mean']:.4f} ± {row['kid_std']:.4f} |")
+            lines.append(
+                f"| {row['profile']} | {row['n']} | {row['fid']:.2f} | {row['kid_mean']:.4f} ± {row['kid_std']:.4f} |"
+            )
     else:
-        lines.append("FID has not been measured for this snapshot yet (`spindiff eval`; needs the test-set reference statistics).")
+        lines.append(
+            "FID has not been measured for this snapshot yet (`spindiff eval`; needs the test-set reference statistics)."
+        )
     card = model_dir / "MODEL_CARD.md"
     card.write_text("\n".join(lines) + "\n")
     return card

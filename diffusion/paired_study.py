@@ -45,7 +45,9 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="vcma-default")
     parser.add_argument("--emulation", default="statistical", choices=["exact", "statistical"])
     parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--sets", type=int, default=4, help="seed sets (≥ 3): set k uses seeds k·seed_stride + batch offsets")
+    parser.add_argument(
+        "--sets", type=int, default=4, help="seed sets (≥ 3): set k uses seeds k·seed_stride + batch offsets"
+    )
     parser.add_argument("--seed-stride", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch", type=int, default=50)
@@ -70,7 +72,9 @@ def main(argv=None) -> int:
     for k in range(args.sets):
         seed = k * args.seed_stride
         for label, profile in (("software", "software"), (args.profile, chip)):
-            config = EvalConfig(label=label, profile=profile, n=args.n, steps=args.steps, seed=seed, batch=args.batch, noise="torch")
+            config = EvalConfig(
+                label=label, profile=profile, n=args.n, steps=args.steps, seed=seed, batch=args.batch, noise="torch"
+            )
             print(f"[paired_study] set {k} (seed {seed}): {label}", file=sys.stderr)
             images, _, seconds = generate_images(config, bundle, chip_cache=cache)
             if k == 0:
@@ -81,13 +85,23 @@ def main(argv=None) -> int:
     paired = [fid[(k, args.profile)] - fid[(k, "software")] for k in sets]
     unpaired = [fid[(k, args.profile)] - fid[((k + 1) % args.sets, "software")] for k in sets]
     summary = {
-        "profile": args.profile, "emulation": args.emulation, "n": args.n, "steps": args.steps, "sampler": "ddpm",
-        "batch": args.batch, "noise": "torch", "seeds": [k * args.seed_stride for k in sets],
-        "paired_differences": paired, "unpaired_differences": unpaired,
-        "paired_mean": float(np.mean(paired)), "paired_std": float(np.std(paired, ddof=1)),
-        "unpaired_mean": float(np.mean(unpaired)), "unpaired_std": float(np.std(unpaired, ddof=1)),
-        "rows": rows, "model_sha256": bundle.sha256,
-    }  # fmt: skip
+        "profile": args.profile,
+        "emulation": args.emulation,
+        "n": args.n,
+        "steps": args.steps,
+        "sampler": "ddpm",
+        "batch": args.batch,
+        "noise": "torch",
+        "seeds": [k * args.seed_stride for k in sets],
+        "paired_differences": paired,
+        "unpaired_differences": unpaired,
+        "paired_mean": float(np.mean(paired)),
+        "paired_std": float(np.std(paired, ddof=1)),
+        "unpaired_mean": float(np.mean(unpaired)),
+        "unpaired_std": float(np.std(unpaired, ddof=1)),
+        "rows": rows,
+        "model_sha256": bundle.sha256,
+    }
     summary["std_ratio_unpaired_to_paired"] = summary["unpaired_std"] / max(summary["paired_std"], 1e-12)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")

@@ -219,8 +219,11 @@ def kid(
         y = b[rng.choice(b.shape[0], subset_size, replace=False)]
         values[index] = mmd2_unbiased(x, y)
     return {
-        "mean": float(values.mean()), "std": float(values.std()), "subsets": subsets, "subset_size": subset_size,
-    }  # fmt: skip
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "subsets": subsets,
+        "subset_size": subset_size,
+    }
 
 
 def _kth_neighbour_radii(x: np.ndarray, k: int, chunk: int) -> np.ndarray:
@@ -228,11 +231,11 @@ def _kth_neighbour_radii(x: np.ndarray, k: int, chunk: int) -> np.ndarray:
     squares = np.einsum("ij,ij->i", x, x)
     radii = np.empty(x.shape[0])
     for start in range(0, x.shape[0], chunk):
-        block = x[start:start + chunk]
-        d2 = squares[start:start + chunk, None] + squares[None, :] - 2.0 * block @ x.T
+        block = x[start : start + chunk]
+        d2 = squares[start : start + chunk, None] + squares[None, :] - 2.0 * block @ x.T
         np.maximum(d2, 0.0, out=d2)
         d2[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = 0.0  # self = the 0th
-        radii[start:start + chunk] = np.sqrt(np.partition(d2, k, axis=1)[:, k])
+        radii[start : start + chunk] = np.sqrt(np.partition(d2, k, axis=1)[:, k])
     return radii
 
 
@@ -241,7 +244,7 @@ def _coverage(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk:
     centre_squares = np.einsum("ij,ij->i", centres, centres)
     inside = 0
     for start in range(0, points.shape[0], chunk):
-        block = points[start:start + chunk]
+        block = points[start : start + chunk]
         d2 = np.einsum("ij,ij->i", block, block)[:, None] + centre_squares[None, :] - 2.0 * block @ centres.T
         np.maximum(d2, 0.0, out=d2)
         inside += int(np.count_nonzero((d2 <= radii[None, :] ** 2).any(axis=1)))
@@ -333,5 +336,7 @@ def batch_quality(
     summary = {key: record.get(key) for key in ("dataset", "split", "n")}
     summary["weights_sha256"] = record.get("weights", {}).get("sha256")
     summary["protocol"] = record.get("protocol")
-    report = QualityReport(n=n, batch_fid=batch_fid, batch_kid=batch_kid, reference=summary, fid_calibrated=fid_calibrated)
+    report = QualityReport(
+        n=n, batch_fid=batch_fid, batch_kid=batch_kid, reference=summary, fid_calibrated=fid_calibrated
+    )
     return report.to_dict()

@@ -82,19 +82,47 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("no-read-noise", "vcma-default", {"crossbar": {"read_noise": 0.0}}, note="cell read noise off"),
     Variant("ideal-writes", "vcma-default", {"crossbar": {"write_model": "ideal"}}, note="no write errors"),
     Variant("ideal-dac", "vcma-default", {"crossbar": {"input_bits": 0}}, note="unquantised inputs"),
-    Variant("open-loop", "vcma-default", {"crossbar": {"weight_mapping": "sign_magnitude"}}, note="session-1 mapping: no closed-loop slices"),
-    Variant("no-gain-trim", "vcma-default", {"crossbar": {"output_gain_calibration": False}}, note="no digital output-gain trims"),
+    Variant(
+        "open-loop",
+        "vcma-default",
+        {"crossbar": {"weight_mapping": "sign_magnitude"}},
+        note="session-1 mapping: no closed-loop slices",
+    ),
+    Variant(
+        "no-gain-trim",
+        "vcma-default",
+        {"crossbar": {"output_gain_calibration": False}},
+        note="no digital output-gain trims",
+    ),
     # the two halves of the chip apart: its arrays with a perfect noise source, and its noise source alone
-    Variant("ideal-rng", "vcma-default", {"rng": {"source": "ideal"}}, group="rng", note="chip arrays, ideal fair bits"),
-    Variant("rng-only", "ideal", {"rng": dataclasses.asdict(profiles.VCMA_DEFAULT.rng),
-                                  "variation": dataclasses.asdict(profiles.VCMA_DEFAULT.variation)},
-            group="rng", note="exact arrays, vcma-default's MTJ noise source"),  # fmt: skip
+    Variant(
+        "ideal-rng", "vcma-default", {"rng": {"source": "ideal"}}, group="rng", note="chip arrays, ideal fair bits"
+    ),
+    Variant(
+        "rng-only",
+        "ideal",
+        {
+            "rng": dataclasses.asdict(profiles.VCMA_DEFAULT.rng),
+            "variation": dataclasses.asdict(profiles.VCMA_DEFAULT.variation),
+        },
+        group="rng",
+        note="exact arrays, vcma-default's MTJ noise source",
+    ),
     # the network-level fix: per-layer trims refitted on the chip's own activations (gain + offset)
-    Variant("in-loop", "vcma-default", {"crossbar": {"in_loop_calibration": True}}, group="calibration",
-            note="vcma-default with in-loop trims"),
+    Variant(
+        "in-loop",
+        "vcma-default",
+        {"crossbar": {"in_loop_calibration": True}},
+        group="calibration",
+        note="vcma-default with in-loop trims",
+    ),
     Variant("read-noise-0.5", "vcma-default", {"crossbar": {"read_noise": 0.005}}, note="cell read noise 0.5 %"),
-    Variant("precise-4ns", "vcma-default", {"crossbar": {"read_time": 4e-9, "read_noise": 0.005, "tile_rows": 64, "tile_cols": 64}},
-            note="the cheaper step towards vcma-precise: 4 ns reads (read noise 0.5 %), 64×64 tiles, 8-bit ADCs"),  # fmt: skip
+    Variant(
+        "precise-4ns",
+        "vcma-default",
+        {"crossbar": {"read_time": 4e-9, "read_noise": 0.005, "tile_rows": 64, "tile_cols": 64}},
+        note="the cheaper step towards vcma-precise: 4 ns reads (read noise 0.5 %), 64×64 tiles, 8-bit ADCs",
+    ),
     # sweeps (vcma-default is the adc_bits = 8 and σ = 5 % point; sigma-0 doubles as "variation off")
     Variant("adc-4", "vcma-default", {"crossbar": {"adc_bits": 4}}, group="adc_bits", x=4),
     Variant("adc-6", "vcma-default", {"crossbar": {"adc_bits": 6}}, group="adc_bits", x=6),
@@ -103,13 +131,32 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("adc-5", "vcma-default", {"crossbar": {"adc_bits": 5}}, group="adc_bits", x=5),
     Variant("sigma-10", "vcma-default", _sigma(0.10), group="sigma", x=0.10),
     # the statistical emulation mode against the exact rows above (docs/emulation.md): same chips, same seeds
-    Variant("vcma-default-statistical", "vcma-default", {"crossbar": {"emulation": "statistical"}}, group="emulation",
-            note="vcma-default, statistical emulation mode"),
-    Variant("vcma-precise-statistical", "vcma-precise", {"crossbar": {"emulation": "statistical"}}, group="emulation",
-            note="vcma-precise, statistical emulation mode"),
+    Variant(
+        "vcma-default-statistical",
+        "vcma-default",
+        {"crossbar": {"emulation": "statistical"}},
+        group="emulation",
+        note="vcma-default, statistical emulation mode",
+    ),
+    Variant(
+        "vcma-precise-statistical",
+        "vcma-precise",
+        {"crossbar": {"emulation": "statistical"}},
+        group="emulation",
+        note="vcma-precise, statistical emulation mode",
+    ),
     # the sampler's tolerance: software with a random relative ε error r (`generate_with_epsilon_error`)
-    *(Variant(f"software-eps-{r:g}", "software", group="injected", x=r, injected_error=r,
-              note=f"software, random ε error {r:g} added") for r in (0.02, 0.04, 0.08, 0.15)),  # fmt: skip
+    *(
+        Variant(
+            f"software-eps-{r:g}",
+            "software",
+            group="injected",
+            x=r,
+            injected_error=r,
+            note=f"software, random ε error {r:g} added",
+        )
+        for r in (0.02, 0.04, 0.08, 0.15)
+    ),
 )
 
 
@@ -128,10 +175,15 @@ def load_rows(path: Path) -> list[dict]:
 
 def _done(rows, label, args, model_sha256) -> bool:
     return any(
-        r["label"] == label and r["n"] == args.n and r["sampler"] == args.sampler and r["steps"] == args.steps
-        and r["model_sha256"] == model_sha256 and r.get("seed", 0) == args.seed and r.get("batch", args.batch) == args.batch
+        r["label"] == label
+        and r["n"] == args.n
+        and r["sampler"] == args.sampler
+        and r["steps"] == args.steps
+        and r["model_sha256"] == model_sha256
+        and r.get("seed", 0) == args.seed
+        and r.get("batch", args.batch) == args.batch
         for r in rows
-    )  # fmt: skip
+    )
 
 
 def main(argv=None) -> int:
@@ -146,15 +198,29 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--reference", help="reference statistics .npz (default: the shipped test-set file)")
-    parser.add_argument("--images-dir", help="keep each variant's images here as .npz and reuse them (default: <results>.images/)")
+    parser.add_argument(
+        "--images-dir", help="keep each variant's images here as .npz and reuse them (default: <results>.images/)"
+    )
     parser.add_argument("--generate-only", action="store_true", help="generate and keep the images, score nothing")
-    parser.add_argument("--epsilon-only", action="store_true",
-                        help="only the eps-prediction error of each chip variant (no images, no FID), appended to --results")
-    parser.add_argument("--with-epsilon", action="store_true", help="also measure each chip variant's ε error while scoring")
-    parser.add_argument("--record", action="store_true",
-                        help="also store rows of unmodified presets and software in the FID table (diffusion/assets/fid_table.json)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes (one thread each) that generate batches in parallel (default 1)")
+    parser.add_argument(
+        "--epsilon-only",
+        action="store_true",
+        help="only the eps-prediction error of each chip variant (no images, no FID), appended to --results",
+    )
+    parser.add_argument(
+        "--with-epsilon", action="store_true", help="also measure each chip variant's ε error while scoring"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also store rows of unmodified presets and software in the FID table (diffusion/assets/fid_table.json)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes (one thread each) that generate batches in parallel (default 1)",
+    )
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -200,15 +266,32 @@ def main(argv=None) -> int:
             continue
         if reference is None:
             reference = load_reference(args.reference or REFERENCE_STATS)
-        eps = None if profile == "software" or not args.with_epsilon else epsilon_error(bundle, profile, batch=16, seed=args.seed)
+        eps = (
+            None
+            if profile == "software" or not args.with_epsilon
+            else epsilon_error(bundle, profile, batch=16, seed=args.seed)
+        )
         row = {
-            "label": v.label, "group": v.group, "x": v.x, "base": v.base, "overrides": v.overrides, "note": v.note,
-            "profile_hash": None if profile == "software" else profile.hash, "n": int(images.shape[0]),
-            "sampler": args.sampler, "steps": args.steps, "eta": args.eta, "seed": args.seed, "batch": args.batch,
-            **score(images, reference), "images_per_second": images.shape[0] / seconds,
-            "energy_per_image_j": energy, "epsilon_error": eps, "model_sha256": bundle.sha256,
+            "label": v.label,
+            "group": v.group,
+            "x": v.x,
+            "base": v.base,
+            "overrides": v.overrides,
+            "note": v.note,
+            "profile_hash": None if profile == "software" else profile.hash,
+            "n": int(images.shape[0]),
+            "sampler": args.sampler,
+            "steps": args.steps,
+            "eta": args.eta,
+            "seed": args.seed,
+            "batch": args.batch,
+            **score(images, reference),
+            "images_per_second": images.shape[0] / seconds,
+            "energy_per_image_j": energy,
+            "epsilon_error": eps,
+            "model_sha256": bundle.sha256,
             **({"injected_error": v.injected_error} if v.injected_error else {}),
-        }  # fmt: skip
+        }
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
         if args.record and not v.overrides and not v.injected_error:
@@ -236,8 +319,17 @@ def _config(v: Variant, args):
 
     # the study's protocol (docs/quality.md): chips draw their noise from their own MTJ array, software from torch
     noise = "torch" if v.base == "software" else "mtj"
-    return EvalConfig(label=v.label, profile=v.profile(), n=args.n, steps=args.steps, sampler=args.sampler,
-                      eta=args.eta, seed=args.seed, batch=args.batch, noise=noise)  # fmt: skip
+    return EvalConfig(
+        label=v.label,
+        profile=v.profile(),
+        n=args.n,
+        steps=args.steps,
+        sampler=args.sampler,
+        eta=args.eta,
+        seed=args.seed,
+        batch=args.batch,
+        noise=noise,
+    )
 
 
 _WORKER_STATE: dict = {}
@@ -257,9 +349,18 @@ def _generate_one_batch(label: str, model_dir: str, args, start: int, out: str, 
     config = _config(variant(label), args)
     size = min(config.batch, config.n - start)
     # a one-batch configuration whose seed is the batch's own (seed + first index), as in generate_images
-    one = EvalConfig(label=f"{label} {start + size}/{config.n}", profile=config.profile, n=size, steps=config.steps,
-                     sampler=config.sampler, eta=config.eta, seed=config.seed + start, chip_seed=config.chip_seed,
-                     batch=size, noise=config.noise)  # fmt: skip
+    one = EvalConfig(
+        label=f"{label} {start + size}/{config.n}",
+        profile=config.profile,
+        n=size,
+        steps=config.steps,
+        sampler=config.sampler,
+        eta=config.eta,
+        seed=config.seed + start,
+        chip_seed=config.chip_seed,
+        batch=size,
+        noise=config.noise,
+    )
     progress = tqdm_step_progress(args.steps) if show_progress else None
     v = variant(label)
     if v.injected_error:
@@ -270,7 +371,9 @@ def _generate_one_batch(label: str, model_dir: str, args, start: int, out: str, 
         images, energy, seconds = generate_images(one, _WORKER_STATE["bundle"], _WORKER_STATE["chips"], progress)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     partial = Path(out).with_suffix(".partial.npz")
-    np.savez_compressed(partial, images=images, seconds=seconds, energy_per_image_j=np.nan if energy is None else energy)
+    np.savez_compressed(
+        partial, images=images, seconds=seconds, energy_per_image_j=np.nan if energy is None else energy
+    )
     partial.replace(out)  # a batch file exists only once complete
     return out
 
@@ -303,13 +406,22 @@ def _generate_batches(pending, args, bundle, images_dir: Path, model_dir: str, j
     from tqdm import tqdm
 
     # one thread per worker: set before the workers import numba / torch (spawned, so they read it)
-    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    threads = {
+        name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+    }
     saved = {name: os.environ.get(name) for name in threads}
     os.environ.update(threads)
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread_worker) as pool:
-            futures = [pool.submit(_generate_one_batch, label, model_dir, args, start, out, False) for label, start, out in tasks]
-            for future in tqdm(as_completed(futures), total=len(futures), desc=f"batches on {jobs} processes", file=sys.stderr):
+        with ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread_worker
+        ) as pool:
+            futures = [
+                pool.submit(_generate_one_batch, label, model_dir, args, start, out, False)
+                for label, start, out in tasks
+            ]
+            for future in tqdm(
+                as_completed(futures), total=len(futures), desc=f"batches on {jobs} processes", file=sys.stderr
+            ):
                 future.result()
     finally:
         for name, value in saved.items():
@@ -334,8 +446,12 @@ def _assemble(label: str, model_sha256: str, args, images_dir: Path) -> None:
             seconds += float(data["seconds"])
             energy += float(data["energy_per_image_j"]) * data["images"].shape[0]
     images = np.concatenate(images)
-    np.savez_compressed(images_dir / f"{_key(label, model_sha256, args)}.npz", images=images, seconds=seconds,
-                        energy_per_image_j=energy / images.shape[0])  # fmt: skip
+    np.savez_compressed(
+        images_dir / f"{_key(label, model_sha256, args)}.npz",
+        images=images,
+        seconds=seconds,
+        energy_per_image_j=energy / images.shape[0],
+    )
 
 
 def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:
@@ -346,8 +462,15 @@ def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:
         if v.base == "software":
             continue
         eps = epsilon_error(bundle, v.profile(), batch=16, seed=seed)
-        row = {"label": v.label, "group": v.group, "base": v.base, "overrides": v.overrides, "note": v.note,
-               "epsilon_error": eps, "model_sha256": bundle.sha256}  # fmt: skip
+        row = {
+            "label": v.label,
+            "group": v.group,
+            "base": v.base,
+            "overrides": v.overrides,
+            "note": v.note,
+            "epsilon_error": eps,
+            "model_sha256": bundle.sha256,
+        }
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
         print(json.dumps({"label": v.label, "epsilon_error": round(eps["mean"], 4)}), flush=True)

@@ -116,7 +116,7 @@ def compute_reference(
         callback = progress
     else:
         raise InputError(f"progress must be a bool or a callable(done, total), got {progress!r}")
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     try:
         feats = inception.features(images, batch_size=batch_size, progress=callback)
     finally:
@@ -148,7 +148,7 @@ def compute_reference(
         "features_dtype": "float32 in the file: the network's own output precision, so exact; loaded as float64",
         "versions": _versions(),
         "created_utc": started.isoformat(timespec="seconds"),
-        "seconds": round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1),
+        "seconds": round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1),
         "npz_sha256": _sha256(out),
     }
     record_path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -232,9 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--limit must be at least 2, got {args.limit}")
         images = images[: args.limit]
     stats = compute_reference(
-        images, args.out, progress=not args.no_progress, split=args.split,
-        keep_features=args.keep_features, seed=args.seed, batch_size=args.batch_size,
-    )  # fmt: skip
+        images,
+        args.out,
+        progress=not args.no_progress,
+        split=args.split,
+        keep_features=args.keep_features,
+        seed=args.seed,
+        batch_size=args.batch_size,
+    )
     summary = {"out": str(args.out), "record": str(record_path(args.out)), "n": stats.n}
     print(json.dumps({**summary, "trace_sigma": float(np.trace(stats.sigma))}))
     return 0

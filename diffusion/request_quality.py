@@ -20,21 +20,41 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def quality_block(images, bundle, sampler: str, steps: int, eta: float, profile_label: str,
-                  reference_path: Path, enabled: bool = True, twin_images=None) -> dict:
+def quality_block(
+    images,
+    bundle,
+    sampler: str,
+    steps: int,
+    eta: float,
+    profile_label: str,
+    reference_path: Path,
+    enabled: bool = True,
+    twin_images=None,
+) -> dict:
     """``images`` uint8 (N, 28, 28) of one request → the telemetry's ``quality`` dict (``twin_images``: module docstring)."""
     from diffusion import fid_table
 
     entry = fid_table.lookup(bundle.sha256, sampler, steps, eta, profile_label)
-    calibrated = None if entry is None else {"value": entry["fid"], "n": entry["n"], "source": "diffusion/assets/fid_table.json"}
+    calibrated = (
+        None if entry is None else {"value": entry["fid"], "n": entry["n"], "source": "diffusion/assets/fid_table.json"}
+    )
     measured = measured_fids(bundle.sha256, sampler, steps, eta, profile_label)
     if not enabled:
-        return {"available": False, "reason": "not requested (quality.enabled = false)", "fid_calibrated": calibrated, **measured}
+        return {
+            "available": False,
+            "reason": "not requested (quality.enabled = false)",
+            "fid_calibrated": calibrated,
+            **measured,
+        }
     path = Path(reference_path)
     if not path.is_file():
-        return {"available": False, "fid_calibrated": calibrated, **measured,
-                "reason": f"no reference statistics at {path}; make them with "
-                          "`python -m diffusion.reference_stats --split test --out PATH` (SPINDIFF_REFERENCE_STATS)"}  # fmt: skip
+        return {
+            "available": False,
+            "fid_calibrated": calibrated,
+            **measured,
+            "reason": f"no reference statistics at {path}; make them with "
+            "`python -m diffusion.reference_stats --split test --out PATH` (SPINDIFF_REFERENCE_STATS)",
+        }
     from diffusion import inception, quality
     from diffusion.reference_stats import load_reference
 
@@ -52,8 +72,11 @@ def measured_fids(model_sha256: str, sampler: str, steps: int, eta: float, profi
     from diffusion import fid_uncertainty
 
     points = fid_uncertainty.fid_points(model_sha256, sampler, steps, eta, profile_label)
-    software = [] if profile_label == fid_uncertainty.SOFTWARE else fid_uncertainty.software_points(
-        model_sha256, sampler, steps, eta, [p["n"] for p in points])  # fmt: skip
+    software = (
+        []
+        if profile_label == fid_uncertainty.SOFTWARE
+        else fid_uncertainty.software_points(model_sha256, sampler, steps, eta, [p["n"] for p in points])
+    )
     return {"fid_at_n": points, "software_at_same_n": software}
 
 

@@ -45,9 +45,14 @@ class RequestEcho(Open):
     seed: int
     chip_seed: int = 0
     calibration_batch: int | None = Field(None, description="noisy samples the chip's calibration ran on")
-    noise: str | None = Field(None, description="'torch' or 'mtj'; null on reports stored before it existed "
-                              "(software ran on torch noise, chips on their MTJ array then)")  # fmt: skip
-    paired: bool | None = Field(None, description="also ran the software twin; null on reports stored before it existed")
+    noise: str | None = Field(
+        None,
+        description="'torch' or 'mtj'; null on reports stored before it existed "
+        "(software ran on torch noise, chips on their MTJ array then)",
+    )
+    paired: bool | None = Field(
+        None, description="also ran the software twin; null on reports stored before it existed"
+    )
 
 
 class SamplerRecord(Open):
@@ -132,11 +137,17 @@ class Telemetry(Open):
     """The report of one generation job (module docstring); every block is null where it does not apply."""
 
     schema_version: int = Field(SCHEMA_VERSION, description="2; reports without one are schema 1, upgraded on reading")
-    upgraded_from: int | None = Field(None, description="the stored report's schema_version when it was upgraded on reading")
+    upgraded_from: int | None = Field(
+        None, description="the stored report's schema_version when it was upgraded on reading"
+    )
     request: RequestEcho | None = None
-    reproducibility: Reproducibility | None = Field(None, description="in a job it is the job's own `reproducibility` field")
+    reproducibility: Reproducibility | None = Field(
+        None, description="in a job it is the job's own `reproducibility` field"
+    )
     timings: Timings = Field(default_factory=Timings)
-    energy: Energy | None = Field(None, description="kind 'chip': the chip's cost report; 'gpu_baseline': a software job's")
+    energy: Energy | None = Field(
+        None, description="kind 'chip': the chip's cost report; 'gpu_baseline': a software job's"
+    )
     programming: ChipEnergy | None = Field(None, description="the one-off cost of programming the chip (not per image)")
     noise_samples: int | None = None
     emulation: Emulation | None = None
@@ -174,10 +185,20 @@ def load(data: dict | Telemetry | None) -> Telemetry | None:
     return Telemetry.model_validate(data)
 
 
-def generation_telemetry(*, request: dict, timings: dict, energy: dict | None, reproducibility: dict | None = None,
-                         programming: dict | None = None, ratio_ranges: dict | None = None, noise_samples: int | None = None,
-                         emulation: dict | None = None, workload: dict | None = None, fidelity: dict | None = None,
-                         cancelled: dict | None = None) -> dict:  # fmt: skip
+def generation_telemetry(
+    *,
+    request: dict,
+    timings: dict,
+    energy: dict | None,
+    reproducibility: dict | None = None,
+    programming: dict | None = None,
+    ratio_ranges: dict | None = None,
+    noise_samples: int | None = None,
+    emulation: dict | None = None,
+    workload: dict | None = None,
+    fidelity: dict | None = None,
+    cancelled: dict | None = None,
+) -> dict:
     """The stored report of one generation from its parts (`diffusion.generate`).
 
     ``energy``: a chip's `device.cost.cost_report` (inference) or ``{"baseline": …}`` of a software
@@ -189,51 +210,86 @@ def generation_telemetry(*, request: dict, timings: dict, energy: dict | None, r
             energy["ratio_ranges"] = ratio_ranges
     if programming is not None:
         programming = {**programming, "kind": "chip"}
-    report = new(request=request, reproducibility=reproducibility, timings=timings, energy=energy, programming=programming,
-                 noise_samples=noise_samples, emulation=emulation, workload=workload, fidelity=fidelity, cancelled=cancelled)  # fmt: skip
+    report = new(
+        request=request,
+        reproducibility=reproducibility,
+        timings=timings,
+        energy=energy,
+        programming=programming,
+        noise_samples=noise_samples,
+        emulation=emulation,
+        workload=workload,
+        fidelity=fidelity,
+        cancelled=cancelled,
+    )
     return dump(report)
 
 
 def with_quality(telemetry: dict | Telemetry, quality: dict, quality_s: float | None = None) -> dict:
     """The stored report with its quality block (`diffusion.request_quality.quality_block`) and scoring time."""
     report = load(telemetry)
-    report = report.model_copy(update={"quality": Quality.model_validate(quality),
-                                       "timings": report.timings.model_copy(update={} if quality_s is None else {"quality_s": quality_s})})  # fmt: skip
+    report = report.model_copy(
+        update={
+            "quality": Quality.model_validate(quality),
+            "timings": report.timings.model_copy(update={} if quality_s is None else {"quality_s": quality_s}),
+        }
+    )
     return dump(report)
 
 
 def headline(report: Telemetry) -> dict:
     """The figures a person reads first, each with its N, interval or range (what ``spindiff telemetry`` prints)."""
     energy, quality = report.energy, report.quality
-    out: dict = {"schema_version": report.schema_version, "upgraded_from": report.upgraded_from,
-                 "profile": report.request.profile if report.request else None}  # fmt: skip
+    out: dict = {
+        "schema_version": report.schema_version,
+        "upgraded_from": report.upgraded_from,
+        "profile": report.request.profile if report.request else None,
+    }
     if energy is not None and energy.kind == "chip":
         ranges = energy.ratio_ranges
         spread = ranges.energy_per_image_gpu_over_chip if ranges else {}
         out["energy_per_image_j"] = energy.energy_per_image_j
         out["energy_per_image_gpu_over_chip"] = {
-            key: {"headline": value, "low": spread[key].low if key in spread else None, "high": spread[key].high if key in spread else None}
+            key: {
+                "headline": value,
+                "low": spread[key].low if key in spread else None,
+                "high": spread[key].high if key in spread else None,
+            }
             for key, value in energy.ratios.energy_per_image_gpu_over_chip.items()
-        }  # fmt: skip
-        out["ratio_assumptions"] = ([{"name": a.name, "headline": a.headline, "alternatives": a.alternatives} for a in ranges.assumptions]
-                                    if ranges else "not recorded (report stored before schema 2)")  # fmt: skip
+        }
+        out["ratio_assumptions"] = (
+            [{"name": a.name, "headline": a.headline, "alternatives": a.alternatives} for a in ranges.assumptions]
+            if ranges
+            else "not recorded (report stored before schema 2)"
+        )
         metric = energy.energy_per_bit_area
         if metric is not None:
             out["energy_per_bit_per_area"] = {
-                "definition": metric.definition, "chip_j_mm2": metric.chip_j_mm2,
-                "gpu_over_chip": {key: {"full_die": acc.full_die.gpu_over_chip, "rng_time_share": acc.rng_time_share.gpu_over_chip}
-                                  for key, acc in metric.accelerators.items()},
-            }  # fmt: skip
+                "definition": metric.definition,
+                "chip_j_mm2": metric.chip_j_mm2,
+                "gpu_over_chip": {
+                    key: {"full_die": acc.full_die.gpu_over_chip, "rng_time_share": acc.rng_time_share.gpu_over_chip}
+                    for key, acc in metric.accelerators.items()
+                },
+            }
     elif energy is not None:
-        out["gpu_energy_per_image_j"] = {key: acc.energy_per_image_j for key, acc in energy.baseline.accelerators.items()}
+        out["gpu_energy_per_image_j"] = {
+            key: acc.energy_per_image_j for key, acc in energy.baseline.accelerators.items()
+        }
     if quality is not None:
         kid, fid = quality.batch_kid, quality.batch_fid
         out["batch_kid"] = None if kid is None else {"mean": kid.mean, "std": kid.std, "n": kid.n}
         out["batch_fid"] = None if fid is None else {"value": fid.value, "n": fid.n}
         out["fid_at_n"] = [{"n": p.n, "value": p.value, "sd": p.sd, "sets": p.sets} for p in quality.fid_at_n]
-        out["software_at_same_n"] = [{"n": p.n, "value": p.value, "sd": p.sd, "sets": p.sets} for p in quality.software_at_same_n]
+        out["software_at_same_n"] = [
+            {"n": p.n, "value": p.value, "sd": p.sd, "sets": p.sets} for p in quality.software_at_same_n
+        ]
         if quality.paired is not None:
-            out["paired"] = {"n": quality.paired.n, "fid_difference": quality.paired.fid_difference, "kid_difference": quality.paired.kid_difference}
+            out["paired"] = {
+                "n": quality.paired.n,
+                "fid_difference": quality.paired.fid_difference,
+                "kid_difference": quality.paired.kid_difference,
+            }
         if not quality.available:
             out["quality_reason"] = quality.reason
     return out

@@ -28,8 +28,12 @@ class Open(BaseModel):
 
 
 class BitAreaBases(Open):
-    full_die: float | None = Field(None, description="J·mm²: energy per random bit × the whole die (the headline basis)")
-    rng_time_share: float | None = Field(None, description="J·mm²: energy per random bit × die × the workload's RNG time fraction")
+    full_die: float | None = Field(
+        None, description="J·mm²: energy per random bit × the whole die (the headline basis)"
+    )
+    rng_time_share: float | None = Field(
+        None, description="J·mm²: energy per random bit × die × the workload's RNG time fraction"
+    )
 
 
 class AcceleratorBaseline(Open):
@@ -43,7 +47,9 @@ class AcceleratorBaseline(Open):
     time_per_image_s: float | None = None
     energy_j: float | None = Field(None, description="the whole workload, J")
     energy_per_image_j: float | None = None
-    energy_per_random_bit_j: float | None = Field(None, description="J per bit of a Philox4x32-10 word at the tensor rate")
+    energy_per_random_bit_j: float | None = Field(
+        None, description="J per bit of a Philox4x32-10 word at the tensor rate"
+    )
     energy_per_bit_per_area_j_mm2: BitAreaBases = Field(default_factory=BitAreaBases)
     rng_time_fraction: float | None = Field(None, description="share of the workload's ops spent on random numbers")
     source: str = ""
@@ -60,7 +66,9 @@ class Baseline(Open):
     images: int | None = None
     bit_definition: str = ""
     metric_definition: str = ""
-    accelerators: dict[str, AcceleratorBaseline] = Field(default_factory=dict, description="a100_sxm, h100_sxm, tpu_v4, …")
+    accelerators: dict[str, AcceleratorBaseline] = Field(
+        default_factory=dict, description="a100_sxm, h100_sxm, tpu_v4, …"
+    )
 
 
 class EnergyByComponent(Open):
@@ -105,14 +113,22 @@ class AdcAlternatives(Open):
 
 
 class RngDetail(Open):
-    energy_per_output_bit_j: float | None = Field(None, description="J per random bit delivered (pulses, bias-line fields, reads, resets)")
+    energy_per_output_bit_j: float | None = Field(
+        None, description="J per random bit delivered (pulses, bias-line fields, reads, resets)"
+    )
     field_j: float = Field(0.0, description="J of the bias lines' field pulses (device/field_line.py)")
-    energy_per_bit_per_area_j_mm2: float | None = Field(None, description="the chip's metric: J per bit × random-bit array area")
+    energy_per_bit_per_area_j_mm2: float | None = Field(
+        None, description="the chip's metric: J per bit × random-bit array area"
+    )
 
 
 class Ratios(Open):
-    energy_per_image_gpu_over_chip: dict[str, float | None] = Field(default_factory=dict, description="headline, per accelerator")
-    energy_per_bit_per_area_gpu_over_chip: dict[str, BitAreaBases] = Field(default_factory=dict, description="per accelerator, both bases")
+    energy_per_image_gpu_over_chip: dict[str, float | None] = Field(
+        default_factory=dict, description="headline, per accelerator"
+    )
+    energy_per_bit_per_area_gpu_over_chip: dict[str, BitAreaBases] = Field(
+        default_factory=dict, description="per accelerator, both bases"
+    )
 
 
 class Range(Open):
@@ -123,7 +139,9 @@ class Range(Open):
     high: float | None = None
     low_case: dict[str, Any] = Field(default_factory=dict, description="the assumption choices of ``low``")
     high_case: dict[str, Any] = Field(default_factory=dict, description="the assumption choices of ``high``")
-    by_assumption: dict[str, list[float]] = Field(default_factory=dict, description="[low, high] of each assumption alone")
+    by_assumption: dict[str, list[float]] = Field(
+        default_factory=dict, description="[low, high] of each assumption alone"
+    )
 
 
 class Assumption(Open):
@@ -136,10 +154,14 @@ class Assumption(Open):
 class RatioRanges(Open):
     """GPU/TPU-over-chip ratios as ranges over the cost model's uncertain assumptions (`device.cost_uncertainty`)."""
 
-    assumptions: list[Assumption] = Field(default_factory=list, description="what was varied, with its headline choice and basis")
+    assumptions: list[Assumption] = Field(
+        default_factory=list, description="what was varied, with its headline choice and basis"
+    )
     chip_energy_per_image_j: Range = Field(default_factory=Range)
     energy_per_image_gpu_over_chip: dict[str, Range] = Field(default_factory=dict)
-    energy_per_bit_per_area_gpu_over_chip: dict[str, dict[str, Range]] = Field(default_factory=dict, description="accelerator → basis → range")
+    energy_per_bit_per_area_gpu_over_chip: dict[str, dict[str, Range]] = Field(
+        default_factory=dict, description="accelerator → basis → range"
+    )
     method: str = ""
     not_varied: str = ""
 
@@ -162,7 +184,9 @@ class BitAreaAccelerator(Open):
 class BitAreaMetric(Open):
     """The seed paper's headline metric (Cheng et al., Nat. Commun. 16, 5022 (2025)) as spindiff defines it."""
 
-    citation: str = "Cheng et al., Nat. Commun. 16, 5022 (2025): energy per bit per area, claimed ≈ 10³× better than GPU/TPU"
+    citation: str = (
+        "Cheng et al., Nat. Commun. 16, 5022 (2025): energy per bit per area, claimed ≈ 10³× better than GPU/TPU"
+    )
     definition: str = Field("", description="device.baselines.METRIC_DEFINITION")
     bit_definition: str = ""
     chip_basis: str = ""
@@ -192,7 +216,9 @@ class ChipEnergy(Open):
     images: int = 1
     steps: int | None = None
     workload: dict[str, Any] | None = None
-    counts: dict[str, int | float] = Field(default_factory=dict, description="the ledger's action counts (keys: device/ledger.py)")
+    counts: dict[str, int | float] = Field(
+        default_factory=dict, description="the ledger's action counts (keys: device/ledger.py)"
+    )
     energy_j: EnergyByComponent
     energy_total_j: float
     energy_per_image_j: float
@@ -204,9 +230,15 @@ class ChipEnergy(Open):
     latency_s: Latency = Field(default_factory=Latency)
     baseline: Baseline | None = None
     ratios: Ratios = Field(default_factory=Ratios)
-    ratio_ranges: RatioRanges | None = Field(None, description="null on jobs stored before schema 2 and on the programming phase")
-    energy_per_bit_area: BitAreaMetric | None = Field(None, description="derived from rng_detail, area_um2 and the baseline")
-    assumptions: dict[str, Any] = Field(default_factory=dict, description="the cost model's assumptions, as device/cost.py states them")
+    ratio_ranges: RatioRanges | None = Field(
+        None, description="null on jobs stored before schema 2 and on the programming phase"
+    )
+    energy_per_bit_area: BitAreaMetric | None = Field(
+        None, description="derived from rng_detail, area_um2 and the baseline"
+    )
+    assumptions: dict[str, Any] = Field(
+        default_factory=dict, description="the cost model's assumptions, as device/cost.py states them"
+    )
 
     @model_validator(mode="after")
     def _bit_area(self):
@@ -224,14 +256,20 @@ def bit_area_metric(energy: ChipEnergy) -> BitAreaMetric:
         metric = acc.energy_per_bit_per_area_j_mm2
         share = acc.rng_time_fraction
 
-        def entry(basis: str, area) -> BitAreaEntry:
+        def entry(basis: str, area, metric=metric, key=key) -> BitAreaEntry:
             value = getattr(metric, basis)
-            ratio = getattr(ratios[key], basis) if key in ratios else (value / chip if value is not None and chip else None)
+            ratio = (
+                getattr(ratios[key], basis) if key in ratios else (value / chip if value is not None and chip else None)
+            )
             return BitAreaEntry(area_mm2=area, j_mm2=value, gpu_over_chip=ratio)
 
         die = acc.die_area_mm2
-        rows[key] = BitAreaAccelerator(name=acc.name, energy_per_bit_j=acc.energy_per_random_bit_j, full_die=entry("full_die", die),
-                                       rng_time_share=entry("rng_time_share", die * share if die is not None and share is not None else None))  # fmt: skip
+        rows[key] = BitAreaAccelerator(
+            name=acc.name,
+            energy_per_bit_j=acc.energy_per_random_bit_j,
+            full_die=entry("full_die", die),
+            rng_time_share=entry("rng_time_share", die * share if die is not None and share is not None else None),
+        )
     return BitAreaMetric(
         definition=energy.baseline.metric_definition or energy.assumptions.get("metric_definition", ""),
         bit_definition=energy.baseline.bit_definition or energy.assumptions.get("bit_definition", ""),

@@ -19,8 +19,10 @@ from pydantic import Field, model_validator
 
 from diffusion.telemetry_energy import Open
 
-KID_SAME_IMAGES_NOTE = ("subset size = N: every subset holds all N generated images and only the reference subsample varies, "
-                        "so ± is the reference-sampling spread, not the sampling spread of these N images")  # fmt: skip
+KID_SAME_IMAGES_NOTE = (
+    "subset size = N: every subset holds all N generated images and only the reference subsample varies, "
+    "so ± is the reference-sampling spread, not the sampling spread of these N images"
+)
 
 
 class Interval(Open):
@@ -44,7 +46,11 @@ class KidEstimate(Open):
     @model_validator(mode="after")
     def _interval(self):
         if self.interval is None and self.mean is not None and self.std is not None:
-            self.interval = Interval(low=self.mean - self.std, high=self.mean + self.std, kind=f"mean ± 1 std over {self.subsets} KID subsets")
+            self.interval = Interval(
+                low=self.mean - self.std,
+                high=self.mean + self.std,
+                kind=f"mean ± 1 std over {self.subsets} KID subsets",
+            )
         if not self.note and self.n is not None and self.subset_size is not None and self.subset_size >= self.n:
             self.note = KID_SAME_IMAGES_NOTE
         return self
@@ -102,8 +108,12 @@ class Quality(Open):
     batch_fid: BatchFid | None = None
     batch_kid: KidEstimate | None = None
     fid_calibrated: CalibratedFid | None = None
-    fid_at_n: list[FidPoint] = Field(default_factory=list, description="this configuration's FIDs measured offline, by N")
-    software_at_same_n: list[FidPoint] = Field(default_factory=list, description="chip jobs: software's FIDs at the N's of fid_at_n only")
+    fid_at_n: list[FidPoint] = Field(
+        default_factory=list, description="this configuration's FIDs measured offline, by N"
+    )
+    software_at_same_n: list[FidPoint] = Field(
+        default_factory=list, description="chip jobs: software's FIDs at the N's of fid_at_n only"
+    )
     paired: PairedQuality | None = None
     reference: dict[str, Any] = Field(default_factory=dict, description="dataset, split, n, weights_sha256, protocol")
 
@@ -121,6 +131,13 @@ class Quality(Open):
             self.available = self.batch_fid is not None
         calibrated = self.fid_calibrated
         if not self.fid_at_n and calibrated is not None and calibrated.value is not None and calibrated.n is not None:
-            self.fid_at_n = [FidPoint(n=calibrated.n, value=calibrated.value, values=[calibrated.value], sources=[calibrated.source or ""],
-                                      sd_basis="not known (stored before schema 2)")]  # fmt: skip
+            self.fid_at_n = [
+                FidPoint(
+                    n=calibrated.n,
+                    value=calibrated.value,
+                    values=[calibrated.value],
+                    sources=[calibrated.source or ""],
+                    sd_basis="not known (stored before schema 2)",
+                )
+            ]
         return self

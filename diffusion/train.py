@@ -38,7 +38,14 @@ from tqdm import tqdm
 from device.errors import InputError, ParameterError
 from diffusion import checkpoints
 from diffusion.data import load_split, to_model_range
-from diffusion.hardware_aware import NOISE_FILE, HardwareAwareConfig, load_layer_noise, make_hardware_aware, measure_layer_noise, save_layer_noise
+from diffusion.hardware_aware import (
+    NOISE_FILE,
+    HardwareAwareConfig,
+    load_layer_noise,
+    make_hardware_aware,
+    measure_layer_noise,
+    save_layer_noise,
+)
 from diffusion.schedule import ScheduleConfig, q_sample
 from diffusion.unet import UNet, UNetConfig
 
@@ -167,8 +174,14 @@ def fine_tune_config(init_model: str | Path, hardware_aware: HardwareAwareConfig
     """
     _, unet, schedule, info = checkpoints.load_model(init_model)
     values = {**FINE_TUNE, **{k: v for k, v in changes.items() if v is not None}}
-    return TrainConfig(unet=unet, schedule=schedule, init_model=str(Path(init_model).resolve()), init_sha256=info["sha256"],
-                       hardware_aware=hardware_aware, **values)  # fmt: skip
+    return TrainConfig(
+        unet=unet,
+        schedule=schedule,
+        init_model=str(Path(init_model).resolve()),
+        init_sha256=info["sha256"],
+        hardware_aware=hardware_aware,
+        **values,
+    )
 
 
 def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -283,7 +296,9 @@ def train(
     torch.set_num_threads(config.num_threads)
     try:
         with _global_rng_scope():
-            return _run(config, images, out, resume=stored is not None, max_steps=max_steps, progress=progress, on_step=on_step)
+            return _run(
+                config, images, out, resume=stored is not None, max_steps=max_steps, progress=progress, on_step=on_step
+            )
     finally:
         torch.set_num_threads(threads)
 
@@ -342,8 +357,15 @@ def _run(config, images, out, *, resume, max_steps, progress, on_step) -> TrainR
 
     stop = _StopRequest()
     last_loss, shown = None, None
-    bar = tqdm(total=config.total_steps, initial=step, disable=not progress, file=sys.stderr, unit="step",
-               dynamic_ncols=True, desc=f"train {out.name}")  # fmt: skip
+    bar = tqdm(
+        total=config.total_steps,
+        initial=step,
+        disable=not progress,
+        file=sys.stderr,
+        unit="step",
+        dynamic_ncols=True,
+        desc=f"train {out.name}",
+    )
     model.train()
     with stop.installed(), bar:
         while step < target and stop.signal is None:
@@ -368,10 +390,20 @@ def _run(config, images, out, *, resume, max_steps, progress, on_step) -> TrainR
         if step > start_step or not resume:
             save()
     if stop.signal is not None:
-        print(f"[train] {stop.signal} at step {step}: checkpoint saved in {out}; run the same command to resume",
-              file=sys.stderr)  # fmt: skip
-    return TrainResult(str(out), step, config.total_steps, step - start_step, time.perf_counter() - started,
-                       wall(), last_loss, stop.signal)  # fmt: skip
+        print(
+            f"[train] {stop.signal} at step {step}: checkpoint saved in {out}; run the same command to resume",
+            file=sys.stderr,
+        )
+    return TrainResult(
+        str(out),
+        step,
+        config.total_steps,
+        step - start_step,
+        time.perf_counter() - started,
+        wall(),
+        last_loss,
+        stop.signal,
+    )
 
 
 def _load_init(model: UNet, config: TrainConfig) -> None:
@@ -392,9 +424,14 @@ def _hardware_noise(model: UNet, config: TrainConfig, out: Path, resume: bool):
     if path.is_file():
         return load_layer_noise(path, config.hardware_aware)
     if resume:
-        raise checkpoints.CheckpointError(f"{out} is a hardware-aware run without its {NOISE_FILE}; it cannot resume exactly")
-    print(f"[train] programming a {config.hardware_aware.profile} chip (seed {config.hardware_aware.chip_seed}) "
-          "to measure its errors", file=sys.stderr)  # fmt: skip
+        raise checkpoints.CheckpointError(
+            f"{out} is a hardware-aware run without its {NOISE_FILE}; it cannot resume exactly"
+        )
+    print(
+        f"[train] programming a {config.hardware_aware.profile} chip (seed {config.hardware_aware.chip_seed}) "
+        "to measure its errors",
+        file=sys.stderr,
+    )
     noise = measure_layer_noise(model, config.schedule.alphas_cumprod(), config.hardware_aware)
     save_layer_noise(path, noise, config.hardware_aware)
     return noise
@@ -449,12 +486,14 @@ def _set_rng_states(states: dict, generator: torch.Generator) -> None:
     generator.set_state(states["train"])
     torch.set_rng_state(states["torch_global"])
     n = states["numpy"]
-    np.random.set_state({
-        "bit_generator": n["bit_generator"],
-        "state": {"key": n["key"].numpy().astype(np.uint32), "pos": n["pos"]},
-        "has_gauss": n["has_gauss"],
-        "gauss": n["gauss"],
-    })  # fmt: skip
+    np.random.set_state(
+        {
+            "bit_generator": n["bit_generator"],
+            "state": {"key": n["key"].numpy().astype(np.uint32), "pos": n["pos"]},
+            "has_gauss": n["has_gauss"],
+            "gauss": n["gauss"],
+        }
+    )
     version, state, gauss = states["python"]
     random.setstate((version, tuple(state), gauss))
 

@@ -65,7 +65,11 @@ class UNetConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ParameterError(f"UNetConfig.{name} must be a positive integer, got {value!r}")
         mults = self.channel_mults
-        if not isinstance(mults, tuple) or not mults or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in mults):
+        if (
+            not isinstance(mults, tuple)
+            or not mults
+            or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in mults)
+        ):
             raise ParameterError(f"UNetConfig.channel_mults must be a non-empty tuple of positive ints, got {mults!r}")
         factor = 2 ** (len(mults) - 1)
         if self.image_size % factor:

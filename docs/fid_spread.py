@@ -16,12 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_IMAGES = Path(__file__).parent / "figures" / "software10k.images" / "software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz"
+DEFAULT_IMAGES = (
+    Path(__file__).parent / "figures" / "software10k.images" / "software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz"
+)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", default=str(DEFAULT_IMAGES), help="an .npz with 'images' (uint8 (N, 28, 28)) kept by the quality study")
+    parser.add_argument(
+        "--images",
+        default=str(DEFAULT_IMAGES),
+        help="an .npz with 'images' (uint8 (N, 28, 28)) kept by the quality study",
+    )
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--subsets", default="0,1,2", help="comma-separated subset indices k")
     args = parser.parse_args(argv)
@@ -38,7 +44,18 @@ def main(argv=None) -> None:
         if subset.shape[0] < args.n:
             raise SystemExit(f"subset {k} needs images up to {(k + 1) * args.n}, the file has {images.shape[0]}")
         result = score(subset, reference)
-        print(json.dumps({"subset": k, "n": args.n, "fid": result["fid"], "kid_mean": result["kid_mean"], "kid_std": result["kid_std"]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "subset": k,
+                    "n": args.n,
+                    "fid": result["fid"],
+                    "kid_mean": result["kid_mean"],
+                    "kid_std": result["kid_std"],
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

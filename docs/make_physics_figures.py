@@ -15,11 +15,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+from svg_plot import W  # docs/svg_plot.py, next to this script
+from svg_plot import panel as _panel
+from svg_plot import svg as _svg
 
 from device import agreement, mtj, profiles
-from svg_plot import W, panel as _panel, svg as _svg  # docs/svg_plot.py, next to this script
 
 OUT = Path(__file__).parent / "figures"
+
+
 def agreement_figure(trials: int) -> list[dict]:
     params = mtj.MTJParameters()
     panels, table = [], []
@@ -32,7 +36,11 @@ def agreement_figure(trials: int) -> list[dict]:
         title = f"{sweep.name.replace('_', '-')} regime: {sweep.pulse_width * 1e9:.0f} ns, H = {sweep.field / 1e3:+.0f} kA/m"
         panels.append(
             _panel(
-                title, "pulse voltage V (V)", "P(switch)", (dense[0], dense[-1]), (0.0, 0.5),
+                title,
+                "pulse voltage V (V)",
+                "P(switch)",
+                (dense[0], dense[-1]),
+                (0.0, 0.5),
                 [(dense, curve, "#1f77b4", "compact model"), ([], [], "#d62728", f"macrospin, {trials} trials (±2σ)")],
                 [(cols["voltage"], cols["macrospin"], cols["standard_error"], "#d62728")],
                 x0=k * W,
@@ -52,7 +60,18 @@ def calibration_figure() -> None:
         xs = np.repeat(bins, 2)[1:-1]
         ys = np.repeat(frac, 2)
         title = f"{name}: mean p = {source.probabilities.mean():.4f}, σ = {source.probabilities.std():.4f}"
-        panels.append(_panel(title, "device switching probability p", "fraction of 1024 devices", (0.2, 0.6), (0.0, max(0.5, frac.max())), [(xs, ys, "#2ca02c", name)], [], x0=k * W))
+        panels.append(
+            _panel(
+                title,
+                "device switching probability p",
+                "fraction of 1024 devices",
+                (0.2, 0.6),
+                (0.0, max(0.5, frac.max())),
+                [(xs, ys, "#2ca02c", name)],
+                [],
+                x0=k * W,
+            )
+        )
     (OUT / "calibration_histogram.svg").write_text(_svg(panels, len(panels)))
 
 

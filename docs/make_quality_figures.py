@@ -73,15 +73,27 @@ def sweep_figure(rows: dict, setting: dict) -> str:
             if not pts:
                 continue
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            hlines = [(software["fid"], "#555", f"software FID {software['fid']:.1f}")] if value == "fid" and software else []
+            hlines = (
+                [(software["fid"], "#555", f"software FID {software['fid']:.1f}")]
+                if value == "fid" and software
+                else []
+            )
             top = max(ys + [h[0] for h in hlines]) * 1.15
             label = f"FID@{setting['n']}" if value == "fid" else "ε error"
             group_svg = panel(
-                title if value == "fid" else title.replace("FID", "ε-prediction error"), xlabel,
-                label, (ticks[0], ticks[-1]), (0.0, top), [(xs, ys, "#1f77b4", f"chip ({setting['sampler']}, {setting['steps']} steps)")],
-                [(xs, ys, [0.0] * len(xs), "#1f77b4")], x0=col * W, x_ticks=ticks, x_format=fmt,
-                y_format=".1f" if value == "fid" else ".3f", hlines=hlines,
-            )  # fmt: skip
+                title if value == "fid" else title.replace("FID", "ε-prediction error"),
+                xlabel,
+                label,
+                (ticks[0], ticks[-1]),
+                (0.0, top),
+                [(xs, ys, "#1f77b4", f"chip ({setting['sampler']}, {setting['steps']} steps)")],
+                [(xs, ys, [0.0] * len(xs), "#1f77b4")],
+                x0=col * W,
+                x_ticks=ticks,
+                x_format=fmt,
+                y_format=".1f" if value == "fid" else ".3f",
+                hlines=hlines,
+            )
             parts.append(f'<g transform="translate(0 {row_index * H})">{group_svg}</g>')
     return svg(parts, 2, n_rows=len(values))
 
@@ -114,7 +126,9 @@ def epsilon_table(rows: list[dict]) -> str:
     order = sorted(latest.values(), key=lambda r: (r["label"] != "vcma-default", r["epsilon_error"]["mean"]))
     timesteps = sorted(int(t) for t in order[0]["epsilon_error"]["per_timestep"])
     lines = [
-        "| variant | change from vcma-default | mean ε error | " + " | ".join(f"t = {t}" for t in timesteps) + " | vs vcma-default |",
+        "| variant | change from vcma-default | mean ε error | "
+        + " | ".join(f"t = {t}" for t in timesteps)
+        + " | vs vcma-default |",
         "|---|---|---|" + "---|" * len(timesteps) + "---|",
     ]
     for r in order:
@@ -133,8 +147,11 @@ def epsilon_figure(rows: dict, setting: dict, eps_rows: list[dict]) -> str:
     curve = sorted((r["x"], r["fid"]) for r in rows.values() if r["group"] == "injected")
     if software:
         curve.insert(0, (0.0, software["fid"]))
-    chips = [(0.0 if r["base"] == "ideal" else measured[r["label"]], r["fid"], r["label"]) for r in rows.values()
-             if r["base"] != "software" and (r["label"] in measured or r["base"] == "ideal")]  # fmt: skip
+    chips = [
+        (0.0 if r["base"] == "ideal" else measured[r["label"]], r["fid"], r["label"])
+        for r in rows.values()
+        if r["base"] != "software" and (r["label"] in measured or r["base"] == "ideal")
+    ]
     if not chips and not curve:
         raise SystemExit("no headline rows with an ε error to plot")
     xs = [p[0] for p in curve + chips]
@@ -145,12 +162,18 @@ def epsilon_figure(rows: dict, setting: dict, eps_rows: list[dict]) -> str:
     y_low = 5 * math.floor(min(ys) * 0.95 / 5)
     y_high = y_low + 5 * math.ceil((max(ys + [h[0] for h in hlines]) * 1.08 - y_low) / 5)  # 5 whole-number intervals
     body = panel(
-        f"FID@{setting['n']} vs ε-prediction error ({setting['sampler']}, {setting['steps']} steps)", "relative ε error",
-        f"FID@{setting['n']}", (0.0, ticks[-1]), (y_low, y_high),
+        f"FID@{setting['n']} vs ε-prediction error ({setting['sampler']}, {setting['steps']} steps)",
+        "relative ε error",
+        f"FID@{setting['n']}",
+        (0.0, ticks[-1]),
+        (y_low, y_high),
         [([c[0] for c in curve], [c[1] for c in curve], "#555", "software + random ε error r (x = r)")],
-        [([c[0] for c in chips], [c[1] for c in chips], [0.0] * len(chips), "#d62728")], x_ticks=ticks,
-        x_format=".3f", hlines=hlines, notes=[(x, y, label) for x, y, label in chips],
-    )  # fmt: skip
+        [([c[0] for c in chips], [c[1] for c in chips], [0.0] * len(chips), "#d62728")],
+        x_ticks=ticks,
+        x_format=".3f",
+        hlines=hlines,
+        notes=[(x, y, label) for x, y, label in chips],
+    )
     return svg([body], 1)
 
 
@@ -177,7 +200,9 @@ def main(argv=None) -> None:
         eps_rows = []
     headline = Path(args.headline)
     if headline.is_file():
-        head_rows, head_setting = select_rows([json.loads(line) for line in headline.read_text().splitlines() if line.strip()])
+        head_rows, head_setting = select_rows(
+            [json.loads(line) for line in headline.read_text().splitlines() if line.strip()]
+        )
         (out / "headline.md").write_text(table(head_rows, head_setting))
         (out / "fid_vs_epsilon_error.svg").write_text(epsilon_figure(head_rows, head_setting, eps_rows))
         print(f"wrote {out}/headline.md and fid_vs_epsilon_error.svg ({len(head_rows)} variants)")

@@ -36,14 +36,18 @@ def main(argv=None) -> None:
     parser.add_argument("--images", default=str(DOCS / "figures" / "headline.images"))
     parser.add_argument("--labels", default="software,vcma-default,in-loop,vcma-precise")
     parser.add_argument("--count", type=int, default=24)
-    parser.add_argument("--pattern", default="{label}-*-ddpm10-n500-seed0-b50.npz", help="file name pattern, {label} filled in")
+    parser.add_argument(
+        "--pattern", default="{label}-*-ddpm10-n500-seed0-b50.npz", help="file name pattern, {label} filled in"
+    )
     parser.add_argument("--out", default=str(DOCS / "images" / "chip_profiles_ddpm10.png"))
     args = parser.parse_args(argv)
     panels = []
     for label in args.labels.split(","):
         found = sorted(Path(args.images).glob(args.pattern.format(label=label)))
         if not found:
-            raise SystemExit(f"no images for {label!r} in {args.images} (pattern {args.pattern}); run the quality study first")
+            raise SystemExit(
+                f"no images for {label!r} in {args.images} (pattern {args.pattern}); run the quality study first"
+            )
         with np.load(found[0]) as data:
             panels.append(panel(data["images"][: args.count], label))
     width = sum(p.width for p in panels)

@@ -12,7 +12,21 @@ W, H = 460, 320
 LEFT, RIGHT, TOP, BOTTOM = 60, 20, 40, 50
 
 
-def panel(title, xlabel, ylabel, x_range, y_range, curves, points, x0=0, x_ticks=None, y_format=".1f", x_format=".2f", hlines=(), notes=()):
+def panel(
+    title,
+    xlabel,
+    ylabel,
+    x_range,
+    y_range,
+    curves,
+    points,
+    x0=0,
+    x_ticks=None,
+    y_format=".1f",
+    x_format=".2f",
+    hlines=(),
+    notes=(),
+):
     """SVG group for one panel: curves [(xs, ys, colour, label)], points [(xs, ys, err, colour)].
 
     ``x_ticks``: explicit tick positions (default 5 even ticks); ``hlines``: [(y, colour, label)]
@@ -23,30 +37,49 @@ def panel(title, xlabel, ylabel, x_range, y_range, curves, points, x0=0, x_ticks
     sx = lambda x: x0 + LEFT + (x - xmin) / (xmax - xmin) * (W - LEFT - RIGHT)  # noqa: E731
     sy = lambda y: TOP + (ymax - y) / (ymax - ymin) * (H - TOP - BOTTOM)  # noqa: E731
     parts = [f'<text x="{x0 + W / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">{title}</text>']
-    parts.append(f'<rect x="{sx(xmin)}" y="{sy(ymax)}" width="{sx(xmax) - sx(xmin)}" height="{sy(ymin) - sy(ymax)}" fill="none" stroke="#333"/>')
-    for tick in (np.linspace(xmin, xmax, 5) if x_ticks is None else x_ticks):
+    parts.append(
+        f'<rect x="{sx(xmin)}" y="{sy(ymax)}" width="{sx(xmax) - sx(xmin)}" height="{sy(ymin) - sy(ymax)}" fill="none" stroke="#333"/>'
+    )
+    for tick in np.linspace(xmin, xmax, 5) if x_ticks is None else x_ticks:
         parts.append(f'<line x1="{sx(tick)}" y1="{sy(ymin)}" x2="{sx(tick)}" y2="{sy(ymin) + 5}" stroke="#333"/>')
-        parts.append(f'<text x="{sx(tick)}" y="{sy(ymin) + 18}" text-anchor="middle" font-size="11">{tick:{x_format}}</text>')
+        parts.append(
+            f'<text x="{sx(tick)}" y="{sy(ymin) + 18}" text-anchor="middle" font-size="11">{tick:{x_format}}</text>'
+        )
     for tick in np.linspace(ymin, ymax, 6):
         parts.append(f'<line x1="{sx(xmin) - 5}" y1="{sy(tick)}" x2="{sx(xmin)}" y2="{sy(tick)}" stroke="#333"/>')
         parts.append(f'<line x1="{sx(xmin)}" y1="{sy(tick)}" x2="{sx(xmax)}" y2="{sy(tick)}" stroke="#ddd"/>')
-        parts.append(f'<text x="{sx(xmin) - 8}" y="{sy(tick) + 4}" text-anchor="end" font-size="11">{tick:{y_format}}</text>')
+        parts.append(
+            f'<text x="{sx(xmin) - 8}" y="{sy(tick) + 4}" text-anchor="end" font-size="11">{tick:{y_format}}</text>'
+        )
     parts.append(f'<text x="{x0 + W / 2}" y="{H - 10}" text-anchor="middle" font-size="12">{xlabel}</text>')
-    parts.append(f'<text x="{x0 + 16}" y="{H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 {x0 + 16} {H / 2})">{ylabel}</text>')
+    parts.append(
+        f'<text x="{x0 + 16}" y="{H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 {x0 + 16} {H / 2})">{ylabel}</text>'
+    )
     for k, (xs, ys, colour, label) in enumerate(curves):
         path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(zip(xs, ys)))
         parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<line x1="{sx(xmin) + 10}" y1="{sy(ymax) + 14 + 16 * k}" x2="{sx(xmin) + 30}" y2="{sy(ymax) + 14 + 16 * k}" stroke="{colour}" stroke-width="2"/>')
+        parts.append(
+            f'<line x1="{sx(xmin) + 10}" y1="{sy(ymax) + 14 + 16 * k}" x2="{sx(xmin) + 30}" y2="{sy(ymax) + 14 + 16 * k}" stroke="{colour}" stroke-width="2"/>'
+        )
         parts.append(f'<text x="{sx(xmin) + 35}" y="{sy(ymax) + 18 + 16 * k}" font-size="11">{label}</text>')
     for j, (y, colour, label) in enumerate(hlines):
         k = len(curves) + j
-        parts.append(f'<line x1="{sx(xmin)}" y1="{sy(y):.1f}" x2="{sx(xmax)}" y2="{sy(y):.1f}" stroke="{colour}" stroke-dasharray="6 4"/>')
-        parts.append(f'<line x1="{sx(xmin) + 10}" y1="{sy(ymax) + 14 + 16 * k}" x2="{sx(xmin) + 30}" y2="{sy(ymax) + 14 + 16 * k}" stroke="{colour}" stroke-dasharray="6 4"/>')
+        parts.append(
+            f'<line x1="{sx(xmin)}" y1="{sy(y):.1f}" x2="{sx(xmax)}" y2="{sy(y):.1f}" stroke="{colour}" stroke-dasharray="6 4"/>'
+        )
+        parts.append(
+            f'<line x1="{sx(xmin) + 10}" y1="{sy(ymax) + 14 + 16 * k}" x2="{sx(xmin) + 30}" '
+            f'y2="{sy(ymax) + 14 + 16 * k}" stroke="{colour}" stroke-dasharray="6 4"/>'
+        )
         parts.append(f'<text x="{sx(xmin) + 35}" y="{sy(ymax) + 18 + 16 * k}" font-size="11">{label}</text>')
     for xs, ys, errs, colour in points:
         for x, y, e in zip(xs, ys, errs):
-            parts.append(f'<line x1="{sx(x):.1f}" y1="{sy(y - 2 * e):.1f}" x2="{sx(x):.1f}" y2="{sy(y + 2 * e):.1f}" stroke="{colour}"/>')
-            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="white" stroke="{colour}" stroke-width="1.5"/>')
+            parts.append(
+                f'<line x1="{sx(x):.1f}" y1="{sy(y - 2 * e):.1f}" x2="{sx(x):.1f}" y2="{sy(y + 2 * e):.1f}" stroke="{colour}"/>'
+            )
+            parts.append(
+                f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="white" stroke="{colour}" stroke-width="1.5"/>'
+            )
     placed = []  # label positions so far; a label that would overlap one moves down a line
     for x, y, text in notes:
         px, py = sx(x) + 7, sy(y) + 4

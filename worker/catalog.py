@@ -45,10 +45,18 @@ def handle(message: dict) -> dict:
     op = message.get("op")
     try:
         if op == "list":
-            return {"ok": True, "result": [{"name": p.name, "description": p.description, "hash": p.hash} for p in profiles.list_profiles()]}
+            return {
+                "ok": True,
+                "result": [
+                    {"name": p.name, "description": p.description, "hash": p.hash} for p in profiles.list_profiles()
+                ],
+            }
         if op == "get":
             p = profiles.get_profile(message["name"])
-            return {"ok": True, "result": {"name": p.name, "description": p.description, "hash": p.hash, "profile": p.to_dict()}}
+            return {
+                "ok": True,
+                "result": {"name": p.name, "description": p.description, "hash": p.hash, "profile": p.to_dict()},
+            }
         if op == "resolve":
             base = profiles.get_profile(message["name"])
             overrides = message.get("overrides") or {}

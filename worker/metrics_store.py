@@ -30,8 +30,9 @@ def _observe(pipe, key: str, value: float, buckets: tuple) -> None:
     pipe.hincrby(key, "count", 1)
 
 
-def record_job(client: redis.Redis, outcome: str, duration_s: float, images: int, profile: str,
-               energy_per_image_j: float | None) -> None:
+def record_job(
+    client: redis.Redis, outcome: str, duration_s: float, images: int, profile: str, energy_per_image_j: float | None
+) -> None:
     """One finished job: its run time, the images it made, and the chip energy per image (chip jobs)."""
     pipe = client.pipeline(transaction=False)
     _observe(pipe, f"{KEY}duration:{outcome}", duration_s, DURATION_BUCKETS)
@@ -55,7 +56,7 @@ def snapshot(client: redis.Redis) -> dict:
     """{'duration': {outcome: hist}, 'images': {profile: n}, 'energy': {profile: hist}}."""
     out = {"duration": {}, "images": {}, "energy": {}}
     for key in client.scan_iter(match=KEY + "*", count=100):
-        name = key.decode()[len(KEY):]
+        name = key.decode()[len(KEY) :]
         kind, _, label = name.partition(":")
         if kind == "duration":
             out["duration"][label] = _histogram(client.hgetall(key), DURATION_BUCKETS)

@@ -35,7 +35,12 @@ class ProgressReporter:
             eta = (now - self.first_step) / (step - 1) * (total - step)
         if step == total:
             eta = 0.0
-        progress = {"step": step, "total": total, "elapsed_s": round(elapsed, 3), "eta_s": None if eta is None else round(eta, 3)}
+        progress = {
+            "step": step,
+            "total": total,
+            "elapsed_s": round(elapsed, 3),
+            "eta_s": None if eta is None else round(eta, 3),
+        }
         due = self.last_event is None or now - self.last_event >= self.interval_s or step == total
         event = None
         if due:

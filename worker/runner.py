@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import time
 
-from worker import metrics_store, registry
-from worker.progress import ProgressReporter, Superseded
 from diffusion.request_quality import quality_block
 from diffusion.telemetry import dump, new, with_quality
+from worker import metrics_store, registry
+from worker.progress import ProgressReporter, Superseded
 from worker.runtime import Runtime
 
 log = logging.getLogger("spindiff.worker")
@@ -36,10 +36,17 @@ def generation_request(request: dict):
     profile = hardware["profile"]
     if profile != SOFTWARE and hardware.get("overrides"):
         profile = profiles.with_overrides(profiles.get_profile(profile), hardware["overrides"])
-    return GenerationRequest(profile=profile, num_images=request["num_images"], steps=request["steps"],
-                             sampler=request["sampler"], eta=request["eta"], seed=request["seed"],
-                             chip_seed=request["chip_seed"], noise=request.get("noise", DEFAULT_NOISE if hardware["profile"] == SOFTWARE else "mtj"),
-                             paired=request.get("paired", False))  # fmt: skip
+    return GenerationRequest(
+        profile=profile,
+        num_images=request["num_images"],
+        steps=request["steps"],
+        sampler=request["sampler"],
+        eta=request["eta"],
+        seed=request["seed"],
+        chip_seed=request["chip_seed"],
+        noise=request.get("noise", DEFAULT_NOISE if hardware["profile"] == SOFTWARE else "mtj"),
+        paired=request.get("paired", False),
+    )
 
 
 def run_job(job_id: str, runtime: Runtime) -> str:
@@ -62,7 +69,9 @@ def run_job(job_id: str, runtime: Runtime) -> str:
     outcome = store.finish(job_id, attempt, status, fields, event)
     if outcome == "ok":
         images = job["num_images"] if status == "succeeded" else 0
-        metrics_store.record_job(store.r, status, time.monotonic() - started, images, job["profile_label"], energy_per_image)
+        metrics_store.record_job(
+            store.r, status, time.monotonic() - started, images, job["profile_label"], energy_per_image
+        )
     log.info("job %s attempt %d: %s (%s)", job_id, attempt, status, outcome)
     return status if outcome == "ok" else outcome
 
@@ -81,26 +90,43 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
         if store.cancel_requested(job_id):
             raise Cancelled(0, request["steps"])
         bundle = runtime.bundle(request["model"])
-        result = generate(generation_request(request), bundle, progress=reporter,
-                          cancel=lambda: store.cancel_requested(job_id), chip_cache=runtime.chips)  # fmt: skip
+        result = generate(
+            generation_request(request),
+            bundle,
+            progress=reporter,
+            cancel=lambda: store.cancel_requested(job_id),
+            chip_cache=runtime.chips,
+        )
         t0 = time.perf_counter()
         quality = quality_block(
-            result.images, bundle, request["sampler"], request["steps"], request["eta"], job["profile_label"],
-            settings.reference_stats, enabled=request.get("quality", {}).get("enabled", True), twin_images=result.twin_images,
+            result.images,
+            bundle,
+            request["sampler"],
+            request["steps"],
+            request["eta"],
+            job["profile_label"],
+            settings.reference_stats,
+            enabled=request.get("quality", {}).get("enabled", True),
+            twin_images=result.twin_images,
         )
         result.telemetry = with_quality(result.telemetry, quality, time.perf_counter() - t0)
     except Superseded:
         log.warning("job %s attempt %d superseded by a later delivery; stopping", job_id, attempt)
         return None, {}, {}, None
     except Cancelled as cancelled:
-        telemetry = getattr(cancelled, "telemetry", None) or dump(new(cancelled={"steps_done": cancelled.steps_done, "total": cancelled.total}))
+        telemetry = getattr(cancelled, "telemetry", None) or dump(
+            new(cancelled={"steps_done": cancelled.steps_done, "total": cancelled.total})
+        )
         fields = {"telemetry": telemetry}
         done = {key: value for key, value in telemetry["cancelled"].items() if value is not None}
         return "cancelled", fields, {"status": "cancelled", **done}, None
     except SoftTimeLimitExceeded:
-        error = {"code": "time_limit", "field": None,
-                 "message": f"the job ran past the soft time limit of {settings.soft_limit} s (SPINDIFF_SOFT_TIME_LIMIT_S); "
-                            "ask for fewer images or steps, or raise the limit"}  # fmt: skip
+        error = {
+            "code": "time_limit",
+            "field": None,
+            "message": f"the job ran past the soft time limit of {settings.soft_limit} s (SPINDIFF_SOFT_TIME_LIMIT_S); "
+            "ask for fewer images or steps, or raise the limit",
+        }
         return "failed", {"error": error}, {"status": "failed", "error": error}, None
     except SpindiffError as error:
         error = {"code": "invalid_request", "field": None, "message": str(error)}
@@ -115,19 +141,28 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
 def _succeeded(store, job: dict, result):
     from diffusion import images as image_io
 
-    record = {**result.telemetry.pop("reproducibility"), "job_id": job["id"], "model": job["request"]["model"],
-              "hardware": job["request"]["hardware"]}  # fmt: skip
+    record = {
+        **result.telemetry.pop("reproducibility"),
+        "job_id": job["id"],
+        "model": job["request"]["model"],
+        "hardware": job["request"]["hardware"],
+    }
     pngs = [image_io.png_bytes(image, {**record, "index": k}) for k, image in enumerate(result.images)]
     grid = image_io.png_bytes(image_io.grid(result.images), record, scale=4)
     twin_pngs = twin_grid = None
     if result.twin_images is not None:  # a paired job: the software twin's images, kept beside the chip's
         twin_record = {**record, "twin": "software network, same noise"}
-        twin_pngs = [image_io.png_bytes(image, {**twin_record, "index": k}) for k, image in enumerate(result.twin_images)]
+        twin_pngs = [
+            image_io.png_bytes(image, {**twin_record, "index": k}) for k, image in enumerate(result.twin_images)
+        ]
         twin_grid = image_io.png_bytes(image_io.grid(result.twin_images), twin_record, scale=4)
     store.put_images(job["id"], pngs, grid, twin_pngs, twin_grid)
     energy = result.telemetry.get("energy") or {}
     steps = len(record["sampler"]["timesteps"])
-    fields = {"telemetry": result.telemetry, "reproducibility": record,
-              "progress": {"step": steps, "total": steps, "eta_s": 0.0}}
+    fields = {
+        "telemetry": result.telemetry,
+        "reproducibility": record,
+        "progress": {"step": steps, "total": steps, "eta_s": 0.0},
+    }
     event = {"status": "succeeded", "images": len(pngs)}
     return "succeeded", fields, event, energy.get("energy_per_image_j")

@@ -38,27 +38,46 @@ class Settings(BaseSettings):
         description="Redis for the queue and the job store; unset: `spindiff serve` starts its own, "
         "`spindiff api`/`worker` use redis://127.0.0.1:6379/0",
     )
-    data_dir: Path = Field(default_factory=_default_data_dir, description="where `spindiff serve` keeps its Redis (AOF)")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="where `spindiff serve` keeps its Redis (AOF)"
+    )
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="the shipped model served as model id 'default'")
     reference_stats: Path = Field(DEFAULT_REFERENCE, description="FID/KID reference statistics (.npz)")
     retention_s: int = Field(7 * 24 * 3600, ge=60, description="how long finished jobs, images and events are kept")
     queue_cap: int = Field(100, ge=0, description="queued jobs admitted before 429 (0: no cap)")
     max_attempts: int = Field(3, ge=1, le=20, description="deliveries of one job before it fails as worker_lost")
     time_limit_s: int = Field(7200, ge=5, description="hard time limit of one job")
-    soft_time_limit_s: int | None = Field(None, ge=1, description="soft limit (default: hard − 30 s, or 0.8 × hard when short)")
-    visibility_timeout_s: int | None = Field(None, ge=2, description="Redis redelivers unacked jobs after this (default 2 × hard limit)")
+    soft_time_limit_s: int | None = Field(
+        None, ge=1, description="soft limit (default: hard − 30 s, or 0.8 × hard when short)"
+    )
+    visibility_timeout_s: int | None = Field(
+        None, ge=2, description="Redis redelivers unacked jobs after this (default 2 × hard limit)"
+    )
     restore_interval_s: int = Field(30, ge=1, description="how often workers look for unacked jobs to redeliver")
     queue: str = Field("spindiff", min_length=1, description="Celery queue name")
-    worker_concurrency: int | None = Field(None, ge=1, description="worker processes per `spindiff worker` (default: CPU cores)")
-    torch_threads: int | None = Field(None, ge=1, description="torch/numba threads per worker process (default: cores / concurrency)")
+    worker_concurrency: int | None = Field(
+        None, ge=1, description="worker processes per `spindiff worker` (default: CPU cores)"
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch/numba threads per worker process (default: cores / concurrency)"
+    )
     max_tasks_per_child: int = Field(200, ge=1, description="a worker process is replaced after this many jobs")
-    max_memory_per_child_mb: int = Field(6144, ge=256, description="a worker process is replaced past this resident size")
+    max_memory_per_child_mb: int = Field(
+        6144, ge=256, description="a worker process is replaced past this resident size"
+    )
     chip_cache_size: int = Field(4, ge=1, description="programmed chips kept per worker process (LRU)")
     # read by diffusion/ from the environment (it knows nothing of this class); declared here so the
     # service validates and documents them with the rest
-    chip_dir: str = Field("", description="programmed chips cached on disk (diffusion/chip_cache.py); empty: ~/.cache/spindiff/chips, 'off': none")
-    chip_cache_mb: float = Field(4096, ge=0, description="size bound of SPINDIFF_CHIP_DIR, MB (least recently used chips deleted)")
-    device: str = Field("auto", pattern=r"^(?i:auto|cpu|cuda(:\d+)?)$", description="torch device of the chip emulation")
+    chip_dir: str = Field(
+        "",
+        description="programmed chips cached on disk (diffusion/chip_cache.py); empty: ~/.cache/spindiff/chips, 'off': none",
+    )
+    chip_cache_mb: float = Field(
+        4096, ge=0, description="size bound of SPINDIFF_CHIP_DIR, MB (least recently used chips deleted)"
+    )
+    device: str = Field(
+        "auto", pattern=r"^(?i:auto|cpu|cuda(:\d+)?)$", description="torch device of the chip emulation"
+    )
     progress_interval_s: float = Field(0.5, ge=0.0, description="least time between two progress events of a job")
     heartbeat_interval_s: float = Field(5.0, gt=0.0, description="worker liveness beat (alive for 3 beats)")
     api_keys: SecretStr | None = Field(None, description="comma-separated API keys; unset: no authentication")
@@ -66,7 +85,7 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="log level of the API and the workers")
 
     @model_validator(mode="after")
-    def _check_limits(self) -> "Settings":
+    def _check_limits(self) -> Settings:
         soft, hard = self.soft_limit, self.time_limit_s
         if not 0 < soft < hard:
             raise ValueError(f"SPINDIFF_SOFT_TIME_LIMIT_S must lie in (0, SPINDIFF_TIME_LIMIT_S={hard}), got {soft}")

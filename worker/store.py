@@ -7,7 +7,8 @@ as PENDING). Layout, below the prefix ``spindiff:``:
 |---|---|---|
 | ``job:{id}`` | hash | status, request, timestamps, attempts, progress, cancel flag, telemetry, error |
 | ``job:{id}:events`` | stream | queued / running / progress / succeeded / failed / cancelled events (SSE ids) |
-| ``job:{id}:images`` | hash | ``0``, ``1``, … and ``grid``: PNG bytes with the reproducibility record; a paired job also ``twin-0``, ``twin-1``, … and ``twin-grid`` (its software twin) |
+| ``job:{id}:images`` | hash | ``0``, ``1``, … and ``grid``: PNG bytes with the reproducibility record; |
+| | | a paired job also ``twin-0``, ``twin-1``, … and ``twin-grid`` (its software twin) |
 | ``jobs``, ``status:{name}`` | sorted sets | job ids by creation sequence, for listing and counting |
 | ``idem:{scope}:{key}`` | string | job id and request hash of an ``Idempotency-Key`` |
 | ``seq`` | counter | creation sequence |
@@ -68,7 +69,7 @@ class JobStore:
         self._progress = client.register_script(store_scripts.PROGRESS)
 
     @classmethod
-    def from_url(cls, url: str, retention_s: int = 7 * 24 * 3600) -> "JobStore":
+    def from_url(cls, url: str, retention_s: int = 7 * 24 * 3600) -> JobStore:
         return cls(redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5), retention_s)
 
     # --- keys -----------------------------------------------------------------------------------------
@@ -88,19 +89,41 @@ class JobStore:
         return [self.job_key(job_id), self.events_key(job_id), self.images_key(job_id)]
 
     # --- creating and reading -------------------------------------------------------------------------
-    def create(self, job_id: str, request: dict, *, profile_label: str, body_hash: str,
-               idempotency_key: str | None = None, queue_cap: int = 0) -> CreateResult:
+    def create(
+        self,
+        job_id: str,
+        request: dict,
+        *,
+        profile_label: str,
+        body_hash: str,
+        idempotency_key: str | None = None,
+        queue_cap: int = 0,
+    ) -> CreateResult:
         """Store a new queued job, unless the idempotency key is known or the queue is full."""
         now = time.time()
-        fields = {"id": job_id, "created_at": repr(now), "request": dumps(request), "profile_label": profile_label,
-                  "num_images": str(request["num_images"]), "attempts": "0", "cancel_requested": "0",
-                  "body_hash": body_hash}  # fmt: skip
+        fields = {
+            "id": job_id,
+            "created_at": repr(now),
+            "request": dumps(request),
+            "profile_label": profile_label,
+            "num_images": str(request["num_images"]),
+            "attempts": "0",
+            "cancel_requested": "0",
+            "body_hash": body_hash,
+        }
         idem = f"{PREFIX}idem:{idempotency_key}" if idempotency_key else ""
         outcome, value = self._create(
             keys=[self.job_key(job_id), self.events_key(job_id), idem],
-            args=[PREFIX, job_id, dumps(fields), int(queue_cap), self.retention_s, f"{job_id}\n{body_hash}",
-                  dumps({"status": "queued"})],
-        )  # fmt: skip
+            args=[
+                PREFIX,
+                job_id,
+                dumps(fields),
+                int(queue_cap),
+                self.retention_s,
+                f"{job_id}\n{body_hash}",
+                dumps({"status": "queued"}),
+            ],
+        )
         outcome, value = outcome.decode(), value.decode()
         if outcome == "existing":
             existing_id, _, existing_hash = value.partition("\n")
@@ -121,7 +144,9 @@ class JobStore:
         value = self.r.hget(self.job_key(job_id), "status")
         return value.decode() if value is not None else None
 
-    def list(self, status: str | None = None, limit: int = 20, before: int | None = None) -> tuple[list[dict], int | None]:
+    def list(
+        self, status: str | None = None, limit: int = 20, before: int | None = None
+    ) -> tuple[list[dict], int | None]:
         """Newest first: (jobs, cursor of the next page or None). ``before`` is a creation sequence number."""
         index = f"{PREFIX}status:{status}" if status else f"{PREFIX}jobs"
         upper = f"({before}" if before is not None else "+inf"
@@ -171,34 +196,54 @@ class JobStore:
         return removed
 
     # --- status changes -------------------------------------------------------------------------------
-    def transition(self, job_id: str, allowed: tuple[str, ...], new: str, fields: dict | None = None,
-                   event: dict | None = None, attempt: int | None = None, expire: bool = False) -> tuple[str, str]:
+    def transition(
+        self,
+        job_id: str,
+        allowed: tuple[str, ...],
+        new: str,
+        fields: dict | None = None,
+        event: dict | None = None,
+        attempt: int | None = None,
+        expire: bool = False,
+    ) -> tuple[str, str]:
         """Move ``job_id`` from one of ``allowed`` to ``new``: ('ok'|'missing'|'conflict'|'stale', previous)."""
         encoded = {k: (v if isinstance(v, str) else dumps(v)) for k, v in (fields or {}).items()}
         outcome, previous = self._transition(
             keys=self._keys(job_id),
-            args=[PREFIX, "," + ",".join(allowed) + ",", new, dumps(encoded) if encoded else "{}",
-                  dumps(event) if event is not None else "", "" if attempt is None else str(attempt),
-                  self.retention_s if expire else ""],
-        )  # fmt: skip
+            args=[
+                PREFIX,
+                "," + ",".join(allowed) + ",",
+                new,
+                dumps(encoded) if encoded else "{}",
+                dumps(event) if event is not None else "",
+                "" if attempt is None else str(attempt),
+                self.retention_s if expire else "",
+            ],
+        )
         return outcome.decode(), previous.decode()
 
     def begin(self, job_id: str, max_attempts: int, worker: dict) -> tuple[str, str]:
         """A worker takes the job: ('started', attempt) | ('skip', status) | ('exhausted', attempts) | ('missing', '')."""
-        outcome, value = self._begin(keys=self._keys(job_id)[:2],
-                                     args=[PREFIX, int(max_attempts), repr(time.time()), dumps(worker), self.retention_s])
+        outcome, value = self._begin(
+            keys=self._keys(job_id)[:2],
+            args=[PREFIX, int(max_attempts), repr(time.time()), dumps(worker), self.retention_s],
+        )
         return outcome.decode(), value.decode()
 
     def cancel(self, job_id: str) -> tuple[str, str]:
         """('cancelled', 'queued') at once, ('requested', 'running'), ('terminal', status) or ('missing', '')."""
-        outcome, value = self._cancel(keys=self._keys(job_id)[:2],
-                                      args=[PREFIX, repr(time.time()), self.retention_s, dumps({"status": "cancelled"})])
+        outcome, value = self._cancel(
+            keys=self._keys(job_id)[:2],
+            args=[PREFIX, repr(time.time()), self.retention_s, dumps({"status": "cancelled"})],
+        )
         return outcome.decode(), value.decode()
 
     def progress(self, job_id: str, attempt: int, progress: dict, event: dict | None) -> str:
         """Record progress (and an event when given): returns 'stale', or the cancel flag '0'/'1'."""
-        result = self._progress(keys=self._keys(job_id)[:2],
-                                args=[str(attempt), repr(time.time()), dumps(progress), dumps(event) if event else ""])
+        result = self._progress(
+            keys=self._keys(job_id)[:2],
+            args=[str(attempt), repr(time.time()), dumps(progress), dumps(event) if event else ""],
+        )
         return result.decode()
 
     def cancel_requested(self, job_id: str) -> bool:
@@ -214,8 +259,9 @@ class JobStore:
         """Mark a queued or running job failed (hard time limit, enqueue failure); returns the outcome."""
         error = {"code": code, "message": message, "field": None}
         fields = {"error": error, "finished_at": repr(time.time())}
-        outcome, _ = self.transition(job_id, ("queued", "running"), "failed", fields,
-                                     {"status": "failed", "error": error}, expire=True)  # fmt: skip
+        outcome, _ = self.transition(
+            job_id, ("queued", "running"), "failed", fields, {"status": "failed", "error": error}, expire=True
+        )
         return outcome
 
     def reap_stale(self, stale_after_s: float) -> list[str]:
@@ -226,17 +272,33 @@ class JobStore:
             job_id = raw.decode()
             beat = self.r.hget(self.job_key(job_id), "heartbeat_at")
             if beat is not None and now - float(beat) > stale_after_s:
-                message = (f"no progress from its worker for {now - float(beat):.0f} s (more than {stale_after_s:.0f} s, "
-                           "by which time a lost job would have been redelivered); submit it again")  # fmt: skip
-                if self.transition(job_id, ("running",), "failed", {"error": {"code": "stale", "message": message, "field": None},
-                                                                    "finished_at": repr(now)},
-                                   {"status": "failed", "error": {"code": "stale", "message": message}}, expire=True)[0] == "ok":  # fmt: skip
+                message = (
+                    f"no progress from its worker for {now - float(beat):.0f} s (more than {stale_after_s:.0f} s, "
+                    "by which time a lost job would have been redelivered); submit it again"
+                )
+                if (
+                    self.transition(
+                        job_id,
+                        ("running",),
+                        "failed",
+                        {"error": {"code": "stale", "message": message, "field": None}, "finished_at": repr(now)},
+                        {"status": "failed", "error": {"code": "stale", "message": message}},
+                        expire=True,
+                    )[0]
+                    == "ok"
+                ):
                     reaped.append(job_id)
         return reaped
 
     # --- images and events ----------------------------------------------------------------------------
-    def put_images(self, job_id: str, pngs: list[bytes], grid: bytes, twin_pngs: list[bytes] | None = None,
-                   twin_grid: bytes | None = None) -> None:  # fmt: skip
+    def put_images(
+        self,
+        job_id: str,
+        pngs: list[bytes],
+        grid: bytes,
+        twin_pngs: list[bytes] | None = None,
+        twin_grid: bytes | None = None,
+    ) -> None:
         """The job's PNGs and grid; a paired job's software twin as ``twin-{k}`` and ``twin-grid``."""
         mapping = {str(k): png for k, png in enumerate(pngs)}
         mapping["grid"] = grid
@@ -260,7 +322,10 @@ class JobStore:
 def decode_event(entry_id, fields: dict) -> tuple[str, str, dict]:
     """(id, type, data) of one raw stream entry."""
     entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    get = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
+    get = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in fields.items()
+    }
     return entry_id, get["type"], json.loads(get["data"])
 
 

@@ -36,8 +36,13 @@ class GenerateTask(Task):
         job_id = args[0] if args else task_id
         name = type(exc).__name__
         if name == "TimeLimitExceeded":
-            code, message = "time_limit", (f"the job was stopped at the hard time limit of {settings.time_limit_s} s "
-                                           "(SPINDIFF_TIME_LIMIT_S); ask for fewer images or steps, or raise the limit")  # fmt: skip
+            code, message = (
+                "time_limit",
+                (
+                    f"the job was stopped at the hard time limit of {settings.time_limit_s} s "
+                    "(SPINDIFF_TIME_LIMIT_S); ask for fewer images or steps, or raise the limit"
+                ),
+            )
         else:
             code, message = "internal_error", f"{name}: {exc}"
         JobStore.from_url(settings.redis, settings.retention_s).fail_unless_finished(job_id, code, message)
@@ -64,8 +69,12 @@ class _Heartbeat(threading.Thread):
         super().__init__(name="spindiff-heartbeat", daemon=True)
         self.settings = get_settings()
         self.hostname = hostname
-        self.info = {"pid": os.getpid(), "concurrency": concurrency, "started_at": time.time(),
-                     "threads_per_process": self.settings.threads_per_process}  # fmt: skip
+        self.info = {
+            "pid": os.getpid(),
+            "concurrency": concurrency,
+            "started_at": time.time(),
+            "threads_per_process": self.settings.threads_per_process,
+        }
         self.stopping = threading.Event()
         self.store = JobStore.from_url(self.settings.redis, self.settings.retention_s)
         # past the visibility timeout and two restore sweeps a lost job has been redelivered (its

@@ -36,7 +36,12 @@ def celery(request: Request):
 def job_or_404(job_id: str, jobs: JobStore = Depends(store)) -> dict:
     job = jobs.get(job_id)
     if job is None:
-        raise ApiError(404, "job_not_found", f"no generation job {job_id!r} (unknown id, or removed after the retention period)", "id")
+        raise ApiError(
+            404,
+            "job_not_found",
+            f"no generation job {job_id!r} (unknown id, or removed after the retention period)",
+            "id",
+        )
     return job
 
 
@@ -59,8 +64,12 @@ def api_key(request: Request, config: Settings = Depends(settings), jobs: JobSto
         return None
     presented = _presented_key(request)
     if not presented:
-        raise ApiError(401, "api_key_required", "this server requires an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
-                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise ApiError(
+            401,
+            "api_key_required",
+            "this server requires an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     digest = hashlib.sha256(presented.encode()).digest()
     matched = False
     for key in keys:  # compare with every key, so the time taken does not tell which one nearly matched
@@ -85,5 +94,9 @@ def _rate_limit(jobs: JobStore, ident: str, per_minute: int) -> None:
     count, _ = pipe.execute()
     if count > per_minute:
         retry = max(1, int(60 - now % 60) + 1)
-        raise ApiError(429, "rate_limited", f"more than {per_minute} requests this minute for this API key; retry in {retry} s",
-                       headers={"Retry-After": str(retry)})  # fmt: skip
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"more than {per_minute} requests this minute for this API key; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )

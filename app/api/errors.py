@@ -27,7 +27,9 @@ def body(code: str, message: str, field: str | None = None) -> dict:
 def _field(loc) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     # drop pydantic's union-branch labels ("str", "HardwareSpec") from the path
-    parts = [p for p in parts if p not in ("str", "HardwareSpec", "function-after[_as_spec(), union[str,HardwareSpec]]")]
+    parts = [
+        p for p in parts if p not in ("str", "HardwareSpec", "function-after[_as_spec(), union[str,HardwareSpec]]")
+    ]
     return ".".join(parts) or None
 
 
@@ -52,7 +54,9 @@ async def _on_validation(_: Request, exc: RequestValidationError) -> JSONRespons
     errors = _relevant(list(exc.errors()))
     first = errors[0] if errors else {}
     payload = body("validation_error", _validation_message(first), _field(first.get("loc", ())))
-    payload["error"]["details"] = [{"field": _field(e.get("loc", ())), "message": _validation_message(e)} for e in errors]
+    payload["error"]["details"] = [
+        {"field": _field(e.get("loc", ())), "message": _validation_message(e)} for e in errors
+    ]
     return JSONResponse(payload, status_code=422)
 
 
@@ -67,8 +71,11 @@ async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
         message = "no such route; the API is described at /docs"
-    return JSONResponse(body(_CODES.get(exc.status_code, "http_error"), message), status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))  # fmt: skip
+    return JSONResponse(
+        body(_CODES.get(exc.status_code, "http_error"), message),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = JobStore.from_url(settings.redis, settings.retention_s)
     # socket_timeout above the SSE route's blocking XREAD (events.BLOCK_MS)
-    app.state.aredis = aredis.Redis.from_url(settings.redis, health_check_interval=30, socket_timeout=60, socket_connect_timeout=5)
+    app.state.aredis = aredis.Redis.from_url(
+        settings.redis, health_check_interval=30, socket_timeout=60, socket_connect_timeout=5
+    )
     app.state.celery = make_celery(settings)
     app.state.catalog = ProfileCatalog()
     errors.install(app)

@@ -32,10 +32,14 @@ class RedisCollector:
             jobs.add_metric([state], n)
         yield jobs
         yield GaugeMetricFamily("spindiff_queue_depth", "Jobs accepted and not started", value=counts["queued"])
-        yield GaugeMetricFamily("spindiff_broker_queue_length", "Messages waiting in the Celery queue", value=r.llen(self.queue))
+        yield GaugeMetricFamily(
+            "spindiff_broker_queue_length", "Messages waiting in the Celery queue", value=r.llen(self.queue)
+        )
         yield GaugeMetricFamily("spindiff_workers_alive", "Workers with a live heartbeat", value=len(registry.alive(r)))
         snap = metrics_store.snapshot(r)
-        duration = HistogramMetricFamily("spindiff_job_duration_seconds", "Run time of finished jobs", labels=["outcome"])
+        duration = HistogramMetricFamily(
+            "spindiff_job_duration_seconds", "Run time of finished jobs", labels=["outcome"]
+        )
         for outcome, h in sorted(snap["duration"].items()):
             duration.add_metric([outcome], h["buckets"], h["sum"])
         yield duration
@@ -43,7 +47,9 @@ class RedisCollector:
         for profile, n in sorted(snap["images"].items()):
             images.add_metric([profile], n)
         yield images
-        energy = HistogramMetricFamily("spindiff_energy_per_image_joules", "Emulated chip energy per image", labels=["profile"])
+        energy = HistogramMetricFamily(
+            "spindiff_energy_per_image_joules", "Emulated chip energy per image", labels=["profile"]
+        )
         for profile, h in sorted(snap["energy"].items()):
             energy.add_metric([profile], h["buckets"], h["sum"])
         yield energy

@@ -18,11 +18,19 @@ Overrides = dict[str, dict[str, bool | int | float | str]]
 class HardwareSpec(BaseModel):
     """A hardware profile by name, with optional overrides of its parameters."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}, "rng": {"dac_bits": 8}}}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}, "rng": {"dac_bits": 8}}}
+            ]
+        },
+    )
 
-    profile: str = Field("vcma-default", min_length=1, max_length=64, description="profile name (GET /v1/profiles), or 'software'")
-    overrides: Overrides | None = Field(None, description="section → key → value, e.g. {\"crossbar\": {\"adc_bits\": 6}}")
+    profile: str = Field(
+        "vcma-default", min_length=1, max_length=64, description="profile name (GET /v1/profiles), or 'software'"
+    )
+    overrides: Overrides | None = Field(None, description='section → key → value, e.g. {"crossbar": {"adc_bits": 6}}')
 
     @field_validator("overrides")
     @classmethod
@@ -44,29 +52,48 @@ GENERATION_EXAMPLE = {"num_images": 4, "steps": 20, "sampler": "ddim", "seed": 7
 class GenerationCreate(BaseModel):
     """POST /v1/generations. Every field has a default: ``{}`` asks for 16 images on vcma-default."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        GENERATION_EXAMPLE,
-        {"num_images": 2, "steps": 5, "hardware": "software", "quality": {"enabled": False}},
-        {"num_images": 16, "steps": 50, "sampler": "ddpm", "hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}}}},
-    ]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                GENERATION_EXAMPLE,
+                {"num_images": 2, "steps": 5, "hardware": "software", "quality": {"enabled": False}},
+                {
+                    "num_images": 16,
+                    "steps": 50,
+                    "sampler": "ddpm",
+                    "hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}}},
+                },
+            ]
+        },
+    )
 
-    model: str = Field("default", min_length=1, max_length=64, description="model id or weights SHA-256 (GET /v1/models)")
+    model: str = Field(
+        "default", min_length=1, max_length=64, description="model id or weights SHA-256 (GET /v1/models)"
+    )
     num_images: int = Field(16, ge=1, le=64, description="images in the batch")
     sampler: Literal["ddpm", "ddim"] = "ddpm"
     steps: int = Field(50, ge=1, le=1000, description="sampler steps (respaced from the 1000 training steps)")
     eta: float = Field(0.0, ge=0.0, le=1.0, description="DDIM η (0 deterministic, 1 ≈ DDPM); must be 0 for ddpm")
-    seed: int | None = Field(None, ge=0, lt=2**63, description="sampling seed; the server picks one when absent and returns it")
+    seed: int | None = Field(
+        None, ge=0, lt=2**63, description="sampling seed; the server picks one when absent and returns it"
+    )
     chip_seed: int = Field(0, ge=0, lt=2**63, description="which emulated chip (device variation) to run on")
     hardware: str | HardwareSpec = Field(
         "vcma-default", validate_default=True, description="profile name, {profile, overrides}, or 'software'"
     )
     noise: Literal["torch", "mtj"] = Field(
-        "torch", description="where x_T and every step's noise come from: 'torch' (default; one seeded stream shared by every "
+        "torch",
+        description="where x_T and every step's noise come from: 'torch' (default; one seeded stream shared by every "
         "profile, so software and chip requests with the same seed pair image for image; a chip still runs and is charged for its "
         "MTJ array) or 'mtj' (the chip's own MTJ true-random array, which depends on the profile and chip seed; for 'software', "
-        "the vcma-default chip's array)")  # fmt: skip
-    paired: bool = Field(False, description="chip requests: also run the software network on the same noise (the twin); the "
-                         "telemetry adds each image's PSNR and SSIM to its twin, the twin's images are kept")  # fmt: skip
+        "the vcma-default chip's array)",
+    )
+    paired: bool = Field(
+        False,
+        description="chip requests: also run the software network on the same noise (the twin); the "
+        "telemetry adds each image's PSNR and SSIM to its twin, the twin's images are kept",
+    )
     quality: QualityOptions = Field(default_factory=QualityOptions)
     preview: bool = Field(False, description="progress events carry a PNG grid of the current estimate (base64)")
 
@@ -80,8 +107,10 @@ class GenerationCreate(BaseModel):
     def _paired_needs_a_chip(cls, value, info: ValidationInfo):
         hardware = info.data.get("hardware")
         if value and hardware is not None and hardware.profile == SOFTWARE:
-            raise ValueError("paired compares a chip request with its software twin; a 'software' request has none: "
-                             "drop paired or choose a hardware profile")  # fmt: skip
+            raise ValueError(
+                "paired compares a chip request with its software twin; a 'software' request has none: "
+                "drop paired or choose a hardware profile"
+            )
         return value
 
     @field_validator("eta")
@@ -118,10 +147,20 @@ class ImageLink(BaseModel):
 class Job(BaseModel):
     """A generation job. ``telemetry`` and ``reproducibility`` are filled when it ends."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "5f0c…", "status": "running", "created_at": "2026-11-28T14:00:00Z", "attempts": 1,
-        "progress": {"step": 12, "total": 50, "fraction": 0.24, "elapsed_s": 3.1, "eta_s": 9.8},
-        "links": {"self": "/v1/generations/5f0c…", "events": "/v1/generations/5f0c…/events"}}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c…",
+                    "status": "running",
+                    "created_at": "2026-11-28T14:00:00Z",
+                    "attempts": 1,
+                    "progress": {"step": 12, "total": 50, "fraction": 0.24, "elapsed_s": 3.1, "eta_s": 9.8},
+                    "links": {"self": "/v1/generations/5f0c…", "events": "/v1/generations/5f0c…/events"},
+                }
+            ]
+        }
+    )
 
     id: str
     status: Status
@@ -137,10 +176,15 @@ class Job(BaseModel):
     timings: dict[str, float | None] = Field(default_factory=dict)
     images: list[ImageLink] = Field(default_factory=list)
     grid_url: str | None = None
-    twin_images: list[ImageLink] = Field(default_factory=list, description="a paired job's software twin (same noise), image by image")
+    twin_images: list[ImageLink] = Field(
+        default_factory=list, description="a paired job's software twin (same noise), image by image"
+    )
     twin_grid_url: str | None = None
-    telemetry: Telemetry | None = Field(None, description="the job's report (schema_version 2; older stored reports are upgraded "
-                                         "on reading); filled when the job ends, partial for a cancelled one")  # fmt: skip
+    telemetry: Telemetry | None = Field(
+        None,
+        description="the job's report (schema_version 2; older stored reports are upgraded "
+        "on reading); filled when the job ends, partial for a cancelled one",
+    )
     reproducibility: Reproducibility | None = None
     error: ErrorBody | None = None
     links: dict[str, str] = Field(default_factory=dict)

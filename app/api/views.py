@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 PREFIX = "/v1/generations"
 
 
 def iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        None
+        if epoch is None
+        else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def job_view(record: dict, max_attempts: int | None = None, full: bool = True) -> dict:
@@ -17,7 +21,9 @@ def job_view(record: dict, max_attempts: int | None = None, full: bool = True) -
     base = f"{PREFIX}/{job_id}"
     progress = dict(record.get("progress") or {})
     total = progress.get("total") or 0
-    progress["fraction"] = round(progress.get("step", 0) / total, 4) if total else (1.0 if status == "succeeded" else 0.0)
+    progress["fraction"] = (
+        round(progress.get("step", 0) / total, 4) if total else (1.0 if status == "succeeded" else 0.0)
+    )
     created, started, finished = record.get("created_at"), record.get("started_at"), record.get("finished_at")
     timings = {
         "queued_s": (started or finished) - created if (started or finished) else None,
@@ -47,7 +53,9 @@ def job_view(record: dict, max_attempts: int | None = None, full: bool = True) -
         view["images"] = [{"index": k, "url": f"{base}/images/{k}.png"} for k in range(record.get("num_images", 0))]
         view["grid_url"] = links["grid"] = f"{base}/images/grid.png"
         if (record.get("request") or {}).get("paired"):
-            view["twin_images"] = [{"index": k, "url": f"{base}/images/twin-{k}.png"} for k in range(record.get("num_images", 0))]
+            view["twin_images"] = [
+                {"index": k, "url": f"{base}/images/twin-{k}.png"} for k in range(record.get("num_images", 0))
+            ]
             view["twin_grid_url"] = links["twin_grid"] = f"{base}/images/twin-grid.png"
     if full:
         view["telemetry"] = record.get("telemetry")

@@ -105,7 +105,10 @@ class _Axis:
 
     def grid(self, top: float, bottom: float) -> list[str]:
         """Vertical grid lines at the ticks (drawn first, under the bars)."""
-        return [f'<line x1="{self.x(t):.1f}" y1="{top:.1f}" x2="{self.x(t):.1f}" y2="{bottom:.1f}" class="grid"/>' for t in self.ticks()]
+        return [
+            f'<line x1="{self.x(t):.1f}" y1="{top:.1f}" x2="{self.x(t):.1f}" y2="{bottom:.1f}" class="grid"/>'
+            for t in self.ticks()
+        ]
 
     def labels(self, bottom: float, unit: str, fmt, title: str) -> list[str]:
         """The axis line, tick labels with their unit, and the axis title."""
@@ -127,7 +130,9 @@ def _label_width(labels: list[str]) -> float:
     return min(150.0, max([len(label) for label in labels] + [4]) * CHAR_W + 10)
 
 
-def bar_chart(bars: list[Bar], unit: str, *, log: bool = False, fmt=si, axis_title: str = "", label: str = "") -> Markup:
+def bar_chart(
+    bars: list[Bar], unit: str, *, log: bool = False, fmt=si, axis_title: str = "", label: str = ""
+) -> Markup:
     """Horizontal bars, one per `Bar`, with values and notes at their ends and a labelled axis."""
     if not bars:
         raise ValueError("bar_chart needs at least one bar")
@@ -146,15 +151,18 @@ def bar_chart(bars: list[Bar], unit: str, *, log: bool = False, fmt=si, axis_tit
             parts.append(_text(label_w + 4, mid, "n/a" if bar.value is None else text, "value"))
             continue
         end = axis.x(bar.value)
-        parts.append(f'<rect x="{label_w:.1f}" y="{y:.1f}" width="{max(1.0, end - label_w):.1f}" height="{BAR}" '
-                     f'class="bar {escape(bar.kind)}"><title>{escape(bar.label)}: {escape(text)}</title></rect>')  # fmt: skip
+        parts.append(
+            f'<rect x="{label_w:.1f}" y="{y:.1f}" width="{max(1.0, end - label_w):.1f}" height="{BAR}" '
+            f'class="bar {escape(bar.kind)}"><title>{escape(bar.label)}: {escape(text)}</title></rect>'
+        )
         parts.append(_text(end + 4, mid, text, "value"))
     parts.extend(axis.labels(bottom, unit, fmt, axis_title or (f"{unit}, log scale" if log else unit)))
     return _svg(bottom + AXIS_H, parts, label or axis_title)
 
 
-def stacked_chart(rows: list[tuple[str, list[tuple[str, float]]]], unit: str, *, fmt=si, axis_title: str = "",
-                  label: str = "") -> Markup:  # fmt: skip
+def stacked_chart(
+    rows: list[tuple[str, list[tuple[str, float]]]], unit: str, *, fmt=si, axis_title: str = "", label: str = ""
+) -> Markup:
     """One horizontal bar per row, split into segments ``(css class, value)``; the row's total at
     its end. Pair it with an HTML legend using the same classes."""
     if not rows:
@@ -176,9 +184,13 @@ def stacked_chart(rows: list[tuple[str, list[tuple[str, float]]]], unit: str, *,
                 continue
             x0, x1 = axis.x(start), axis.x(start + value)
             share = f"{value / total:.0%}" if total else ""
-            parts.append(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(0.5, x1 - x0):.1f}" height="{BAR}" class="seg {escape(key)}">'
-                         f'<title>{escape(name)} · {escape(key)}: {escape(fmt(value, unit))} ({share})</title></rect>')  # fmt: skip
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(0.5, x1 - x0):.1f}" height="{BAR}" class="seg {escape(key)}">'
+                f"<title>{escape(name)} · {escape(key)}: {escape(fmt(value, unit))} ({share})</title></rect>"
+            )
             start += value
-        parts.append(_text(axis.x(total) + 4 if total else label_w + 4, mid, fmt(total, unit) if total else "none", "value"))
+        parts.append(
+            _text(axis.x(total) + 4 if total else label_w + 4, mid, fmt(total, unit) if total else "none", "value")
+        )
     parts.extend(axis.labels(bottom, unit, fmt, axis_title or unit))
     return _svg(bottom + AXIS_H, parts, label or axis_title)

@@ -35,12 +35,17 @@ def _share(part: float | None, whole: float | None) -> str:
 def _energy_vs(energy: dict) -> Figure:
     chip = energy["chip"]
     bars = [Bar("this chip", energy["energy_per_image_j"], "chip")] if chip else []
-    bars += [Bar(a["short"], a["energy_per_image_j"], "gpu", _ratio(a["energy_ratio"]) if chip else "") for a in energy["accelerators"]]
+    bars += [
+        Bar(a["short"], a["energy_per_image_j"], "gpu", _ratio(a["energy_ratio"]) if chip else "")
+        for a in energy["accelerators"]
+    ]
     utilisation = f"{energy['baseline_utilisation']:.0%}" if energy["baseline_utilisation"] else "an assumed fraction"
     caption = f"Log scale. GPU/TPU: TDP × time at {utilisation} of peak for the same FLOPs and random numbers"
     caption += "; “× chip”: their energy over the chip's." if chip else ". A software job has no chip figures."
     title = "Energy per image: chip vs GPU/TPU" if chip else "Energy per image on a GPU/TPU"
-    chart = bar_chart(bars, "J", log=True, axis_title="energy per image (J, log scale)", label="energy per image, log scale")
+    chart = bar_chart(
+        bars, "J", log=True, axis_title="energy per image (J, log scale)", label="energy per image, log scale"
+    )
     return Figure(title, chart, caption)
 
 
@@ -56,19 +61,29 @@ def _components(energy: dict) -> Figure:
 def _area(energy: dict) -> Figure:
     total = energy["area_total_mm2"]
     bars = [Bar(a["label"], a["mm2"], f"area-{a['key']}", _share(a["mm2"], total)) for a in energy["area"]]
-    dies = ", ".join(f"{a['short']} die {plain(a['die_area_mm2'], 'mm²')}" for a in energy["accelerators"] if a["die_area_mm2"])
+    dies = ", ".join(
+        f"{a['short']} die {plain(a['die_area_mm2'], 'mm²')}" for a in energy["accelerators"] if a["die_area_mm2"]
+    )
     caption = f"{plain(total, 'mm²')} in all" + (f" · for scale: {dies}" if dies else "") + "."
-    return Figure("Chip area by block", bar_chart(bars, "mm²", fmt=plain, axis_title="area (mm²)", label="chip area by block"), caption)
+    return Figure(
+        "Chip area by block",
+        bar_chart(bars, "mm²", fmt=plain, axis_title="area (mm²)", label="chip area by block"),
+        caption,
+    )
 
 
 def _latency(energy: dict) -> Figure:
     latency = energy["latency"] or {}
     bars = [Bar("this chip", latency.get("per_image"), "chip")]
     bars += [Bar(a["short"], a["time_per_image_s"], "gpu", _ratio(a["latency_ratio"])) for a in energy["accelerators"]]
-    caption = (f"Log scale; “× chip”: their time over the chip's. Chip: {si(latency.get('per_step'), 's')} per step; crossbar MVMs "
-               f"{si(latency.get('mvm'), 's')}, digital {si(latency.get('digital'), 's')}, RNG {si(latency.get('rng'), 's')} for the "
-               f"whole job. {energy['latency_model']}")  # fmt: skip
-    chart = bar_chart(bars, "s", log=True, axis_title="time per image (s, log scale)", label="latency per image, log scale")
+    caption = (
+        f"Log scale; “× chip”: their time over the chip's. Chip: {si(latency.get('per_step'), 's')} per step; crossbar MVMs "
+        f"{si(latency.get('mvm'), 's')}, digital {si(latency.get('digital'), 's')}, RNG {si(latency.get('rng'), 's')} for the "
+        f"whole job. {energy['latency_model']}"
+    )
+    chart = bar_chart(
+        bars, "s", log=True, axis_title="time per image (s, log scale)", label="latency per image, log scale"
+    )
     return Figure("Latency per image: chip vs GPU/TPU", chart, caption)
 
 
@@ -104,30 +119,56 @@ def compare_figures(labels: list[str], energies: list[dict | None]) -> dict[str,
     """Side-by-side charts of 2–4 jobs; ``labels[k]`` names job k (``'#1 vcma-default'``)."""
     figures: dict[str, Figure] = {}
     chips = [(label, e) for label, e in zip(labels, energies) if e and e["chip"]]
-    bars = [Bar(label, e["energy_per_image_j"], "chip") for label, e in chips] + _reference_rows(energies, "energy_per_image_j")
+    bars = [Bar(label, e["energy_per_image_j"], "chip") for label, e in chips] + _reference_rows(
+        energies, "energy_per_image_j"
+    )
     if bars:
-        figures["energy_vs"] = Figure("Energy per image", bar_chart(bars, "J", log=True, axis_title="energy per image (J, log scale)",
-                                                                    label="energy per image of each job, log scale"),
-                                      "Log scale. GPU/TPU rows are the same workload on those accelerators.")  # fmt: skip
+        figures["energy_vs"] = Figure(
+            "Energy per image",
+            bar_chart(
+                bars,
+                "J",
+                log=True,
+                axis_title="energy per image (J, log scale)",
+                label="energy per image of each job, log scale",
+            ),
+            "Log scale. GPU/TPU rows are the same workload on those accelerators.",
+        )
     if chips:
         components = chips[0][1]["components"]
         figures["components"] = Figure(
             "Energy per image by component",
-            stacked_chart([(label, [(f"seg-{c['key']}", c["j_per_image"]) for c in e["components"]]) for label, e in chips], "J",
-                          axis_title="energy per image (J)", label="energy per image by component"),  # fmt: skip
+            stacked_chart(
+                [(label, [(f"seg-{c['key']}", c["j_per_image"]) for c in e["components"]]) for label, e in chips],
+                "J",
+                axis_title="energy per image (J)",
+                label="energy per image by component",
+            ),
             "Inference only; chip jobs.",
             [(f"seg-{c['key']}", c["label"]) for c in components],
         )
         figures["area"] = Figure(
             "Chip area by block",
-            stacked_chart([(label, [(f"area-{a['key']}", a["mm2"]) for a in e["area"]]) for label, e in chips], "mm²", fmt=plain,
-                          axis_title="area (mm²)", label="chip area by block"),  # fmt: skip
+            stacked_chart(
+                [(label, [(f"area-{a['key']}", a["mm2"]) for a in e["area"]]) for label, e in chips],
+                "mm²",
+                fmt=plain,
+                axis_title="area (mm²)",
+                label="chip area by block",
+            ),
             "Chip jobs.",
             [(f"area-{a['key']}", a["label"]) for a in chips[0][1]["area"]],
         )
         bars = [Bar(label, (e["latency"] or {}).get("per_image"), "chip") for label, e in chips]
-        figures["latency"] = Figure("Latency per image", bar_chart(bars + _reference_rows(energies, "time_per_image_s"), "s", log=True,
-                                                                   axis_title="time per image (s, log scale)",
-                                                                   label="latency per image of each job, log scale"),
-                                    "Log scale.")  # fmt: skip
+        figures["latency"] = Figure(
+            "Latency per image",
+            bar_chart(
+                bars + _reference_rows(energies, "time_per_image_s"),
+                "s",
+                log=True,
+                axis_title="time per image (s, log scale)",
+                label="latency per image of each job, log scale",
+            ),
+            "Log scale.",
+        )
     return figures

@@ -15,7 +15,8 @@ import json
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -38,14 +39,24 @@ ACTIVE = ("queued", "running")
 WAKE_MS = 1_000  # the jobs stream re-reads the list at least this often (new jobs, worker changes)
 # No inline script or style, nothing from another origin: the pages work offline and an injected
 # <script> would not run. Images are blob: URLs (fetched with the key) or data: (previews).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "Cache-Control": "no-store"}  # fmt: skip
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters.update(si=si, plain=plain, seconds=lambda v: "—" if v is None else (f"{v:.2f} s" if v < 100 else f"{v:.0f} s"),
-                             ratio_range=uncertainty.range_text)  # fmt: skip
+templates.env.filters.update(
+    si=si,
+    plain=plain,
+    seconds=lambda v: "—" if v is None else (f"{v:.2f} s" if v < 100 else f"{v:.0f} s"),
+    ratio_range=uncertainty.range_text,
+)
 
 pages = APIRouter(include_in_schema=False)
 data = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(deps.api_key)])
@@ -114,38 +125,73 @@ def _report_context(job: dict) -> dict:
     }
 
 
-@data.get("/jobs/{job_id}/report", response_class=HTMLResponse, summary="A job as HTML with SVG charts (the job page's body)",
-          responses=ERRORS)  # fmt: skip
-def job_report(request: Request, job: dict = Depends(deps.job_or_404), config: Settings = Depends(deps.settings)) -> HTMLResponse:
-    return templates.TemplateResponse(request, "_job_report.html", _report_context(job_view(job, config.max_attempts)),
-                                      headers={"Cache-Control": "no-store"})  # fmt: skip
+@data.get(
+    "/jobs/{job_id}/report",
+    response_class=HTMLResponse,
+    summary="A job as HTML with SVG charts (the job page's body)",
+    responses=ERRORS,
+)
+def job_report(
+    request: Request, job: dict = Depends(deps.job_or_404), config: Settings = Depends(deps.settings)
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "_job_report.html",
+        _report_context(job_view(job, config.max_attempts)),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
-@data.get("/compare", response_class=HTMLResponse, summary="2–4 jobs side by side as HTML with SVG charts", responses=ERRORS)
-def compare_report(request: Request, ids: str = Query(..., max_length=400, description="2–4 job ids, comma-separated"),
-                   jobs: JobStore = Depends(deps.store), config: Settings = Depends(deps.settings)) -> HTMLResponse:  # fmt: skip
+@data.get(
+    "/compare", response_class=HTMLResponse, summary="2–4 jobs side by side as HTML with SVG charts", responses=ERRORS
+)
+def compare_report(
+    request: Request,
+    ids: str = Query(..., max_length=400, description="2–4 job ids, comma-separated"),
+    jobs: JobStore = Depends(deps.store),
+    config: Settings = Depends(deps.settings),
+) -> HTMLResponse:
     found = []
     for job_id in _ids(ids):
         record = jobs.get(job_id)
         if record is None:
-            raise ApiError(404, "job_not_found", f"no generation job {job_id!r} (unknown id, or removed after the retention period)", "ids")
+            raise ApiError(
+                404,
+                "job_not_found",
+                f"no generation job {job_id!r} (unknown id, or removed after the retention period)",
+                "ids",
+            )
         found.append(job_view(record, config.max_attempts))
-    columns = [{**_report_context(job), "label": f"#{k + 1} {telemetry.profile_label(job['request'])}"} for k, job in enumerate(found)]
+    columns = [
+        {**_report_context(job), "label": f"#{k + 1} {telemetry.profile_label(job['request'])}"}
+        for k, job in enumerate(found)
+    ]
     charts = figures.compare_figures([c["label"] for c in columns], [c["energy"] for c in columns])
     quality_rows = uncertainty.compare_rows([c["quality"] for c in columns])
-    return templates.TemplateResponse(request, "_compare_report.html", {"columns": columns, "figures": charts, "quality_rows": quality_rows},
-                                      headers={"Cache-Control": "no-store"})  # fmt: skip
+    return templates.TemplateResponse(
+        request,
+        "_compare_report.html",
+        {"columns": columns, "figures": charts, "quality_rows": quality_rows},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
-@data.post("/validate", summary="Check a generation request without queueing it",
-           responses={**ERRORS, 200: {"content": {"application/json": {"example": {"ok": True}}}}})  # fmt: skip
-def validate_generation(body: GenerationCreate, config: Settings = Depends(deps.settings), catalog=Depends(deps.catalog)) -> dict:
+@data.post(
+    "/validate",
+    summary="Check a generation request without queueing it",
+    responses={**ERRORS, 200: {"content": {"application/json": {"example": {"ok": True}}}}},
+)
+def validate_generation(
+    body: GenerationCreate, config: Settings = Depends(deps.settings), catalog=Depends(deps.catalog)
+) -> dict:
     """The checks of ``POST /v1/generations`` (body, model, profile and overrides) with the same
     422 answers, and nothing queued: the dashboard's form shows a field's error before submitting."""
     model = models.resolve(config, body.model)
     if model is None:
         known = ", ".join(m["id"] for m in models.catalog(config))
-        raise ApiError(422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model")
+        raise ApiError(
+            422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model"
+        )
     hardware, _ = _resolve_hardware(body, catalog)
     return {"ok": True, "model": model["id"], "hardware": hardware}
 
@@ -155,12 +201,19 @@ def _row(record: dict) -> dict:
     view = job_view(record, full=False)
     request = view["request"]
     return {
-        "id": view["id"], "status": view["status"], "created_at": view["created_at"], "finished_at": view["finished_at"],
-        "progress": view["progress"], "cancel_requested": view["cancel_requested"],
-        "error": (view.get("error") or {}).get("code"), "profile": telemetry.profile_label(request),
-        "sampler": request.get("sampler"), "steps": request.get("steps"), "num_images": request.get("num_images"),
+        "id": view["id"],
+        "status": view["status"],
+        "created_at": view["created_at"],
+        "finished_at": view["finished_at"],
+        "progress": view["progress"],
+        "cancel_requested": view["cancel_requested"],
+        "error": (view.get("error") or {}).get("code"),
+        "profile": telemetry.profile_label(request),
+        "sampler": request.get("sampler"),
+        "steps": request.get("steps"),
+        "num_images": request.get("num_images"),
         "seed": None if request.get("seed") is None else str(request["seed"]),
-    }  # fmt: skip
+    }
 
 
 def _snapshot(store: JobStore, limit: int) -> tuple[str, list[str]]:
@@ -169,8 +222,12 @@ def _snapshot(store: JobStore, limit: int) -> tuple[str, list[str]]:
     return json.dumps(payload, sort_keys=True), [r["id"] for r in records if r["status"] in ACTIVE]
 
 
-@data.get("/jobs/stream", response_class=EventSourceResponse, summary="The newest jobs as Server-Sent Events (the live jobs table)",
-          responses={200: {"content": {"text/event-stream": {}}}, **ERRORS})  # fmt: skip
+@data.get(
+    "/jobs/stream",
+    response_class=EventSourceResponse,
+    summary="The newest jobs as Server-Sent Events (the live jobs table)",
+    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+)
 async def jobs_stream(request: Request, limit: int = Query(25, ge=1, le=100), jobs: JobStore = Depends(deps.store)):
     """A ``jobs`` event with the newest ``limit`` jobs, status counts and live workers whenever any
     of it changes: woken by the events of the queued and running jobs, and re-read every second
@@ -188,7 +245,9 @@ async def jobs_stream(request: Request, limit: int = Query(25, ge=1, le=100), jo
             if not positions:
                 await asyncio.sleep(WAKE_MS / 1000)
                 continue
-            answer = await aredis.xread({JobStore.events_key(k): v for k, v in positions.items()}, block=WAKE_MS, count=100)
+            answer = await aredis.xread(
+                {JobStore.events_key(k): v for k, v in positions.items()}, block=WAKE_MS, count=100
+            )
             for key, entries in answer or []:
                 job_id = (key.decode() if isinstance(key, bytes) else key).split(":")[2]
                 last_id = entries[-1][0]

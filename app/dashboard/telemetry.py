@@ -26,7 +26,13 @@ COMPONENTS = (
 )
 # One-off costs of programming a chip (not part of any image's energy).
 ONE_OFF = (("programming", "weight programming (write + verify)"), ("rng_calibration", "RNG calibration"))
-AREA = (("cells", "cell arrays"), ("adcs", "ADCs"), ("drivers", "drivers"), ("rng", "RNG array"), ("digital", "digital lanes"))
+AREA = (
+    ("cells", "cell arrays"),
+    ("adcs", "ADCs"),
+    ("drivers", "drivers"),
+    ("rng", "RNG array"),
+    ("digital", "digital lanes"),
+)
 ACCELERATORS = ("a100_sxm", "h100_sxm", "tpu_v4")
 SHORT_NAMES = {"a100_sxm": "A100 SXM", "h100_sxm": "H100 SXM", "tpu_v4": "TPU v4"}
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -41,7 +47,11 @@ def profile_label(request: dict) -> str:
 def overrides_text(request: dict) -> list[str]:
     """``['crossbar.adc_bits = 6', …]`` for the request's overrides."""
     overrides = (request.get("hardware") or {}).get("overrides") or {}
-    return [f"{section}.{key} = {json.dumps(value)}" for section, values in overrides.items() for key, value in values.items()]
+    return [
+        f"{section}.{key} = {json.dumps(value)}"
+        for section, values in overrides.items()
+        for key, value in values.items()
+    ]
 
 
 def summary(job: dict) -> dict:
@@ -56,7 +66,8 @@ def summary(job: dict) -> dict:
         "is_chip": (request.get("hardware") or {}).get("profile") != "software",
         "overrides": overrides_text(request),
         "sampler": sampler,
-        "sampler_text": f"{sampler.upper()}" + (f" η={request.get('eta')}" if sampler == "ddim" and request.get("eta") else ""),
+        "sampler_text": f"{sampler.upper()}"
+        + (f" η={request.get('eta')}" if sampler == "ddim" and request.get("eta") else ""),
         "steps": request.get("steps"),
         "num_images": request.get("num_images"),
         "seed": None if request.get("seed") is None else str(request["seed"]),
@@ -82,17 +93,25 @@ def _accelerators(energy, chip_per_image: float | None, chip_latency: float | No
             ratio = per_image / chip_per_image
         spread = ranges.get(key)
         time_per_image = spec.time_per_image_s
-        rows.append({
-            "key": key, "name": spec.name or key, "short": SHORT_NAMES.get(key, spec.name or key),
-            "energy_per_image_j": per_image, "energy_ratio": ratio,
-            "energy_ratio_low": spread.low if spread else None, "energy_ratio_high": spread.high if spread else None,
-            "energy_ratio_by_assumption": spread.by_assumption if spread else {},
-            "time_per_image_s": time_per_image,
-            "latency_ratio": time_per_image / chip_latency if (time_per_image and chip_latency) else None,
-            "tdp_w": spec.tdp_w, "die_area_mm2": spec.die_area_mm2,
-            "energy_per_random_bit_j": spec.energy_per_random_bit_j,
-            "source": spec.source, "uncertain": spec.uncertain or "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "key": key,
+                "name": spec.name or key,
+                "short": SHORT_NAMES.get(key, spec.name or key),
+                "energy_per_image_j": per_image,
+                "energy_ratio": ratio,
+                "energy_ratio_low": spread.low if spread else None,
+                "energy_ratio_high": spread.high if spread else None,
+                "energy_ratio_by_assumption": spread.by_assumption if spread else {},
+                "time_per_image_s": time_per_image,
+                "latency_ratio": time_per_image / chip_latency if (time_per_image and chip_latency) else None,
+                "tdp_w": spec.tdp_w,
+                "die_area_mm2": spec.die_area_mm2,
+                "energy_per_random_bit_j": spec.energy_per_random_bit_j,
+                "source": spec.source,
+                "uncertain": spec.uncertain or "",
+            }
+        )
     return rows
 
 
@@ -110,7 +129,9 @@ def energy_view(job: dict) -> dict | None:
     request = job.get("request") or {}
     baseline = energy.baseline
     chip = energy.kind == "chip"
-    images = (energy.images if chip else None) or (baseline.images if baseline else None) or request.get("num_images") or 1
+    images = (
+        (energy.images if chip else None) or (baseline.images if baseline else None) or request.get("num_images") or 1
+    )
     per_image = energy.energy_per_image_j if chip else None
     latency = energy.latency_s if chip else None
     view = {
@@ -124,7 +145,9 @@ def energy_view(job: dict) -> dict | None:
         "one_off": [],
         "area": [],
         "area_total_mm2": energy.area_total_mm2 if chip else None,
-        "latency": {k: getattr(latency, k) for k in ("per_image", "per_step", "total", "mvm", "digital", "rng")} if chip else None,
+        "latency": {k: getattr(latency, k) for k in ("per_image", "per_step", "total", "mvm", "digital", "rng")}
+        if chip
+        else None,
         "latency_model": latency.model if chip else "",
         "accelerators": _accelerators(energy, per_image, latency.per_image if chip else None),
         "baseline_model": baseline.model if baseline else "",
@@ -137,13 +160,21 @@ def energy_view(job: dict) -> dict | None:
     if chip:
         by_component = energy.energy_j.model_dump()
         total = energy.energy_total_j
-        view["components"] = [{"key": key, "label": label, "j_per_image": (by_component.get(key) or 0.0) / images,
-                               "share": (by_component.get(key) or 0.0) / total if total else None}
-                              for key, label in COMPONENTS]  # fmt: skip
+        view["components"] = [
+            {
+                "key": key,
+                "label": label,
+                "j_per_image": (by_component.get(key) or 0.0) / images,
+                "share": (by_component.get(key) or 0.0) / total if total else None,
+            }
+            for key, label in COMPONENTS
+        ]
         area = energy.area_um2.model_dump()
         view["area"] = [{"key": key, "label": label, "mm2": (area.get(key) or 0.0) / 1e6} for key, label in AREA]
     programming = typed.programming.energy_j.model_dump() if typed.programming is not None else {}
-    view["one_off"] = [{"key": key, "label": label, "j": programming[key]} for key, label in ONE_OFF if programming.get(key)]
+    view["one_off"] = [
+        {"key": key, "label": label, "j": programming[key]} for key, label in ONE_OFF if programming.get(key)
+    ]
     return view
 
 
@@ -235,9 +266,15 @@ def timings_view(job: dict) -> list[tuple[str, float | None]]:
     timings = job.get("timings") or {}
     emulation = (job.get("telemetry") or {}).get("timings") or {}
     rows = [("waiting in the queue", timings.get("queued_s")), ("running", timings.get("running_s"))]
-    rows += [(label, emulation.get(key)) for key, label in (("programming_s", "programming the emulated chip"),
-                                                             ("chip_load_s", "loading the programmed chip from disk"),
-                                                             ("sampling_s", "sampling"), ("quality_s", "scoring quality"))]  # fmt: skip
+    rows += [
+        (label, emulation.get(key))
+        for key, label in (
+            ("programming_s", "programming the emulated chip"),
+            ("chip_load_s", "loading the programmed chip from disk"),
+            ("sampling_s", "sampling"),
+            ("quality_s", "scoring quality"),
+        )
+    ]
     return [(label, value) for label, value in rows if value is not None]
 
 
@@ -253,6 +290,14 @@ def grid_geometry(job: dict, image_size: int = 28, padding: int = 2) -> dict:
         columns += 1
     rows = -(-n // columns)
     pitch = image_size + padding
-    cells = [{"index": k, "x": padding + (k % columns) * pitch, "y": padding + (k // columns) * pitch} for k in range(n)]
-    return {"columns": columns, "rows": rows, "size": image_size, "cells": cells,
-            "width": columns * pitch + padding, "height": rows * pitch + padding}  # fmt: skip
+    cells = [
+        {"index": k, "x": padding + (k % columns) * pitch, "y": padding + (k // columns) * pitch} for k in range(n)
+    ]
+    return {
+        "columns": columns,
+        "rows": rows,
+        "size": image_size,
+        "cells": cells,
+        "width": columns * pitch + padding,
+        "height": rows * pitch + padding,
+    }

@@ -17,7 +17,11 @@ from app.dashboard.charts import plain
 
 SHORT = {"a100_sxm": "A100 SXM", "h100_sxm": "H100 SXM", "tpu_v4": "TPU v4"}
 BASIS_LABELS = {"full_die": "full die", "rng_time_share": "die × RNG time share"}
-ASSUMPTION_LABELS = {"adc_model": "ADC energy model", "utilisation": "GPU/TPU utilisation", "post_layout_factor": "post-layout factor"}
+ASSUMPTION_LABELS = {
+    "adc_model": "ADC energy model",
+    "utilisation": "GPU/TPU utilisation",
+    "post_layout_factor": "post-layout factor",
+}
 OLD_REPORT = "not computed: this job's report was stored before telemetry schema 2"
 
 
@@ -32,12 +36,30 @@ def ranges_view(report) -> dict | None:
         return None
     ranges = energy.ratio_ranges
     if ranges is None:
-        return {"missing": OLD_REPORT if report.upgraded_from is not None else "not computed for this report (a cancelled job's)"}
-    assumptions = [{"name": a.name, "label": ASSUMPTION_LABELS.get(a.name, a.name.replace("_", " ")), "headline": _choice(a.headline),
-                    "alternatives": " / ".join(_choice(v) for v in a.alternatives), "basis": a.basis} for a in ranges.assumptions]  # fmt: skip
+        return {
+            "missing": OLD_REPORT
+            if report.upgraded_from is not None
+            else "not computed for this report (a cancelled job's)"
+        }
+    assumptions = [
+        {
+            "name": a.name,
+            "label": ASSUMPTION_LABELS.get(a.name, a.name.replace("_", " ")),
+            "headline": _choice(a.headline),
+            "alternatives": " / ".join(_choice(v) for v in a.alternatives),
+            "basis": a.basis,
+        }
+        for a in ranges.assumptions
+    ]
     chip = ranges.chip_energy_per_image_j
-    return {"missing": None, "assumptions": assumptions, "method": ranges.method, "not_varied": ranges.not_varied,
-            "chip_low_j": chip.low, "chip_high_j": chip.high}  # fmt: skip
+    return {
+        "missing": None,
+        "assumptions": assumptions,
+        "method": ranges.method,
+        "not_varied": ranges.not_varied,
+        "chip_low_j": chip.low,
+        "chip_high_j": chip.high,
+    }
 
 
 def bit_area_view(report) -> dict | None:
@@ -52,12 +74,30 @@ def bit_area_view(report) -> dict | None:
         for basis in ("full_die", "rng_time_share"):
             entry = getattr(acc, basis)
             spread = (ranges.get(key) or {}).get(basis)
-            rows.append({"key": key, "name": SHORT.get(key, acc.name), "basis": basis, "basis_label": BASIS_LABELS[basis],
-                         "energy_per_bit_j": acc.energy_per_bit_j, "area_mm2": entry.area_mm2, "j_mm2": entry.j_mm2,
-                         "ratio": entry.gpu_over_chip, "low": spread.low if spread else None, "high": spread.high if spread else None})  # fmt: skip
-    return {"citation": metric.citation, "definition": metric.definition, "bit_definition": metric.bit_definition,
-            "chip_basis": metric.chip_basis, "chip_energy_per_bit_j": metric.chip_energy_per_bit_j,
-            "chip_area_mm2": metric.chip_area_mm2, "chip_j_mm2": metric.chip_j_mm2, "rows": rows}  # fmt: skip
+            rows.append(
+                {
+                    "key": key,
+                    "name": SHORT.get(key, acc.name),
+                    "basis": basis,
+                    "basis_label": BASIS_LABELS[basis],
+                    "energy_per_bit_j": acc.energy_per_bit_j,
+                    "area_mm2": entry.area_mm2,
+                    "j_mm2": entry.j_mm2,
+                    "ratio": entry.gpu_over_chip,
+                    "low": spread.low if spread else None,
+                    "high": spread.high if spread else None,
+                }
+            )
+    return {
+        "citation": metric.citation,
+        "definition": metric.definition,
+        "bit_definition": metric.bit_definition,
+        "chip_basis": metric.chip_basis,
+        "chip_energy_per_bit_j": metric.chip_energy_per_bit_j,
+        "chip_area_mm2": metric.chip_area_mm2,
+        "chip_j_mm2": metric.chip_j_mm2,
+        "rows": rows,
+    }
 
 
 def same_n(points, software) -> list[dict]:
@@ -91,8 +131,12 @@ def compare_rows(qualities: list[dict]) -> list[dict]:
     rows = [{"label": "batch KID (± std over subsets)", "cells": [kid_text(q.get("kid")) for q in qualities]}]
     batch_ns = sorted({q["fid"]["n"] for q in qualities if q.get("fid") and q["fid"].get("value") is not None})
     for n in batch_ns:
-        cells = [f"{q['fid']['value']:.1f}" if q.get("fid") and q["fid"].get("value") is not None and q["fid"]["n"] == n else None
-                 for q in qualities]  # fmt: skip
+        cells = [
+            f"{q['fid']['value']:.1f}"
+            if q.get("fid") and q["fid"].get("value") is not None and q["fid"]["n"] == n
+            else None
+            for q in qualities
+        ]
         rows.append({"label": f"batch FID, N = {n}", "cells": cells, "n": n})
     offline_ns = sorted({p["n"] for q in qualities for p in q.get("points") or []})
     for n in offline_ns:
@@ -103,4 +147,3 @@ def compare_rows(qualities: list[dict]) -> list[dict]:
 
 def range_text(low, high, unit: str = "×") -> str:
     return "" if low is None or high is None else f"{plain(low, '')}–{plain(high, unit)}"
-

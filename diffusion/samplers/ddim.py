@@ -13,7 +13,8 @@ DDPM even when clipping acts, but it is wrong for η = 0 with the cosine schedul
 ᾱ ≈ 2e-9, x̂_0 = (x_t − ε)/5e-5 is noise amplified 20 000× and clipped to a ±1 speckle, and a
 recomputed ε ≈ x_t carries that speckle through every deterministic step (measured: speckled,
 step-count-independent images). Without clipping, η = 1 equals DDPM's "small"-variance ancestral
-step exactly (σ² = β̃, same mean). η = 0 is deterministic given x_T and needs no noise. The sampler draws no randomness: z is the ``noise`` argument. At the last step
+step exactly (σ² = β̃, same mean). η = 0 is deterministic given x_T and needs no noise. The sampler draws no randomness: z is the ``noise`` argument.
+At the last step
 ᾱ_p = 1, so σ = 0 and x_p = x̂_0; ``noise`` is ignored there.
 """
 
@@ -35,19 +36,15 @@ class DDIMSampler(RespacedSampler):
     `diffusion.samplers.respacing`); until then all T steps are kept.
     """
 
-    def __init__(self, alphas_cumprod, eta: float = 0.0, clip_sample: bool = True,
-                 spacing: str = "trailing"):
+    def __init__(self, alphas_cumprod, eta: float = 0.0, clip_sample: bool = True, spacing: str = "trailing"):
         if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0.0 <= eta <= 1.0:
             raise InputError(f"eta must be a number in [0, 1], got {eta!r}")
         self.eta: float = float(eta)
         super().__init__(alphas_cumprod, clip_sample, spacing)
 
-
-
     def needs_noise(self, t) -> bool:
         """Whether ``step`` at ``t`` uses a noise tensor: η > 0 and not the last step."""
         return self.eta > 0.0 and not self.respacing.is_last(t)
-
 
     def sigma(self, t) -> float:
         """σ_t(η) of eq. 16 for the step at ``t`` (0 at the last step)."""
@@ -56,11 +53,9 @@ class DDIMSampler(RespacedSampler):
         a_prev = float(self.respacing.alphas_cumprod_prev[i])
         return self.eta * math.sqrt((1.0 - a_prev) / (1.0 - a) * (1.0 - a / a_prev))
 
-    def step(self, model_output: torch.Tensor, t, sample: torch.Tensor,
-             noise: torch.Tensor | None) -> torch.Tensor:
+    def step(self, model_output: torch.Tensor, t, sample: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         """x_{t_prev} from x_t by eq. 12 (see the module docstring)."""
         i = self.respacing.index(t)
-        a = float(self.respacing.alphas_cumprod[i])
         a_prev = float(self.respacing.alphas_cumprod_prev[i])
         sigma = self.sigma(t)
         x0 = self.predict_x0(model_output, t, sample)
@@ -72,4 +67,3 @@ class DDIMSampler(RespacedSampler):
             raise InputError(f"noise is required at t={int(t)} when eta > 0 (only the last step may omit it)")
         check_same_shape(noise, sample, "noise")
         return prev + sigma * noise
-

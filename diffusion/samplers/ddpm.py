@@ -32,30 +32,26 @@ class DDPMSampler(RespacedSampler):
     `diffusion.samplers.respacing`); until then all T steps are kept.
     """
 
-    def __init__(self, alphas_cumprod, clip_sample: bool = True, variance: str = "small",
-                 spacing: str = "trailing"):
+    def __init__(self, alphas_cumprod, clip_sample: bool = True, variance: str = "small", spacing: str = "trailing"):
         if variance not in VARIANCES:
             raise InputError(f"variance must be one of {VARIANCES}, got {variance!r}")
         self.variance = variance
         super().__init__(alphas_cumprod, clip_sample, spacing)
 
-
-
     def needs_noise(self, t) -> bool:
         """Whether ``step`` at ``t`` uses a noise tensor (every step but the last)."""
         return not self.respacing.is_last(t)
 
-
-    def step(self, model_output: torch.Tensor, t, sample: torch.Tensor,
-             noise: torch.Tensor | None) -> torch.Tensor:
+    def step(self, model_output: torch.Tensor, t, sample: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         """x_{t_prev} from x_t: posterior mean plus σ·``noise`` (see the module docstring)."""
         i = self.respacing.index(t)
         a = float(self.respacing.alphas_cumprod[i])
         a_prev = float(self.respacing.alphas_cumprod_prev[i])
         beta = float(self.respacing.betas[i])
         x0 = self.predict_x0(model_output, t, sample)
-        mean = (math.sqrt(a_prev) * beta / (1.0 - a)) * x0 \
-            + (math.sqrt(1.0 - beta) * (1.0 - a_prev) / (1.0 - a)) * sample
+        mean = (math.sqrt(a_prev) * beta / (1.0 - a)) * x0 + (
+            math.sqrt(1.0 - beta) * (1.0 - a_prev) / (1.0 - a)
+        ) * sample
         if i == self.num_steps - 1:
             return mean
         if noise is None:
@@ -63,4 +59,3 @@ class DDPMSampler(RespacedSampler):
         check_same_shape(noise, sample, "noise")
         var = beta * (1.0 - a_prev) / (1.0 - a) if self.variance == "small" else beta
         return mean + math.sqrt(var) * noise
-

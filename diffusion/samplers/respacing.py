@@ -25,7 +25,6 @@ distinct for every 1 ≤ S ≤ T.
 from __future__ import annotations
 
 import math
-
 import operator
 from dataclasses import dataclass
 
@@ -51,9 +50,7 @@ def check_alphas_cumprod(alphas_cumprod) -> np.ndarray:
         raise InputError(f"alphas_cumprod must lie in (0, 1), got values {bad!r}")
     if a.size > 1 and not np.all(np.diff(a) < 0.0):
         i = int(np.argmax(np.diff(a) >= 0.0))
-        raise InputError(
-            f"alphas_cumprod must be strictly decreasing, got ᾱ[{i}]={a[i]!r} ≤ ᾱ[{i + 1}]={a[i + 1]!r}"
-        )
+        raise InputError(f"alphas_cumprod must be strictly decreasing, got ᾱ[{i}]={a[i]!r} ≤ ᾱ[{i + 1}]={a[i + 1]!r}")
     a.setflags(write=False)
     return a
 
@@ -63,9 +60,7 @@ def check_num_steps(num_steps, num_train_timesteps: int) -> int:
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)):
         raise InputError(f"num_steps must be an integer, got {num_steps!r}")
     if not 1 <= int(num_steps) <= num_train_timesteps:
-        raise InputError(
-            f"num_steps must be in [1, {num_train_timesteps}] (the training steps), got {num_steps}"
-        )
+        raise InputError(f"num_steps must be in [1, {num_train_timesteps}] (the training steps), got {num_steps}")
     return int(num_steps)
 
 

@@ -38,7 +38,9 @@ def test_unknown_profile_is_a_clear_error(capsys):
 
 
 def test_rng_test_prints_one_json_object_with_the_promised_fields(capsys):
-    code, out, _ = run(capsys, "rng-test", "--profile", "vcma-default", "--bits", "100000", "--samples", "100000", "--json")
+    code, out, _ = run(
+        capsys, "rng-test", "--profile", "vcma-default", "--bits", "100000", "--samples", "100000", "--json"
+    )
     assert code == 0
     report = json.loads(out)
     assert report["profile"] == "vcma-default" and report["bits"] == 100000
@@ -106,16 +108,33 @@ def test_cost_prints_a_report(capsys):
     assert set(report["energy_j"]) >= {"array_read", "adc", "dac", "rng", "digital"}
     assert report["area_total_mm2"] > 0 and report["latency_s"]["per_image"] > 0
     a100 = report["ratio_ranges"]["energy_per_image_gpu_over_chip"]["a100_sxm"]
-    assert a100["low"] < a100["headline"] == report["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"] < a100["high"]
+    assert (
+        a100["low"] < a100["headline"] == report["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"] < a100["high"]
+    )
 
 
 def test_bench_crossbar_small(capsys):
-    code, out, _ = run(capsys, "bench", "crossbar", "--profiles", "ideal,vcma-lowbit", "--size", "64", "--batch", "8", "--repeats", "1", "--json")
+    code, out, _ = run(
+        capsys,
+        "bench",
+        "crossbar",
+        "--profiles",
+        "ideal,vcma-lowbit",
+        "--size",
+        "64",
+        "--batch",
+        "8",
+        "--repeats",
+        "1",
+        "--json",
+    )
     assert code == 0
     result = json.loads(out)
     errors = {row["profile"]: row["relative_error"] for row in result["profiles"]}
     assert errors["ideal"] < 1e-12 and errors["vcma-lowbit"] > 0.01
     assert "available" in result["aihwkit"]
     engines = {row["profile"]: row for row in result["profiles"]}
-    assert engines["ideal"]["exact_torch_relative_error"] < 1e-6 and engines["ideal"]["statistical_relative_error"] < 1e-6
+    assert (
+        engines["ideal"]["exact_torch_relative_error"] < 1e-6 and engines["ideal"]["statistical_relative_error"] < 1e-6
+    )
     assert engines["vcma-lowbit"]["statistical_seconds"] > 0 and engines["vcma-lowbit"]["exact_torch_seconds"] > 0

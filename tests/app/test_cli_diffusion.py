@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from app import cli, cli_diffusion
+from app import cli
 from diffusion import checkpoints, inception, quality
 from diffusion.schedule import ScheduleConfig
 from diffusion.unet import UNet, UNetConfig
@@ -35,11 +35,20 @@ def model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("model")
     torch.manual_seed(0)
     model = UNet(TINY)
-    data = checkpoints._weights_bytes({k: v.contiguous() for k, v in model.state_dict().items()}, {"format": checkpoints.WEIGHTS_FORMAT})
+    data = checkpoints._weights_bytes(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, {"format": checkpoints.WEIGHTS_FORMAT}
+    )
     (root / checkpoints.MODEL_FILE).write_bytes(data)
-    info = {"format": checkpoints.MODEL_FORMAT, "unet": TINY.to_dict(), "schedule": ScheduleConfig().to_dict(), "steps": 0,
-            "wall_seconds": 0.0, "parameters": sum(p.numel() for p in model.parameters()),
-            "sha256": checkpoints.sha256_file(root / checkpoints.MODEL_FILE), "weights_file": checkpoints.MODEL_FILE}  # fmt: skip
+    info = {
+        "format": checkpoints.MODEL_FORMAT,
+        "unet": TINY.to_dict(),
+        "schedule": ScheduleConfig().to_dict(),
+        "steps": 0,
+        "wall_seconds": 0.0,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "sha256": checkpoints.sha256_file(root / checkpoints.MODEL_FILE),
+        "weights_file": checkpoints.MODEL_FILE,
+    }
     (root / checkpoints.MODEL_INFO_FILE).write_text(json.dumps(info))
     return root
 
@@ -56,10 +65,28 @@ def reference(monkeypatch):
 
 
 def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
-    code = cli.main(["generate", "--profile", "software", "--n", "3", "--steps", "2", "--out", str(tmp_path / "out"), "--model", str(model_dir)])
+    code = cli.main(
+        [
+            "generate",
+            "--profile",
+            "software",
+            "--n",
+            "3",
+            "--steps",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--model",
+            str(model_dir),
+        ]
+    )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["files"] == 5 and printed["summary"]["schema_version"] == 2 and "gpu_energy_per_image_j" in printed["summary"]
+    assert (
+        printed["files"] == 5
+        and printed["summary"]["schema_version"] == 2
+        and "gpu_energy_per_image_j" in printed["summary"]
+    )
     telemetry = json.loads((tmp_path / "out" / "telemetry.json").read_text())
     assert telemetry["schema_version"] == 2 and telemetry["energy"]["kind"] == "gpu_baseline"
     quality = telemetry["quality"]
@@ -72,7 +99,23 @@ def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
 def test_eval_prints_one_row_per_configuration_with_software_first(capsys, tmp_path, model_dir, reference):
     ref_file = tmp_path / "stats.npz"
     ref_file.write_bytes(b"placeholder")  # exists; loading is monkeypatched
-    code = cli.main(["eval", "--profile", "ideal", "--n", "4", "--batch", "2", "--steps", "2", "--model", str(model_dir), "--reference", str(ref_file)])
+    code = cli.main(
+        [
+            "eval",
+            "--profile",
+            "ideal",
+            "--n",
+            "4",
+            "--batch",
+            "2",
+            "--steps",
+            "2",
+            "--model",
+            str(model_dir),
+            "--reference",
+            str(ref_file),
+        ]
+    )
     assert code == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["profile"] for r in rows] == ["software", "ideal"]
@@ -86,7 +129,22 @@ def test_eval_without_reference_explains(capsys, tmp_path, model_dir):
 
 
 def test_bench_sampling_reports_software_exact_and_statistical_rows(capsys, model_dir):
-    code = cli.main(["bench", "sampling", "--profile", "ideal", "--batch", "2", "--steps", "2", "--model", str(model_dir), "--device", "cpu"])
+    code = cli.main(
+        [
+            "bench",
+            "sampling",
+            "--profile",
+            "ideal",
+            "--batch",
+            "2",
+            "--steps",
+            "2",
+            "--model",
+            str(model_dir),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     rows = result["rows"]
@@ -97,8 +155,25 @@ def test_bench_sampling_reports_software_exact_and_statistical_rows(capsys, mode
 
 def test_generate_in_statistical_mode_records_the_mode(capsys, tmp_path, model_dir, monkeypatch):
     monkeypatch.setenv("SPINDIFF_DEVICE", "auto")  # --device sets it for the process; restored after the test
-    code = cli.main(["generate", "--profile", "vcma-default", "--emulation", "statistical", "--n", "2", "--steps", "2",
-                     "--model", str(model_dir), "--out", str(tmp_path), "--device", "cpu"])  # fmt: skip
+    code = cli.main(
+        [
+            "generate",
+            "--profile",
+            "vcma-default",
+            "--emulation",
+            "statistical",
+            "--n",
+            "2",
+            "--steps",
+            "2",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     telemetry = json.loads((tmp_path / "telemetry.json").read_text())
     assert telemetry["emulation"]["mode"] == "statistical" and telemetry["emulation"]["device"] == "cpu"
@@ -109,15 +184,49 @@ def test_unavailable_device_is_a_clear_error(capsys, tmp_path, model_dir, monkey
     monkeypatch.setenv("SPINDIFF_DEVICE", "auto")
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    code = cli.main(["generate", "--profile", "ideal", "--n", "1", "--steps", "1", "--model", str(model_dir), "--out", str(tmp_path), "--device", "cuda"])
+    code = cli.main(
+        [
+            "generate",
+            "--profile",
+            "ideal",
+            "--n",
+            "1",
+            "--steps",
+            "1",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path),
+            "--device",
+            "cuda",
+        ]
+    )
     assert code == 2 and "SPINDIFF_DEVICE='cuda'" in capsys.readouterr().err
 
 
 def test_generate_paired_with_mtj_noise_writes_the_twin(capsys, tmp_path, model_dir, reference):
-    code = cli.main(["generate", "--profile", "ideal", "--n", "2", "--steps", "2", "--noise", "mtj", "--paired",
-                     "--model", str(model_dir), "--out", str(tmp_path)])  # fmt: skip
+    code = cli.main(
+        [
+            "generate",
+            "--profile",
+            "ideal",
+            "--n",
+            "2",
+            "--steps",
+            "2",
+            "--noise",
+            "mtj",
+            "--paired",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["files"] == 2 + 1 + 2 + 1 + 1  # images, grid, twin images, twin grid, telemetry
+    assert (
+        json.loads(capsys.readouterr().out)["files"] == 2 + 1 + 2 + 1 + 1
+    )  # images, grid, twin images, twin grid, telemetry
     telemetry = json.loads((tmp_path / "telemetry.json").read_text())
     assert telemetry["reproducibility"]["noise"]["source"] == "mtj" and telemetry["request"]["paired"] is True
     assert telemetry["fidelity"]["identical"] == 2 and telemetry["fidelity"]["same_noise"] is True
@@ -126,7 +235,19 @@ def test_generate_paired_with_mtj_noise_writes_the_twin(capsys, tmp_path, model_
 
 def test_generate_rejects_an_unknown_noise_source(capsys, tmp_path, model_dir):
     with pytest.raises(SystemExit):
-        cli.main(["generate", "--profile", "software", "--noise", "quantum", "--out", str(tmp_path), "--model", str(model_dir)])
+        cli.main(
+            [
+                "generate",
+                "--profile",
+                "software",
+                "--noise",
+                "quantum",
+                "--out",
+                str(tmp_path),
+                "--model",
+                str(model_dir),
+            ]
+        )
     assert "--noise" in capsys.readouterr().err
 
 
@@ -136,10 +257,17 @@ def test_telemetry_reads_a_stored_report_of_any_schema(capsys, tmp_path):
     code, out, _ = run(capsys, "telemetry", str(tmp_path / "job.json"))  # a job as the API returns it
     summary = json.loads(out)
     assert code == 0 and summary["schema_version"] == 2 and summary["upgraded_from"] == 1
-    assert summary["energy_per_image_gpu_over_chip"]["a100_sxm"]["headline"] == job["telemetry"]["energy"]["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"]
+    assert (
+        summary["energy_per_image_gpu_over_chip"]["a100_sxm"]["headline"]
+        == job["telemetry"]["energy"]["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"]
+    )
     (tmp_path / "telemetry.json").write_text(json.dumps(job["telemetry"]))
     code, out, _ = run(capsys, "telemetry", str(tmp_path / "telemetry.json"), "--full")
     full = json.loads(out)
-    assert code == 0 and full["energy"]["kind"] == "chip" and full["energy"]["counts"] == job["telemetry"]["energy"]["counts"]
+    assert (
+        code == 0
+        and full["energy"]["kind"] == "chip"
+        and full["energy"]["counts"] == job["telemetry"]["energy"]["counts"]
+    )
     code, _, err = run(capsys, "telemetry", str(tmp_path / "absent.json"))
     assert code == 2 and "cannot read" in err

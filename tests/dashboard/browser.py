@@ -28,8 +28,14 @@ SCREENSHOTS = (
 API_KEY = "dashboard-test-key"
 LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # what Chromium logs for any 4xx/5xx fetch (a 401 before the key, the 422 of a bad form value)
 EXPECTED_CONSOLE = ("Failed to load resource",)
 
@@ -61,8 +67,14 @@ class Watched:
 
     def _page(self, page) -> None:
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("console", lambda message: self.problems.append(f"console {message.type}: {message.text}")
-                if message.type == "error" and not message.text.startswith(EXPECTED_CONSOLE) else None)  # fmt: skip
+        page.on(
+            "console",
+            lambda message: (
+                self.problems.append(f"console {message.type}: {message.text}")
+                if message.type == "error" and not message.text.startswith(EXPECTED_CONSOLE)
+                else None
+            ),
+        )
 
     def foreign(self) -> list[str]:
         """Requests that left the service's origin (a CDN, a font host): there must be none."""
@@ -72,8 +84,13 @@ class Watched:
 def new_context(browser, origin: str, viewport: dict = LAPTOP, key: str | None = API_KEY):
     """A browser context on the service, its API key already in each tab's sessionStorage (as
     after typing it once), unless ``key`` is None."""
-    context = browser.new_context(viewport=viewport, base_url=origin, is_mobile=viewport is PHONE, has_touch=viewport is PHONE,
-                                  accept_downloads=True)  # fmt: skip
+    context = browser.new_context(
+        viewport=viewport,
+        base_url=origin,
+        is_mobile=viewport is PHONE,
+        has_touch=viewport is PHONE,
+        accept_downloads=True,
+    )
     context.set_default_timeout(30_000)
     if key is not None:
         # runs in every document, about:blank included (no storage there)

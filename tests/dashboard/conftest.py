@@ -23,7 +23,9 @@ CHIP_JOB = {**SOFTWARE_JOB, "hardware": "vcma-default"}
 def chromium():
     path = chromium_path()
     if path is None:
-        pytest.skip("Chromium is not installed: run `apt-get install chromium` (Debian/Ubuntu) for the dashboard's browser tests")
+        pytest.skip(
+            "Chromium is not installed: run `apt-get install chromium` (Debian/Ubuntu) for the dashboard's browser tests"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: `make install` (dev extra)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
@@ -35,13 +37,23 @@ def chromium():
 def dashboard(tmp_path_factory):
     """API (with SPINDIFF_API_KEYS), one worker process, their own embedded Redis."""
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
-        svc = Service(server, 0, tmp_path_factory.mktemp("dashboard"),
-                      env={"SPINDIFF_API_KEYS": API_KEY, "SPINDIFF_RATE_LIMIT_PER_MINUTE": "2000"})  # fmt: skip
+        svc = Service(
+            server,
+            0,
+            tmp_path_factory.mktemp("dashboard"),
+            env={"SPINDIFF_API_KEYS": API_KEY, "SPINDIFF_RATE_LIMIT_PER_MINUTE": "2000"},
+        )
         try:
             svc.start_api()
             svc.start_worker()
             with svc.client() as client:
-                wait_until(lambda: client.get("/readyz").status_code == 200, 90, 0.2, "the service never became ready", svc.dump_logs)
+                wait_until(
+                    lambda: client.get("/readyz").status_code == 200,
+                    90,
+                    0.2,
+                    "the service never became ready",
+                    svc.dump_logs,
+                )
             yield svc
         finally:
             svc.stop()
@@ -74,7 +86,7 @@ def browse(chromium, dashboard, request):
         return context, watched
 
     yield open_context
-    for context, watched in opened:
+    for context, _watched in opened:
         context.close()
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
     if not failed:

@@ -13,11 +13,21 @@ from app.dashboard.charts import WIDTH, Bar, _Axis, bar_chart, plain, si, stacke
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.mark.parametrize("value, unit, text", [
-    (2.690695686893542e-05, "J", "26.9 µJ"), (0.0013785516036400405, "J", "1.38 mJ"), (4.49e-4, "s", "449 µs"),
-    (1.0, "J", "1 J"), (999.95, "J", "1 kJ"), (1e-15, "J", "1 fJ"), (0, "J", "0 J"), (None, "J", "—"), (-2.5e-6, "s", "-2.5 µs"),
-    (float("nan"), "J", "—"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "value, unit, text",
+    [
+        (2.690695686893542e-05, "J", "26.9 µJ"),
+        (0.0013785516036400405, "J", "1.38 mJ"),
+        (4.49e-4, "s", "449 µs"),
+        (1.0, "J", "1 J"),
+        (999.95, "J", "1 kJ"),
+        (1e-15, "J", "1 fJ"),
+        (0, "J", "0 J"),
+        (None, "J", "—"),
+        (-2.5e-6, "s", "-2.5 µs"),
+        (float("nan"), "J", "—"),
+    ],
+)
 def test_si_prefixes_three_significant_figures(value, unit, text):
     assert si(value, unit) == text
 
@@ -57,29 +67,45 @@ def _parse(svg) -> ET.Element:
 
 
 def test_bar_chart_draws_each_bar_with_label_value_note_axis_and_title():
-    svg = bar_chart([Bar("this chip", 2.69e-5, "chip"), Bar("A100 SXM", 2.5e-3, "gpu", "92.8× chip"), Bar("none", None)], "J",
-                    log=True, axis_title="energy per image (J, log scale)")  # fmt: skip
+    svg = bar_chart(
+        [Bar("this chip", 2.69e-5, "chip"), Bar("A100 SXM", 2.5e-3, "gpu", "92.8× chip"), Bar("none", None)],
+        "J",
+        log=True,
+        axis_title="energy per image (J, log scale)",
+    )
     root = _parse(svg)
     texts = [t.text for t in root.iter(SVG + "text")]
-    assert {"this chip", "A100 SXM", "none", "26.9 µJ", "2.5 mJ 92.8× chip", "n/a", "energy per image (J, log scale)"} <= set(texts)
+    assert {
+        "this chip",
+        "A100 SXM",
+        "none",
+        "26.9 µJ",
+        "2.5 mJ 92.8× chip",
+        "n/a",
+        "energy per image (J, log scale)",
+    } <= set(texts)
     assert {"10 µJ", "100 µJ", "1 mJ", "10 mJ"} <= set(texts)  # tick labels carry the unit
     rects = list(root.iter(SVG + "rect"))
     assert [r.get("class") for r in rects] == ["bar chip", "bar gpu"]  # no bar for a missing value
     chip, gpu = (float(r.get("width")) for r in rects)
     # on a log axis the length difference is the ratio's logarithm: log10(2.5e-3 / 2.69e-5) of 3 decades
-    span = float(root.find(SVG + "line[@class='axis']").get("x2")) - float(root.find(SVG + "line[@class='axis']").get("x1"))
+    span = float(root.find(SVG + "line[@class='axis']").get("x2")) - float(
+        root.find(SVG + "line[@class='axis']").get("x1")
+    )
     assert (gpu - chip) / span == pytest.approx(math.log10(2.5e-3 / 2.69e-5) / 3, abs=0.01)
     assert root.get("viewBox").startswith(f"0 0 {WIDTH} ")
 
 
 def test_labels_are_escaped():
-    svg = str(bar_chart([Bar("<script>alert(1)</script>", 1.0, "x\"><b")], "J"))
+    svg = str(bar_chart([Bar("<script>alert(1)</script>", 1.0, 'x"><b')], "J"))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     _parse(svg)  # still well-formed
 
 
 def test_stacked_chart_segments_add_up_to_the_row_total():
-    svg = stacked_chart([("#1", [("seg-adc", 3.0), ("seg-rng", 1.0)]), ("#2", [("seg-adc", 1.0), ("seg-rng", 0.0)])], "J")
+    svg = stacked_chart(
+        [("#1", [("seg-adc", 3.0), ("seg-rng", 1.0)]), ("#2", [("seg-adc", 1.0), ("seg-rng", 0.0)])], "J"
+    )
     root = _parse(svg)
     rects = [r for r in root.iter(SVG + "rect")]
     assert [r.get("class") for r in rects] == ["seg seg-adc", "seg seg-rng", "seg seg-adc"]  # zero segments left out

@@ -96,9 +96,13 @@ def test_submit_from_the_form_and_watch_it_run_and_finish(browse, client, finish
 
     # while it runs: progress, ETA and the current denoised estimate, refreshed over SSE
     expect(page.locator("#live")).to_be_visible()
-    wait_js(page, f"""() => {{ const p = document.querySelector('#preview');
+    wait_js(
+        page,
+        f"""() => {{ const p = document.querySelector('#preview');
         const s = Number(document.querySelector('#live-progress').dataset.step);
-        return !p.hidden && p.naturalWidth > 0 && s >= 3 && s < {STEPS}; }}""", timeout=180)  # fmt: skip
+        return !p.hidden && p.naturalWidth > 0 && s >= 3 && s < {STEPS}; }}""",
+        timeout=180,
+    )
     expect(page.locator("#live-text")).to_contain_text(f"/ {STEPS}")
     expect(page.locator("#cancel-button")).to_be_enabled()
     screenshot(page, "job-running-laptop")
@@ -118,7 +122,9 @@ def test_submit_from_the_form_and_watch_it_run_and_finish(browse, client, finish
         expect(page.locator(f'[data-figure="{name}"] svg')).to_be_visible()
         expect(page.locator(f'[data-figure="{name}"]')).to_contain_text(text)
     expect(page.locator("#quality-title")).to_be_visible()
-    expect(page.locator(".record")).to_contain_text(client.get(f"/v1/generations/{job_id}").json()["reproducibility"]["profile_hash"])
+    expect(page.locator(".record")).to_contain_text(
+        client.get(f"/v1/generations/{job_id}").json()["reproducibility"]["profile_hash"]
+    )
     screenshot(page, "job-chip-laptop")
 
     # click to enlarge, download the PNG (it carries the record)

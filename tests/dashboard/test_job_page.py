@@ -13,7 +13,19 @@ from tests.service.helpers import submit, wait_status
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: `make install` (dev extra)").expect
 
 LONG = {"num_images": 4, "steps": 1000, "hardware": "software", "preview": True, "quality": {"enabled": False}}
-REQUEST_KEYS = ("model", "model_sha256", "num_images", "sampler", "steps", "eta", "seed", "chip_seed", "hardware", "quality", "preview")
+REQUEST_KEYS = (
+    "model",
+    "model_sha256",
+    "num_images",
+    "sampler",
+    "steps",
+    "eta",
+    "seed",
+    "chip_seed",
+    "hardware",
+    "quality",
+    "preview",
+)
 
 
 def test_cancel_a_running_job(browse, client):
@@ -32,7 +44,9 @@ def test_cancel_a_running_job(browse, client):
 
 
 def test_run_again_resubmits_the_exact_request(browse, client):
-    original = submit(client, {"num_images": 2, "steps": 4, "sampler": "ddim", "eta": 0.5, "hardware": "software"})  # server picks the seed
+    original = submit(
+        client, {"num_images": 2, "steps": 4, "sampler": "ddim", "eta": 0.5, "hardware": "software"}
+    )  # server picks the seed
     original = wait_status(client, original["id"], "succeeded")
     assert original["request"]["seed"] >= 0
     context, _ = browse()
@@ -49,7 +63,10 @@ def test_run_again_resubmits_the_exact_request(browse, client):
     assert {k: rerun["request"][k] for k in REQUEST_KEYS} == {k: original["request"][k] for k in REQUEST_KEYS}
     assert rerun["reproducibility"]["sampler"] == original["reproducibility"]["sampler"]
     # same seeds, same request: the same pictures (the PNGs differ only in the record's job id)
-    assert client.get(rerun["grid_url"]).content != b"" and rerun["reproducibility"]["seed"] == original["reproducibility"]["seed"]
+    assert (
+        client.get(rerun["grid_url"]).content != b""
+        and rerun["reproducibility"]["seed"] == original["reproducibility"]["seed"]
+    )
     screenshot(page, "job-software-laptop")
 
 

@@ -42,8 +42,12 @@ def test_pages_need_no_key_carry_a_strict_csp_and_no_inline_code(dashboard):
 
 
 def test_data_routes_need_the_key(dashboard):
-    for method, path in (("POST", "/dashboard/validate"), ("GET", "/dashboard/jobs/stream"), ("GET", "/dashboard/jobs/x/report"),
-                         ("GET", "/dashboard/compare?ids=a,b")):  # fmt: skip
+    for method, path in (
+        ("POST", "/dashboard/validate"),
+        ("GET", "/dashboard/jobs/stream"),
+        ("GET", "/dashboard/jobs/x/report"),
+        ("GET", "/dashboard/compare?ids=a,b"),
+    ):
         response = httpx.request(method, dashboard.url + path, json={}, timeout=10)
         assert response.status_code == 401 and response.json()["error"]["code"] == "api_key_required", path
 
@@ -61,7 +65,11 @@ def test_validate_answers_as_the_api_does_and_queues_nothing(client, body):
 
 def test_validate_accepts_a_good_request_without_queueing_it(client):
     before = len(client.get("/v1/generations", params={"limit": 100}).json()["items"])
-    body = {"num_images": 2, "steps": 3, "hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}}}}
+    body = {
+        "num_images": 2,
+        "steps": 3,
+        "hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}}},
+    }
     answer = client.post("/dashboard/validate", json=body)
     assert answer.status_code == 200, answer.text
     assert answer.json()["ok"] is True and len(answer.json()["hardware"]["profile_hash"]) == 64
@@ -72,8 +80,16 @@ def test_validate_accepts_a_good_request_without_queueing_it(client):
 def test_job_report_fragment_of_a_chip_job(client, finished_jobs):
     chip = finished_jobs["chip"]
     html = client.get(f"/dashboard/jobs/{chip['id']}/report").text
-    for text in ("Energy per image: chip vs GPU/TPU", "Energy per image by component", "Chip area by block", "Latency per image",
-                 "Reproducibility record", "Quality", 'data-status="succeeded"', chip["reproducibility"]["profile_hash"]):  # fmt: skip
+    for text in (
+        "Energy per image: chip vs GPU/TPU",
+        "Energy per image by component",
+        "Chip area by block",
+        "Latency per image",
+        "Reproducibility record",
+        "Quality",
+        'data-status="succeeded"',
+        chip["reproducibility"]["profile_hash"],
+    ):
         assert text in html, text
     assert len(re.findall(r'<rect class="cell"', html)) == 4
     body = json.loads(re.search(r'<script type="application/json" id="rerun-body">(.*?)</script>', html, re.S).group(1))
@@ -95,7 +111,9 @@ def test_compare_fragment_checks_its_ids(client, finished_jobs):
 
 def test_jobs_stream_sends_the_newest_jobs_with_seeds_as_text(dashboard, finished_jobs):
     headers = {"Authorization": f"Bearer {API_KEY}"}
-    with httpx.stream("GET", dashboard.url + "/dashboard/jobs/stream", headers=headers, timeout=httpx.Timeout(30)) as response:
+    with httpx.stream(
+        "GET", dashboard.url + "/dashboard/jobs/stream", headers=headers, timeout=httpx.Timeout(30)
+    ) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         lines = response.iter_lines()
         for line in lines:

@@ -47,7 +47,12 @@ def test_software_job_has_only_the_gpu_baseline():
 
 
 def test_chip_job_has_all_four_figures_and_cancelled_job_its_partial_ones():
-    assert list(figures.job_figures(telemetry.energy_view(load("vcma")))) == ["energy_vs", "components", "area", "latency"]
+    assert list(figures.job_figures(telemetry.energy_view(load("vcma")))) == [
+        "energy_vs",
+        "components",
+        "area",
+        "latency",
+    ]
     cancelled = load("cancelled")
     assert cancelled["telemetry"]["cancelled"] == {"steps_done": 3, "total": 300}
     assert list(figures.job_figures(telemetry.energy_view(cancelled))) == ["energy_vs", "components", "area", "latency"]
@@ -74,9 +79,12 @@ def test_quality_view_without_reference_statistics_says_why():
 
 def test_quality_view_with_batch_scores():
     job = load("vcma")
-    job["telemetry"]["quality"] = {"n": 2, "batch_fid": {"value": 212.5, "n": 2, "reference_n": 10000, "note": "small n"},
-                                   "batch_kid": {"mean": 0.21, "std": 0.02, "subsets": 100, "subset_size": 2},
-                                   "fid_calibrated": {"value": 31.4, "n": 10000, "source": "table", "note": "offline"}}  # fmt: skip
+    job["telemetry"]["quality"] = {
+        "n": 2,
+        "batch_fid": {"value": 212.5, "n": 2, "reference_n": 10000, "note": "small n"},
+        "batch_kid": {"mean": 0.21, "std": 0.02, "subsets": 100, "subset_size": 2},
+        "fid_calibrated": {"value": 31.4, "n": 10000, "source": "table", "note": "offline"},
+    }
     view = telemetry.quality_view(job)
     assert view["available"] and view["fid"]["value"] == 212.5 and view["fid"]["n"] == 2
     assert view["kid"]["mean"] == 0.21 and view["calibrated"]["value"] == 31.4 and view["calibrated"]["n"] == 10000

@@ -19,7 +19,9 @@ from diffusion import telemetry as report
 from diffusion.request_quality import measured_fids
 
 DATA = Path(__file__).parent / "data"
-SHA = "b0fa69e64cb54501279ff36db3bad1a70b9b74e85dc2c1d96ed4c168dc2ddca6"  # the shipped model: its FID tables have entries
+SHA = (
+    "b0fa69e64cb54501279ff36db3bad1a70b9b74e85dc2c1d96ed4c168dc2ddca6"  # the shipped model: its FID tables have entries
+)
 
 
 def load(name: str) -> dict:
@@ -27,16 +29,24 @@ def load(name: str) -> dict:
 
 
 def quality(n: int, profile: str) -> dict:
-    return {"n": n, "batch_fid": {"value": 200.0 + n, "n": n, "reference_n": 10000, "note": "small n"},
-            "batch_kid": {"mean": 0.05, "std": 0.01, "subsets": 100, "subset_size": n},
-            "fid_calibrated": None, **measured_fids(SHA, "ddpm", 10, 0.0, profile)}  # fmt: skip
+    return {
+        "n": n,
+        "batch_fid": {"value": 200.0 + n, "n": n, "reference_n": 10000, "note": "small n"},
+        "batch_kid": {"mean": 0.05, "std": 0.01, "subsets": 100, "subset_size": n},
+        "fid_calibrated": None,
+        **measured_fids(SHA, "ddpm", 10, 0.0, profile),
+    }
 
 
 def current(name: str, n: int) -> dict:
     """A job of ``name``'s fixture with a schema-2 report, as the worker now stores it."""
     job = load(name)
     old = job["telemetry"]
-    parts = {key: old[key] for key in ("request", "timings", "energy", "programming", "noise_samples", "workload") if key in old}
+    parts = {
+        key: old[key]
+        for key in ("request", "timings", "energy", "programming", "noise_samples", "workload")
+        if key in old
+    }
     chip = "energy_j" in old["energy"]
     made = report.generation_telemetry(**parts, ratio_ranges=ratio_ranges(old["energy"]) if chip else None)
     job["telemetry"] = report.with_quality(made, quality(n, "vcma-default" if chip else "software"), 1.0)
@@ -90,7 +100,8 @@ def test_the_compare_fragment_renders_the_rows_by_n():
     jobs = [current("software", 4), current("vcma", 16)]
     columns = [{**_report_context(job), "label": f"#{k + 1}"} for k, job in enumerate(jobs)]
     html = templates.env.get_template("_compare_report.html").render(
-        columns=columns, figures={}, quality_rows=uncertainty.compare_rows([c["quality"] for c in columns]))
+        columns=columns, figures={}, quality_rows=uncertainty.compare_rows([c["quality"] for c in columns])
+    )
     row = re.search(r'<tr class="quality-row" data-n="10000">(.*?)</tr>', html, re.S).group(1)
     cells = re.findall(r"<td>(.*?)</td>", row, re.S)
     assert cells[0].startswith("38.7") and cells[1] == "—"
@@ -106,7 +117,14 @@ def test_energy_ratios_carry_their_range_and_the_assumptions_are_listed():
     page = text(render("_job_report.html", job))
     a100 = view["accelerators"][0]
     assert f"range {uncertainty.range_text(a100['energy_ratio_low'], a100['energy_ratio_high'])}" in page
-    for words in ("ADC energy model", "F3 / F4", "GPU/TPU utilisation", "0.15 / 0.6", "post-layout factor", "Not varied"):
+    for words in (
+        "ADC energy model",
+        "F3 / F4",
+        "GPU/TPU utilisation",
+        "0.15 / 0.6",
+        "post-layout factor",
+        "Not varied",
+    ):
         assert words in page, words
 
 
@@ -116,7 +134,10 @@ def test_the_bit_area_metric_is_shown_on_both_bases_with_its_definition():
     block = re.search(r'<div class="bit-area" id="bit-area">(.*?)</table>', page, re.S).group(1)
     assert block.count('data-basis="full_die"') == 3 and block.count('data-basis="rng_time_share"') == 3
     words = text(block)
-    assert "Cheng et al., Nat. Commun. 16, 5022 (2025)" in words and "energy per bit per area = (energy per random bit" in words
+    assert (
+        "Cheng et al., Nat. Commun. 16, 5022 (2025)" in words
+        and "energy per bit per area = (energy per random bit" in words
+    )
     assert "die × RNG time share" in words and "full die" in words and "this chip" in words
 
 
@@ -132,11 +153,19 @@ def test_old_stored_jobs_still_render(name):
 
 def test_an_old_job_with_a_calibrated_fid_shows_it_with_its_n_and_no_invented_spread():
     job = load("vcma")
-    job["telemetry"]["quality"] = {"n": 2, "batch_fid": {"value": 212.5, "n": 2, "reference_n": 10000, "note": "small n"},
-                                   "batch_kid": {"mean": 0.21, "std": 0.02, "subsets": 100, "subset_size": 2},
-                                   "fid_calibrated": {"value": 89.7, "n": 500, "source": "table", "note": "offline"}}  # fmt: skip
+    job["telemetry"]["quality"] = {
+        "n": 2,
+        "batch_fid": {"value": 212.5, "n": 2, "reference_n": 10000, "note": "small n"},
+        "batch_kid": {"mean": 0.21, "std": 0.02, "subsets": 100, "subset_size": 2},
+        "fid_calibrated": {"value": 89.7, "n": 500, "source": "table", "note": "offline"},
+    }
     view = telemetry.quality_view(copy.deepcopy(job))
-    assert view["points"][0]["n"] == 500 and view["points"][0]["sd"] is None and view["software"] == [] and view["upgraded"]
+    assert (
+        view["points"][0]["n"] == 500
+        and view["points"][0]["sd"] is None
+        and view["software"] == []
+        and view["upgraded"]
+    )
     assert view["kid"]["n"] == 2 and view["kid"]["interval"]["low"] == pytest.approx(0.19)
     page = text(render("_job_report.html", job))
     assert "89.7 (1 seed set)" in page and "not measured at this N" in page
@@ -144,10 +173,21 @@ def test_an_old_job_with_a_calibrated_fid_shows_it_with_its_n_and_no_invented_sp
 
 def test_a_paired_job_shows_its_twin_at_the_same_n_and_its_fidelity():
     job = current("vcma", 16)
-    job["telemetry"]["quality"]["paired"] = {"n": 16, "twin_batch_fid": 190.0, "twin_batch_kid": {"mean": 0.03, "std": 0.01},
-                                             "fid_difference": 26.0, "kid_difference": 0.02, "note": "same noise"}  # fmt: skip
-    job["telemetry"]["fidelity"] = {"n": 16, "identical": 0, "same_noise": True, "psnr_db": {"mean": 21.5, "min": 15.0},
-                                    "ssim": {"mean": 0.81, "min": 0.6}}  # fmt: skip
+    job["telemetry"]["quality"]["paired"] = {
+        "n": 16,
+        "twin_batch_fid": 190.0,
+        "twin_batch_kid": {"mean": 0.03, "std": 0.01},
+        "fid_difference": 26.0,
+        "kid_difference": 0.02,
+        "note": "same noise",
+    }
+    job["telemetry"]["fidelity"] = {
+        "n": 16,
+        "identical": 0,
+        "same_noise": True,
+        "psnr_db": {"mean": 21.5, "min": 15.0},
+        "ssim": {"mean": 0.81, "min": 0.6},
+    }
     page = text(render("_job_report.html", job))
     assert "software twin, same N = 16" in page and "ΔFID +26.0" in page
     assert "SSIM 0.810 (min 0.600) · PSNR 21.5 dB · 0 of 16 identical" in page

@@ -1,31 +1,27 @@
 """Shared constants and builders for the crossbar tests (test_crossbar*.py)."""
 
-
 from __future__ import annotations
 
-import dataclasses
-import math
-import re
 import types
 
-import numba
 import numpy as np
-import pytest
-from scipy import integrate
-from scipy.stats import norm
 
 from device import crossbar as X
 from device import crossbar_programming as XP
 from device import mtj
-from device.errors import InputError, ParameterError
-from tests.device import naive_crossbar as naive
 
 TECH = types.SimpleNamespace(adc_column_sharing=8, adc_sample_rate=1e9)
 P = mtj.MTJParameters()
 VAR = mtj.VariationParameters()
 IDEAL = dict(
-    weight_bits=0, input_bits=0, adc_bits=0, read_noise=0.0, adc_noise=0.0,
-    ir_drop=False, cell_variation=False, write_model="ideal",
+    weight_bits=0,
+    input_bits=0,
+    adc_bits=0,
+    read_noise=0.0,
+    adc_noise=0.0,
+    ir_drop=False,
+    cell_variation=False,
+    write_model="ideal",
 )
 # everything non-ideal except the noise: the deterministic comparison profile
 DETERMINISTIC = dict(tile_rows=16, tile_cols=16, weight_bits=3, input_bits=6, adc_bits=6, read_noise=0.0, adc_noise=0.0)
@@ -60,4 +56,3 @@ def _program(w, cb, seed=0, variation=VAR, ledger=None):
 def _gross_current(pm, voltages, chunk) -> np.ndarray:
     """Σ_j |V_j|·(G⁺_jc + G⁻_jc), (B, C): the scale of the rounding error of a column sum."""
     return np.abs(voltages[:, chunk]) @ (pm.g_pos[chunk] + pm.g_neg[chunk])
-

@@ -203,7 +203,9 @@ def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
     n_out = c // n_slices
     closed_loop = cb.weight_bits > 0 and cb.weight_mapping == "closed_loop"
     spread = variation if cb.cell_variation else mtj.NO_VARIATION
-    streams = naive_bernoulli.streams_from_array(naive_bernoulli.new_stream_states(k, np.random.default_rng([seed, 11])))
+    streams = naive_bernoulli.streams_from_array(
+        naive_bernoulli.new_stream_states(k, np.random.default_rng([seed, 11]))
+    )
     delta_g = nominal_delta_g(mtj_params, cb)
 
     g = np.zeros((2, k, c))
@@ -229,7 +231,11 @@ def program(weights, mtj_params, variation, cb, seed: int) -> Programming:
                 k_i0 = mtj_params.interfacial_anisotropy * (1.0 + spread.interfacial_anisotropy_rel * gauss.clipped())
                 stray = mtj_params.stray_field + spread.stray_field_abs * gauss.clipped()
                 toward = 1.0 if state else -1.0  # the write line pushes towards the target
-                p_minus = float(mtj.switching_probability_hard_axis(mtj_params, cb.write_pulse_voltage, stray + toward * cb.write_field, k_i0))
+                p_minus = float(
+                    mtj.switching_probability_hard_axis(
+                        mtj_params, cb.write_pulse_voltage, stray + toward * cb.write_field, k_i0
+                    )
+                )
                 p_success[cell] = 1.0 - p_minus if state else p_minus
                 for _ in range(cb.write_verify_attempts):
                     counts["pulses"] += 1
@@ -356,7 +362,9 @@ def pair_currents(g_pos, g_neg, voltages, rows: range, cols: range, cb, rng=None
     """Differential currents I⁺ − I⁻ (B, len(cols)) of the column pairs ``cols`` over ``rows``."""
     out = np.zeros((voltages.shape[0], len(cols)))
     for i, col in enumerate(cols):
-        out[:, i] = column_current(g_pos, col, voltages, rows, cb, rng) - column_current(g_neg, col, voltages, rows, cb, rng)
+        out[:, i] = column_current(g_pos, col, voltages, rows, cb, rng) - column_current(
+            g_neg, col, voltages, rows, cb, rng
+        )
     return out
 
 

@@ -10,6 +10,7 @@ from device import baselines
 from device.baselines import A100_SXM, ACCELERATORS, H100_SXM, TPU_V4, Accelerator, baseline_report
 from device.errors import InputError, ParameterError
 
+
 # pytest.approx's default abs=1e-12 would swallow every femto- and picojoule: relative only.
 def approx(expected, rel=1e-9):
     return pytest.approx(expected, rel=rel, abs=0.0)

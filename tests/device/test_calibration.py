@@ -18,7 +18,9 @@ def test_finds_the_half_point_of_each_device(increasing):
     centers = np.random.default_rng(0).uniform(-0.5, 0.5, n)
     dac = calibration.DAC(bits=10, center=0.0, span=1.0)
     states = new_stream_states(n, np.random.default_rng(1))
-    result = calibration.successive_approximation(_logistic(centers, 0.05, increasing), states, dac, increasing, 1 << 16)
+    result = calibration.successive_approximation(
+        _logistic(centers, 0.05, increasing), states, dac, increasing, 1 << 16
+    )
     # window 65536 → σ(p̂) = 0.002 → knob error ≈ 4·scale·σ = 4e-4 ≪ one DAC step (2e-3); allow 2 steps
     assert np.all(np.abs(result.knob_values - centers) <= 2 * dac.step)
     assert result.cycles == sum(calibration.window_schedule(10, 1 << 16))
@@ -38,7 +40,9 @@ def test_count_window_ones_equals_bernoulli_count_ones_stream_for_stream(n_round
     thresholds = bernoulli.probability_thresholds(p)
     a = new_stream_states(40, np.random.default_rng(4))
     b = a.copy()
-    np.testing.assert_array_equal(calibration.count_window_ones(a, thresholds, n_rounds), bernoulli.count_ones(b, thresholds, n_rounds))
+    np.testing.assert_array_equal(
+        calibration.count_window_ones(a, thresholds, n_rounds), bernoulli.count_ones(b, thresholds, n_rounds)
+    )
     np.testing.assert_array_equal(a, b)  # the streams advanced alike
 
 

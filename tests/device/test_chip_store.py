@@ -23,7 +23,9 @@ def _chip(profile_name: str, seed: int = 3, calibrate: bool = True) -> Chip:
         for matrix in chip.layers.values():
             x = data.standard_normal((32, matrix.in_features))
             matrix.calibrate_adc(x)
-            matrix.calibrate_output_gain(x, x @ data.standard_normal((matrix.in_features, matrix.out_features)), np.random.default_rng(1))
+            matrix.calibrate_output_gain(
+                x, x @ data.standard_normal((matrix.in_features, matrix.out_features)), np.random.default_rng(1)
+            )
     chip.gaussian((3, 5))  # a used random source: counters and stream mid-way
     return chip
 
@@ -53,7 +55,11 @@ def test_round_trip_matmuls_draw_for_draw(saved):
         np.testing.assert_array_equal(got, want)
     assert loaded.ledger == chip.ledger  # the matmuls above were charged alike
     assert loaded.footprint() == chip.footprint()
-    assert (loaded.chip_seed, loaded.compute_dtype, loaded.profile) == (chip.chip_seed, chip.compute_dtype, chip.profile)
+    assert (loaded.chip_seed, loaded.compute_dtype, loaded.profile) == (
+        chip.chip_seed,
+        chip.compute_dtype,
+        chip.profile,
+    )
 
 
 def test_round_trip_random_source_continues_and_reseeds_identically(saved):
@@ -77,7 +83,10 @@ def test_calibration_result_survives(tmp_path):
     loaded = chip_store.load_chip(tmp_path / "c.npz", chip.profile)
     for key in ("codes", "knob_values", "last_measured_fraction"):
         np.testing.assert_array_equal(getattr(loaded.rng.calibration, key), getattr(chip.rng.calibration, key))
-    assert (loaded.rng.calibration.cycles, loaded.rng.calibration.ones) == (chip.rng.calibration.cycles, chip.rng.calibration.ones)
+    assert (loaded.rng.calibration.cycles, loaded.rng.calibration.ones) == (
+        chip.rng.calibration.cycles,
+        chip.rng.calibration.ones,
+    )
     for a, b in zip(loaded.rng.population, chip.rng.population):
         np.testing.assert_array_equal(a, b)
     assert loaded.rng.knob == chip.rng.knob == "bias_field"

@@ -12,17 +12,27 @@ from device import cost, field_line, mtj, rng
 from device.cost import ChipFootprint, Ledger, TechnologyParameters, cost_report
 from device.errors import InputError, ParameterError
 
+
 # pytest.approx's default abs=1e-12 would swallow every femto- and picojoule: relative only.
 def approx(expected, rel=1e-9):
     return pytest.approx(expected, rel=rel, abs=0.0)
+
 
 TECH = TechnologyParameters()
 MTJ = mtj.MTJParameters()
 RNG = rng.RNGParameters()
 FOOTPRINT = ChipFootprint(
-    n_tiles=4, tile_rows=128, tile_cols=128, n_cells=50_000, n_adcs=32, n_row_drivers=512,
-    n_rng_devices=1024, adc_bits=8, weight_bits=6, input_cycles=1,
-)  # fmt: skip
+    n_tiles=4,
+    tile_rows=128,
+    tile_cols=128,
+    n_cells=50_000,
+    n_adcs=32,
+    n_row_drivers=512,
+    n_rng_devices=1024,
+    adc_bits=8,
+    weight_bits=6,
+    input_cycles=1,
+)
 
 
 # --- models --------------------------------------------------------------------------------------
@@ -83,17 +93,24 @@ def test_f1_read_energy_closed_form():
 def test_cell_area_is_k_f_squared():
     assert cost.cell_area_um2(TECH) == approx(54 * 0.022**2, rel=1e-12)  # 0.026136 µm²
     at_45 = {name: cost.node_scaled(name, 45.0) for name in cost.NODE_DEFAULTS}
-    assert cost.cell_area_um2(dataclasses.replace(TECH, node_nm=45.0, cell_area_f2=4.0, **at_45)) == approx(4 * 0.045**2)
+    assert cost.cell_area_um2(dataclasses.replace(TECH, node_nm=45.0, cell_area_f2=4.0, **at_45)) == approx(
+        4 * 0.045**2
+    )
 
 
 def test_another_node_needs_its_own_node_dependent_values():
-    with pytest.raises(ParameterError, match=r"node_nm = 45 but digital_op_energy, shift_add_energy, driver_area_um2, "
-                                             r"rng_periphery_area_um2, digital_lane_area_um2 still hold the 22 nm values.*digital_op_energy = 7.5e-13"):
+    with pytest.raises(
+        ParameterError,
+        match=r"node_nm = 45 but digital_op_energy, shift_add_energy, driver_area_um2, "
+        r"rng_periphery_area_um2, digital_lane_area_um2 still hold the 22 nm values.*digital_op_energy = 7.5e-13",
+    ):
         dataclasses.replace(TECH, node_nm=45.0)
     assert cost.node_scaled("digital_op_energy", 45.0) == approx(0.75e-12, rel=1e-12)  # Horowitz's own 45 nm figure
     assert cost.node_scaled("driver_area_um2", 44.0) == approx(16.0, rel=1e-12)
     with pytest.raises(ParameterError, match=r"driver_area_um2.*\(energies"):
-        dataclasses.replace(TECH, node_nm=45.0, **{n: cost.node_scaled(n, 45.0) for n in cost.NODE_DEFAULTS if n != "driver_area_um2"})
+        dataclasses.replace(
+            TECH, node_nm=45.0, **{n: cost.node_scaled(n, 45.0) for n in cost.NODE_DEFAULTS if n != "driver_area_um2"}
+        )
 
 
 @pytest.mark.parametrize(
@@ -135,8 +152,16 @@ def test_every_technology_field_rejects_nan_negative_and_inf_naming_it(name, bad
 
 
 @pytest.mark.parametrize(
-    "name", ["node_nm", "cell_area_f2", "adc_sample_rate", "adc_column_sharing", "post_layout_factor", "digital_clock_hz",
-             "digital_lanes"]
+    "name",
+    [
+        "node_nm",
+        "cell_area_f2",
+        "adc_sample_rate",
+        "adc_column_sharing",
+        "post_layout_factor",
+        "digital_clock_hz",
+        "digital_lanes",
+    ],
 )
 def test_strictly_positive_fields_reject_zero(name):
     with pytest.raises(ParameterError, match=name):
@@ -159,20 +184,40 @@ def test_other_technology_checks():
 def _ledger(scale: int = 1) -> Ledger:
     ledger = Ledger()
     ledger.add(
-        "inference", array_read_energy_j=2e-9 * scale, cell_reads=10_000 * scale, adc_conversions=5000 * scale,
-        dac_conversions=2000 * scale, shift_adds=5000 * scale, digital_ops=300 * scale, macs=1_000_000 * scale,
-        mvm_latency_s=3e-6 * scale, digital_latency_s=1e-6 * scale,
-    )  # fmt: skip
-    ledger.add_rng("inference", {"cycles": 65536 * scale, "reset_pulses": 32000 * scale, "output_bits": 65536 * scale,
-                                 "gaussian_samples": 4096 * scale})  # fmt: skip
+        "inference",
+        array_read_energy_j=2e-9 * scale,
+        cell_reads=10_000 * scale,
+        adc_conversions=5000 * scale,
+        dac_conversions=2000 * scale,
+        shift_adds=5000 * scale,
+        digital_ops=300 * scale,
+        macs=1_000_000 * scale,
+        mvm_latency_s=3e-6 * scale,
+        digital_latency_s=1e-6 * scale,
+    )
+    ledger.add_rng(
+        "inference",
+        {
+            "cycles": 65536 * scale,
+            "reset_pulses": 32000 * scale,
+            "output_bits": 65536 * scale,
+            "gaussian_samples": 4096 * scale,
+        },
+    )
     ledger.add_rng("programming", {"calibration_cycles": 10**6, "calibration_reset_pulses": 5 * 10**5})
     ledger.add("programming", write_pulses=1000, write_verify_reads=3000)
     return ledger
 
 
 def _report(ledger=None, **kwargs):
-    args = {"ledger": _ledger() if ledger is None else ledger, "footprint": FOOTPRINT, "tech": TECH,
-            "rng_params": RNG, "mtj_params": MTJ, **kwargs}  # fmt: skip
+    args = {
+        "ledger": _ledger() if ledger is None else ledger,
+        "footprint": FOOTPRINT,
+        "tech": TECH,
+        "rng_params": RNG,
+        "mtj_params": MTJ,
+        **kwargs,
+    }
     return cost_report(**args)
 
 
@@ -370,7 +415,9 @@ def test_random_bit_bias_field_is_charged_per_cycle_and_grows_with_the_field():
     assert charged["rng_detail"]["per_action_j"]["field_j"] == approx(per_cycle, rel=1e-12)
     assert charged["rng_detail"]["field_j"] == approx(65536 * per_cycle, rel=1e-12)
     assert charged["energy_j"]["rng"] == approx(plain["energy_j"]["rng"] + 65536 * per_cycle, rel=1e-12)
-    assert charged["programming_phase_energy_j"] == approx(plain["programming_phase_energy_j"] + 10**6 * per_cycle, rel=1e-9)  # calibration pulses too
+    assert charged["programming_phase_energy_j"] == approx(
+        plain["programming_phase_energy_j"] + 10**6 * per_cycle, rel=1e-9
+    )  # calibration pulses too
     stronger = _report(rng_line_field=4e3)
     assert stronger["rng_detail"]["field_j"] == approx(2 * charged["rng_detail"]["field_j"], rel=1e-12)
     assert stronger["rng_detail"]["energy_per_output_bit_j"] > charged["rng_detail"]["energy_per_output_bit_j"]
@@ -406,7 +453,9 @@ def test_the_report_states_how_long_the_crossbar_cells_keep_their_state():
     idle = max(mtj.brown_escape_rate(MTJ, 0.0, 0.0))
     assert retention["escape_rate_idle_per_s"] == approx(float(idle), rel=1e-12)
     assert retention["mean_retention_s"] == approx(1.0 / float(idle), rel=1e-12)
-    assert retention["escape_rate_read_per_s"] > retention["escape_rate_idle_per_s"]  # VCMA lowers the barrier while read
+    assert (
+        retention["escape_rate_read_per_s"] > retention["escape_rate_idle_per_s"]
+    )  # VCMA lowers the barrier while read
     assert "neither is modelled" in retention["note"]
     assert _report()["assumptions"]["cell_retention"] is None  # no crossbar given
     json.dumps(retention, allow_nan=False)

@@ -10,8 +10,18 @@ from device.cost_uncertainty import UTILISATION_RANGE, ratio_ranges
 from device.errors import InputError
 
 TECH = TechnologyParameters()
-FOOTPRINT = ChipFootprint(n_tiles=4, tile_rows=128, tile_cols=128, n_cells=50_000, n_adcs=32, n_row_drivers=512,
-                          n_rng_devices=1024, adc_bits=8, weight_bits=6, input_cycles=1)  # fmt: skip
+FOOTPRINT = ChipFootprint(
+    n_tiles=4,
+    tile_rows=128,
+    tile_cols=128,
+    n_cells=50_000,
+    n_adcs=32,
+    n_row_drivers=512,
+    n_rng_devices=1024,
+    adc_bits=8,
+    weight_bits=6,
+    input_cycles=1,
+)
 
 
 def approx(expected, rel=1e-9):
@@ -20,14 +30,25 @@ def approx(expected, rel=1e-9):
 
 def ledger() -> Ledger:
     book = Ledger()
-    book.add("inference", array_read_energy_j=2e-9, cell_reads=10_000, adc_conversions=5000, dac_conversions=2000,
-             shift_adds=5000, digital_ops=300, macs=1_000_000, mvm_latency_s=3e-6)  # fmt: skip
+    book.add(
+        "inference",
+        array_read_energy_j=2e-9,
+        cell_reads=10_000,
+        adc_conversions=5000,
+        dac_conversions=2000,
+        shift_adds=5000,
+        digital_ops=300,
+        macs=1_000_000,
+        mvm_latency_s=3e-6,
+    )
     book.add_rng("inference", {"cycles": 65536, "reset_pulses": 32000, "output_bits": 65536, "gaussian_samples": 4096})
     return book
 
 
 def report(tech=TECH, utilisation=0.3):
-    return cost_report(ledger(), FOOTPRINT, tech, rng.RNGParameters(), mtj.MTJParameters(), images=2, steps=5, utilisation=utilisation)
+    return cost_report(
+        ledger(), FOOTPRINT, tech, rng.RNGParameters(), mtj.MTJParameters(), images=2, steps=5, utilisation=utilisation
+    )
 
 
 def test_the_headline_case_is_the_reports_own_ratios():
@@ -37,7 +58,9 @@ def test_the_headline_case_is_the_reports_own_ratios():
         assert ranges["energy_per_image_gpu_over_chip"][key]["headline"] == approx(ratio, rel=1e-12)
         for basis in ("full_die", "rng_time_share"):
             expected = base["ratios"]["energy_per_bit_per_area_gpu_over_chip"][key][basis]
-            assert ranges["energy_per_bit_per_area_gpu_over_chip"][key][basis]["headline"] == approx(expected, rel=1e-12)
+            assert ranges["energy_per_bit_per_area_gpu_over_chip"][key][basis]["headline"] == approx(
+                expected, rel=1e-12
+            )
     assert ranges["chip_energy_per_image_j"]["headline"] == approx(base["energy_per_image_j"], rel=1e-12)
 
 
@@ -47,8 +70,12 @@ def test_each_assumption_alone_matches_the_cost_model_rerun_with_it():
     chip = base["energy_per_image_j"]
     # utilisation: the baseline re-run at 0.15 and 0.6
     busy, idle = report(utilisation=UTILISATION_RANGE[1]), report(utilisation=UTILISATION_RANGE[0])
-    assert swing["utilisation"] == approx([busy["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"],
-                                           idle["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"]])  # fmt: skip
+    assert swing["utilisation"] == approx(
+        [
+            busy["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"],
+            idle["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"],
+        ]
+    )
     # post-layout: the chip re-run with NeuroSim's factor applied
     laid_out = report(tech=dataclasses.replace(TECH, apply_post_layout_factor=True))
     assert swing["post_layout_factor"][0] == approx(laid_out["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"])
@@ -73,7 +100,9 @@ def test_low_and_high_are_the_corners_and_bracket_every_single_swing():
         # the low corner: F4, post-layout chip energy, GPU at 0.6 — all three factors multiply
         assert spread["low"] == approx(spread["headline"] * (0.3 / 0.6) / (f4_factor * TECH.post_layout_factor))
     names = [a["name"] for a in ranges["assumptions"]]
-    assert names == ["adc_model", "utilisation", "post_layout_factor"] and all(a["basis"] for a in ranges["assumptions"])
+    assert names == ["adc_model", "utilisation", "post_layout_factor"] and all(
+        a["basis"] for a in ranges["assumptions"]
+    )
 
 
 def test_the_bit_area_ratio_does_not_depend_on_the_adc():

@@ -12,24 +12,31 @@ Tolerances and why:
 """
 
 from __future__ import annotations
+
 import dataclasses
 import math
 import re
-import types
+
 import numba
 import numpy as np
 import pytest
-from scipy import integrate
-from scipy.stats import norm
+
 from device import crossbar as X
 from device import crossbar_programming as XP
-from device import mtj
 from device.errors import InputError, ParameterError
 from tests.device import naive_crossbar as naive
-
-from tests.device.crossbar_cases import *  # noqa: F401,F403  (shared constants and builders)
-from tests.device.crossbar_cases import _gross_current, _ideal, _inputs, _program, _weights  # noqa: F401
-
+from tests.device.crossbar_cases import (
+    DETERMINISTIC,
+    TECH,
+    VAR,
+    P,
+    RecordingLedger,
+    _gross_current,
+    _ideal,
+    _inputs,
+    _program,
+    _weights,
+)
 
 # --- ideal profile ------------------------------------------------------------------------------
 
@@ -140,7 +147,9 @@ def test_programming_equals_twin(changes):
     written = pm.write_stats
     assert written.cells == 2 * twin.g_pos.size
     assert (written.write_pulses, written.verify_reads, written.residual_errors) == (
-        twin.write_pulses, twin.verify_reads, twin.residual_errors,
+        twin.write_pulses,
+        twin.verify_reads,
+        twin.residual_errors,
     )
 
 
@@ -210,7 +219,15 @@ def test_slice_bits_recombine_with_signs(bits):
 
 @pytest.mark.parametrize(
     "input_mode, input_bits",
-    [("amplitude", 0), ("amplitude", 2), ("amplitude", 6), ("amplitude", 12), ("bit_serial", 2), ("bit_serial", 6), ("bit_serial", 12)],
+    [
+        ("amplitude", 0),
+        ("amplitude", 2),
+        ("amplitude", 6),
+        ("amplitude", 12),
+        ("bit_serial", 2),
+        ("bit_serial", 6),
+        ("bit_serial", 12),
+    ],
 )
 def test_dac_planes_recombine_to_quantised_input(input_mode, input_bits):
     cb = _ideal(input_bits=input_bits, input_mode=input_mode)
@@ -316,7 +333,9 @@ def test_ledger_counts(input_mode, adc_bits):
     programming = RecordingLedger()
     pm = _program(_weights(k, n), cb, ledger=programming)
     twin = naive.program(_weights(k, n), P, VAR, cb, 0)
-    assert programming.calls == [("programming", {"write_pulses": twin.write_pulses, "write_verify_reads": twin.verify_reads})]
+    assert programming.calls == [
+        ("programming", {"write_pulses": twin.write_pulses, "write_verify_reads": twin.verify_reads})
+    ]
     x = _inputs(batch, k)
     x[1, :5] = 0.0  # zero inputs draw no read energy
     ledger = RecordingLedger()
@@ -355,7 +374,9 @@ def test_fake_technology_matches_the_real_defaults():
 )
 def test_ideal_writes_and_analog_cells_count_no_pulses(changes, reads):
     ledger = RecordingLedger()
-    pm = _program(_weights(10, 2), X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, **changes}), ledger=ledger)
+    pm = _program(
+        _weights(10, 2), X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, **changes}), ledger=ledger
+    )
     assert ledger.calls == [("programming", {"write_pulses": 0, "write_verify_reads": reads})]
     assert pm.write_stats.residual_errors == 0
 
@@ -457,8 +478,16 @@ NON_NEGATIVE = {"read_noise", "adc_noise", "write_field"}
 
 def test_float_field_list_is_complete():
     assert set(FLOAT_FIELDS) == {
-        "adc_range_sigmas", "read_voltage", "read_time", "read_noise", "read_noise_factor", "adc_noise",
-        "wire_resistance", "write_pulse_voltage", "write_pulse_width", "write_field",
+        "adc_range_sigmas",
+        "read_voltage",
+        "read_time",
+        "read_noise",
+        "read_noise_factor",
+        "adc_noise",
+        "wire_resistance",
+        "write_pulse_voltage",
+        "write_pulse_width",
+        "write_field",
     }
 
 
@@ -517,7 +546,9 @@ def test_parameter_validation_raises_naming_the_field(changes, match):
 
 
 def test_valid_edges_accepted():
-    cb = X.CrossbarParameters(tile_rows=8, tile_cols=4096, weight_bits=0, input_bits=12, adc_bits=14, write_verify_attempts=64)
+    cb = X.CrossbarParameters(
+        tile_rows=8, tile_cols=4096, weight_bits=0, input_bits=12, adc_bits=14, write_verify_attempts=64
+    )
     assert cb.pairs_per_tile == 2048 and cb.n_slices == 1 and cb.input_cycles == 1
     assert X.CrossbarParameters(input_mode="bit_serial", input_bits=2).input_cycles == 1
     assert X.CrossbarParameters(input_mode="bit_serial").input_cycles == 7

@@ -2,24 +2,21 @@
 the analytic variance, IR drop, ADC clipping and calibration, write errors."""
 
 from __future__ import annotations
+
 import dataclasses
 import math
-import re
-import types
+
 import numba
 import numpy as np
 import pytest
 from scipy import integrate
 from scipy.stats import norm
+
 from device import crossbar as X
 from device import crossbar_programming as XP
-from device import mtj
 from device.errors import InputError, ParameterError
 from tests.device import naive_crossbar as naive
-
-from tests.device.crossbar_cases import *  # noqa: F401,F403  (shared constants and builders)
-from tests.device.crossbar_cases import _gross_current, _ideal, _inputs, _program, _weights  # noqa: F401
-
+from tests.device.crossbar_cases import DETERMINISTIC, VAR, P, _ideal, _inputs, _program, _weights
 
 # --- noise: agreement in distribution ---------------------------------------------------------------
 
@@ -50,7 +47,12 @@ def _analytic_noise_variance(pm, x0, use_difference=False) -> np.ndarray:
 @pytest.mark.parametrize("noise", [{"read_noise": 0.05}, {"adc_noise": 0.01}], ids=["read_noise", "adc_noise"])
 def test_noise_mean_and_variance_match_twin_and_analytic(noise, input_mode):
     cb = X.CrossbarParameters(
-        tile_rows=16, tile_cols=8, weight_bits=3, input_bits=5, adc_bits=0, input_mode=input_mode,
+        tile_rows=16,
+        tile_cols=8,
+        weight_bits=3,
+        input_bits=5,
+        adc_bits=0,
+        input_mode=input_mode,
         **{"read_noise": 0.0, "adc_noise": 0.0, **noise},
     )
     k, n, n_rep = 24, 3, 16000  # 2 row chunks × 3 column groups
@@ -84,8 +86,15 @@ def test_noise_off_needs_no_rng_and_is_deterministic():
 
 @pytest.mark.parametrize("read_voltage", [0.1, 0.25])
 def test_nominal_conductances_follow_f16(read_voltage):
-    cb = X.CrossbarParameters(**{**DETERMINISTIC, "cell_variation": False, "write_model": "ideal", "read_voltage": read_voltage,
-                                 "weight_mapping": "sign_magnitude"})  # fmt: skip
+    cb = X.CrossbarParameters(
+        **{
+            **DETERMINISTIC,
+            "cell_variation": False,
+            "write_model": "ideal",
+            "read_voltage": read_voltage,
+            "weight_mapping": "sign_magnitude",
+        }
+    )
     w = _weights(20, 4)
     pm = _program(w, cb)
     bias = (read_voltage / P.tmr_half_voltage) ** 2
@@ -223,8 +232,16 @@ def test_write_errors_with_one_weak_pulse_match_analytic_rate():
 def test_write_errors_without_variation_match_binomial_over_initial_states():
     # no replay of the draws: with identical cells P_success depends on the target only, and each
     # cell is wrong after programming with probability ½·(1 − P_success(target))
-    cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 4, "write_field": 3e3, "write_verify_attempts": 1, "cell_variation": False,
-                                 "weight_mapping": "sign_magnitude"})  # fmt: skip
+    cb = X.CrossbarParameters(
+        **{
+            **DETERMINISTIC,
+            "weight_bits": 4,
+            "write_field": 3e3,
+            "write_verify_attempts": 1,
+            "cell_variation": False,
+            "weight_mapping": "sign_magnitude",
+        }
+    )
     w = _write_check_matrix()
     pm = _program(w, cb, seed=52)
     levels, _ = XP.quantise_weights(w, 4)
@@ -252,8 +269,13 @@ def test_closed_loop_mapping_cancels_cell_variation():
     w = _weights(96, 24, seed=60)
     errors = {}
     for mapping in ("sign_magnitude", "closed_loop"):
-        cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, "write_model": "ideal", "weight_mapping": mapping})
-        rms = [np.sqrt(np.mean((_realised_levels(pm) - w / pm.col_scale) ** 2)) for pm in (_program(w, cb, seed=s) for s in range(61, 69))]
+        cb = X.CrossbarParameters(
+            **{**DETERMINISTIC, "weight_bits": 6, "write_model": "ideal", "weight_mapping": mapping}
+        )
+        rms = [
+            np.sqrt(np.mean((_realised_levels(pm) - w / pm.col_scale) ** 2))
+            for pm in (_program(w, cb, seed=s) for s in range(61, 69))
+        ]
         errors[mapping] = float(np.mean(rms))
     rounding = 1 / math.sqrt(12)  # RMS of a uniform ±½ LSB rounding error
     assert errors["sign_magnitude"] > 4 * rounding  # 5 % R_P/TMR spread: several LSB
@@ -301,13 +323,21 @@ def test_write_success_probability_directions():
     assert p0[0] + p0[1] == pytest.approx(1.0, abs=1e-12)  # no write field: one outcome or the other
 
 
-
 def test_output_gain_calibration_removes_the_average_ir_drop_loss():
     # IR drop only (no noise, no variation, ideal ADC): the read-out is attenuated by c(a); a
     # per-output gain fitted on one batch must shrink the error on a fresh batch, and the twin
     # must apply the same gains
-    cb = X.CrossbarParameters(**{**DETERMINISTIC, "weight_bits": 6, "cell_variation": False, "adc_bits": 0,
-                                 "input_bits": 0, "tile_rows": 64, "wire_resistance": 1.0})  # fmt: skip
+    cb = X.CrossbarParameters(
+        **{
+            **DETERMINISTIC,
+            "weight_bits": 6,
+            "cell_variation": False,
+            "adc_bits": 0,
+            "input_bits": 0,
+            "tile_rows": 64,
+            "wire_resistance": 1.0,
+        }
+    )
     w = _weights(128, 12, seed=70)
     pm = _program(w, cb, seed=71)
     fit, fresh = np.abs(_inputs(64, 128, seed=72)), np.abs(_inputs(64, 128, seed=73))

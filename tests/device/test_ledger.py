@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from device import ledger as ledger_module, mtj, rng
+from device import ledger as ledger_module
+from device import mtj, rng
 from device.errors import InputError
 from device.ledger import Ledger
 
@@ -36,8 +37,14 @@ def test_ledger_adds_and_accumulates_per_phase():
 
 def test_add_rng_maps_rng_counter_fields():
     ledger = Ledger()
-    delta = {"cycles": 640, "reset_pulses": 300, "output_bits": 640, "gaussian_samples": 40,
-             "calibration_cycles": 1000, "calibration_reset_pulses": 480}  # fmt: skip
+    delta = {
+        "cycles": 640,
+        "reset_pulses": 300,
+        "output_bits": 640,
+        "gaussian_samples": 40,
+        "calibration_cycles": 1000,
+        "calibration_reset_pulses": 480,
+    }
     ledger.add_rng("inference", delta)
     c = ledger.counts("inference")
     assert (c["rng_cycles"], c["rng_reset_pulses"], c["rng_output_bits"]) == (640, 300, 640)
@@ -61,16 +68,16 @@ def test_ledger_records_a_real_random_source():
 @pytest.mark.parametrize(
     "call, word",
     [
-        (lambda l: l.add("inference", adc_conversion=1), "adc_conversion"),
-        (lambda l: l.add("training", adc_conversions=1), "training"),
-        (lambda l: l.add("inference", adc_conversions=-1), "adc_conversions"),
-        (lambda l: l.add("inference", array_read_energy_j=-1e-12), "array_read_energy_j"),
-        (lambda l: l.add("inference", mvm_latency_s=math.nan), "mvm_latency_s"),
-        (lambda l: l.add("inference", macs=2.5), "macs"),
-        (lambda l: l.add("inference", macs=True), "macs"),
-        (lambda l: l.add_rng("inference", {"cycle": 3}), "cycle"),
-        (lambda l: l.add_rng("inference", {"cycles": -3}), "rng_cycles"),
-        (lambda l: l.counts("bogus"), "bogus"),
+        (lambda ledger: ledger.add("inference", adc_conversion=1), "adc_conversion"),
+        (lambda ledger: ledger.add("training", adc_conversions=1), "training"),
+        (lambda ledger: ledger.add("inference", adc_conversions=-1), "adc_conversions"),
+        (lambda ledger: ledger.add("inference", array_read_energy_j=-1e-12), "array_read_energy_j"),
+        (lambda ledger: ledger.add("inference", mvm_latency_s=math.nan), "mvm_latency_s"),
+        (lambda ledger: ledger.add("inference", macs=2.5), "macs"),
+        (lambda ledger: ledger.add("inference", macs=True), "macs"),
+        (lambda ledger: ledger.add_rng("inference", {"cycle": 3}), "cycle"),
+        (lambda ledger: ledger.add_rng("inference", {"cycles": -3}), "rng_cycles"),
+        (lambda ledger: ledger.counts("bogus"), "bogus"),
     ],
 )
 def test_ledger_validation_names_the_offending_key(call, word):
@@ -114,5 +121,3 @@ def test_diff_rejects_a_later_before():
         Ledger.diff(a, b)
     with pytest.raises(InputError):
         Ledger().merge({"inference": {}})
-
-

@@ -65,7 +65,9 @@ def test_parameters_are_frozen_and_hashable():
     assert hash(P) == hash(mtj.MTJParameters())
 
 
-@pytest.mark.parametrize("name", ["interfacial_anisotropy_rel", "resistance_parallel_rel", "tmr_rel", "stray_field_abs"])
+@pytest.mark.parametrize(
+    "name", ["interfacial_anisotropy_rel", "resistance_parallel_rel", "tmr_rel", "stray_field_abs"]
+)
 def test_variation_rejects_negative_and_nan(name):
     with pytest.raises(ParameterError, match=name):
         dataclasses.replace(mtj.VariationParameters(), **{name: -0.1})
@@ -147,7 +149,9 @@ def test_hard_axis_model_is_one_half_without_field_and_antisymmetric_in_field():
 def test_hard_axis_closed_form():
     field = 2000.0
     dv, d0 = abs(mtj.thermal_stability(P, 1.5)), mtj.thermal_stability(P, 0.0)
-    z = (field / abs(mtj.anisotropy_field(P, 1.5)) + field / mtj.anisotropy_field(P, 0.0)) / math.sqrt(1 / (2 * dv) + 1 / (2 * d0))
+    z = (field / abs(mtj.anisotropy_field(P, 1.5)) + field / mtj.anisotropy_field(P, 0.0)) / math.sqrt(
+        1 / (2 * dv) + 1 / (2 * d0)
+    )
     expected = 0.5 * math.erfc(z / math.sqrt(2))
     assert mtj.switching_probability_hard_axis(P, 1.5, field) == pytest.approx(expected, rel=1e-12)
 
@@ -214,7 +218,9 @@ def test_each_device_has_its_own_v50_and_the_spread_scales_with_sigma():
 
 def test_switching_probability_picks_each_devices_regime_as_both_models_would():
     # a mixed array: devices on both sides of their own V_c; every element as np.where over both models
-    pop = mtj.sample_population(P, mtj.VariationParameters(interfacial_anisotropy_rel=0.01), 64, np.random.default_rng(8))
+    pop = mtj.sample_population(
+        P, mtj.VariationParameters(interfacial_anisotropy_rel=0.01), 64, np.random.default_rng(8)
+    )
     v_c = mtj.critical_voltage(P, pop.interfacial_anisotropy)
     voltage = np.where(np.arange(64) % 2 == 0, v_c * 0.7, v_c * 1.5)
     field = pop.stray_field - 6e3

@@ -77,13 +77,26 @@ def test_precise_preset_changes_only_the_read_path_adcs_and_tile_size():
     assert changed == {"read_time", "adc_bits", "tile_rows", "tile_cols"}  # its quieter read follows from read_time
     quiet, loud = (effective_read_noise(p.mtj, p.crossbar) for p in (precise, default))
     assert quiet == pytest.approx(loud / 4, rel=1e-12) and precise.crossbar.read_time == 16 * default.crossbar.read_time
-    assert (precise.mtj, precise.variation, precise.rng, precise.technology) == (default.mtj, default.variation, default.rng, default.technology)
+    assert (precise.mtj, precise.variation, precise.rng, precise.technology) == (
+        default.mtj,
+        default.variation,
+        default.rng,
+        default.technology,
+    )
 
 
 # Effective per-cell read noise of every preset before the read noise was derived (the free knob's
 # values); docs/physics.md lists them next to the derived ones.
-READ_NOISE_BEFORE = {"ideal": 0.0, "vcma-default": 0.01, "vcma-uncalibrated": 0.01, "vcma-xor": 0.01, "vcma-lowbit": 0.01,
-                     "vcma-noisy": 0.03, "vcma-precise": 0.0025, "vcma-thermal": 0.01}  # fmt: skip
+READ_NOISE_BEFORE = {
+    "ideal": 0.0,
+    "vcma-default": 0.01,
+    "vcma-uncalibrated": 0.01,
+    "vcma-xor": 0.01,
+    "vcma-lowbit": 0.01,
+    "vcma-noisy": 0.03,
+    "vcma-precise": 0.0025,
+    "vcma-thermal": 0.01,
+}
 
 
 def test_every_preset_keeps_its_read_noise_within_a_permille():
@@ -112,8 +125,14 @@ def test_read_noise_is_derived_override_or_null_in_json():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"rng": {"relax_time": 5e-9}}, r"rng\.relax_time = 5e-09 s is shorter than 8 zero-bias relaxation times.*raise rng\.relax_time"),
-        ({"rng": {"read_time": 1e-13}}, r"rng\.read_time = 1e-13 s .* misreads .*raise rng\.read_time or rng\.read_voltage"),
+        (
+            {"rng": {"relax_time": 5e-9}},
+            r"rng\.relax_time = 5e-09 s is shorter than 8 zero-bias relaxation times.*raise rng\.relax_time",
+        ),
+        (
+            {"rng": {"read_time": 1e-13}},
+            r"rng\.read_time = 1e-13 s .* misreads .*raise rng\.read_time or rng\.read_voltage",
+        ),
         ({"rng": {"read_voltage": 1e-4}}, r"rng\.read_voltage = 0\.0001 V misreads"),
     ],
 )
@@ -131,7 +150,9 @@ def test_rng_reads_of_the_presets_are_exact_enough():
 
     p = profiles.with_overrides(profiles.get_profile("vcma-default"), {"rng": {"read_time": 4e-11}})
     g_p, g_ap = 1 / 5e3, 1 / (5e3 * 2.24 / 1.04)
-    sigma = max(math.sqrt(8.23 * (4 * 1.380649e-23 * 300 * g + 2 * 1.602176634e-19 * g * 0.1) / 8e-11) for g in (g_p, g_ap))
+    sigma = max(
+        math.sqrt(8.23 * (4 * 1.380649e-23 * 300 * g + 2 * 1.602176634e-19 * g * 0.1) / 8e-11) for g in (g_p, g_ap)
+    )
     expected = 0.5 * math.erfc(0.5 * (g_p - g_ap) * 0.1 / sigma / math.sqrt(2))
     assert 1e-8 < expected < 1e-7
     assert profiles.rng_read_error_probability(p) == pytest.approx(expected, rel=1e-9)

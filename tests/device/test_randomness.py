@@ -20,10 +20,7 @@ from device import randomness as R
 from device.errors import InputError
 
 # First 100 bits of pi's binary expansion (11.001001...), the 2.x.8 input of SP 800-22.
-PI_100 = (
-    "1100100100001111110110101010001000100001011010001100001000110100"
-    "110001001100011001100010100010111000"
-)
+PI_100 = "1100100100001111110110101010001000100001011010001100001000110100110001001100011001100010100010111000"
 # 128-bit input of the longest-run example, SP 800-22 section 2.4.8.
 LONGEST_RUN_128 = (
     "11001100000101010110110001001100111000000000001001001101010100010001001111010110100000001101"
@@ -77,8 +74,12 @@ def e_bits() -> np.ndarray:
         (R.runs, "1001101011", {"strict": False}, 0.147232),  # 2.3.4
         (R.runs, PI_100, {}, 0.500798),  # 2.3.8
         (R.longest_run, LONGEST_RUN_128, {}, 0.180609),  # 2.4.8
-        (R.non_overlapping_template, "10100100101110010110",
-         {"template": "001", "n_blocks": 2, "strict": False}, 0.344154),  # 2.7.4
+        (
+            R.non_overlapping_template,
+            "10100100101110010110",
+            {"template": "001", "n_blocks": 2, "strict": False},
+            0.344154,
+        ),  # 2.7.4
         (R.approximate_entropy, "0100110101", {"m": 3, "strict": False}, 0.261961),  # 2.12.4
         (R.approximate_entropy, PI_100, {"m": 2, "strict": False}, 0.235301),  # 2.12.8
         (R.cumulative_sums, "1011010111", {"strict": False}, 0.4116588),  # 2.13.4
@@ -138,9 +139,9 @@ def _naive_template_p(b: np.ndarray, template: str, n_blocks: int) -> float:
     m, block = len(t), b.size // n_blocks
     w = []
     for j in range(n_blocks):
-        seg, i, count = list(b[j * block:(j + 1) * block]), 0, 0
+        seg, i, count = list(b[j * block : (j + 1) * block]), 0, 0
         while i <= block - m:
-            if seg[i:i + m] == t:
+            if seg[i : i + m] == t:
                 count, i = count + 1, i + m
             else:
                 i += 1
@@ -182,11 +183,18 @@ def test_serial_spec_example_e(e_bits):  # 2.11.8: n = 10^6 bits of e, m = 2
 @pytest.mark.slow
 def test_suite_reproduces_appendix_b_results_for_e(e_bits):
     expected = {
-        "frequency": 0.953749, "block_frequency": 0.211072, "runs": 0.561917,
-        "longest_run": 0.718945, "binary_matrix_rank": 0.306156, "spectral": 0.847187,
-        "non_overlapping_template": 0.078790, "approximate_entropy": 0.700073,
-        "serial_1": 0.766182, "serial_2": 0.462921,
-        "cumulative_sums_forward": 0.669887, "cumulative_sums_backward": 0.724266,
+        "frequency": 0.953749,
+        "block_frequency": 0.211072,
+        "runs": 0.561917,
+        "longest_run": 0.718945,
+        "binary_matrix_rank": 0.306156,
+        "spectral": 0.847187,
+        "non_overlapping_template": 0.078790,
+        "approximate_entropy": 0.700073,
+        "serial_1": 0.766182,
+        "serial_2": 0.462921,
+        "cumulative_sums_forward": 0.669887,
+        "cumulative_sums_backward": 0.724266,
     }
     got = {r.name: r.p_value for r in R.run_nist_suite(e_bits)}
     assert got.keys() == expected.keys()
@@ -243,8 +251,9 @@ def test_good_source_passes_whole_suite_and_is_fast():
 
 def test_false_alarm_proportion_over_seeds():
     # 20 seeds x 12 p-values at 10^5 bits; at alpha = 0.01 about 1 % should fail. 5 % is the bound.
-    results = [r for seed in range(20)
-               for r in R.run_nist_suite(np.random.default_rng(100 + seed).integers(0, 2, 10**5))]
+    results = [
+        r for seed in range(20) for r in R.run_nist_suite(np.random.default_rng(100 + seed).integers(0, 2, 10**5))
+    ]
     assert len(results) == 20 * 12
     failed = sum(not r.passed for r in results)
     assert failed / len(results) < 0.05
@@ -372,9 +381,19 @@ def test_kurtosis_z_matches_hand_computation():
 
 # --- validation: every branch raises InputError naming the test and the value ---------------------
 
-ALL_TESTS = [R.frequency, R.block_frequency, R.runs, R.longest_run, R.binary_matrix_rank,
-             R.spectral, R.non_overlapping_template, R.approximate_entropy, R.serial,
-             R.cumulative_sums, R.run_nist_suite]
+ALL_TESTS = [
+    R.frequency,
+    R.block_frequency,
+    R.runs,
+    R.longest_run,
+    R.binary_matrix_rank,
+    R.spectral,
+    R.non_overlapping_template,
+    R.approximate_entropy,
+    R.serial,
+    R.cumulative_sums,
+    R.run_nist_suite,
+]
 
 
 @pytest.mark.parametrize("func", ALL_TESTS, ids=lambda f: f.__name__)
@@ -401,15 +420,18 @@ def test_float_dtype_raises(func):
     ("func", "n", "message"),
     [
         (R.frequency, 99, r"frequency: needs n >= 100 bits; got n=99"),
-        (lambda b: R.block_frequency(b, block_size=20), 99,
-         r"block_frequency: needs n >= 100 bits; got n=99"),
+        (lambda b: R.block_frequency(b, block_size=20), 99, r"block_frequency: needs n >= 100 bits; got n=99"),
         (R.runs, 99, r"runs: needs n >= 100 bits; got n=99"),
         (R.longest_run, 127, r"longest_run: needs n >= 128 bits; got n=127"),
         (R.binary_matrix_rank, 38911, r"binary_matrix_rank: needs n >= 38912 .*got n=38911"),
         (R.spectral, 999, r"spectral: needs n >= 1000 bits; got n=999"),
         (R.non_overlapping_template, 20543, r"non_overlapping_template: needs n >= 20544.*n=20543"),
-        (R.approximate_entropy, 65535, r"approximate_entropy: needs m < floor\(log2 n\) - 5; "
-                                       r"got m=10, n=65535"),
+        (
+            R.approximate_entropy,
+            65535,
+            r"approximate_entropy: needs m < floor\(log2 n\) - 5; "
+            r"got m=10, n=65535",
+        ),
         (R.serial, 524287, r"serial: needs m < floor\(log2 n\) - 2; got m=16, n=524287"),
         (R.cumulative_sums, 99, r"cumulative_sums: needs n >= 100 bits; got n=99"),
         (R.run_nist_suite, 99, r"run_nist_suite: needs n >= 100 bits .*got n=99"),
@@ -435,8 +457,7 @@ def test_too_short_raises_and_one_more_bit_suffices(func, n, message):
         (lambda b: R.serial(b, m=1), r"serial: needs block length 2 <= m <= 24; got m=1"),
         (lambda b: R.approximate_entropy(b, m=0), r"1 <= m <= 24; got m=0"),
         (lambda b: R.approximate_entropy(b, m=25, strict=False), r"1 <= m <= 24; got m=25"),
-        (lambda b: R.cumulative_sums(b, mode="sideways"),
-         r"'forward' or 'backward'; got 'sideways'"),
+        (lambda b: R.cumulative_sums(b, mode="sideways"), r"'forward' or 'backward'; got 'sideways'"),
         (lambda b: R.run_nist_suite(b, alpha=0.0), r"alpha must be in \(0, 1\); got 0.0"),
         (lambda b: R.run_nist_suite(b, alpha=1.5), r"alpha must be in \(0, 1\); got 1.5"),
     ],

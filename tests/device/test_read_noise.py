@@ -28,13 +28,17 @@ def test_default_read_by_hand():
     assert R.relative_read_noise(2e-4, 0.1, 1e-9, 300.0, 1.0) == pytest.approx(white, rel=1e-12)
     assert R.derived_read_noise(MTJ, CB) == pytest.approx(math.sqrt(8.23) * white, rel=1e-12)
     assert R.derived_read_noise(MTJ, CB) == pytest.approx(0.01, rel=2e-4)  # the previous free knob's value
-    assert naive.read_noise(MTJ, CB) == pytest.approx(R.derived_read_noise(MTJ, CB), rel=1e-12)  # the twin's own formula
+    assert naive.read_noise(MTJ, CB) == pytest.approx(
+        R.derived_read_noise(MTJ, CB), rel=1e-12
+    )  # the twin's own formula
 
 
 def test_scaling_laws():
     base = R.derived_read_noise(MTJ, CB)
     assert R.derived_read_noise(MTJ, dataclasses.replace(CB, read_time=4e-9)) == pytest.approx(base / 2, rel=1e-12)
-    assert R.derived_read_noise(MTJ, dataclasses.replace(CB, read_noise_factor=4 * 8.23)) == pytest.approx(2 * base, rel=1e-12)
+    assert R.derived_read_noise(MTJ, dataclasses.replace(CB, read_noise_factor=4 * 8.23)) == pytest.approx(
+        2 * base, rel=1e-12
+    )
     hot = R.derived_read_noise(dataclasses.replace(MTJ, temperature=400.0), CB)
     assert hot > base  # thermal part ∝ T
     # thermal noise relative to I falls as 1/V, shot as 1/√V: doubling V_read lowers σ between √2 and 2
@@ -92,11 +96,22 @@ def _cost_of_reads(read_time: float) -> dict:
     matrix.matmul(np.random.default_rng(4).standard_normal((32, 64)), np.random.default_rng(5), ledger=ledger)
     p = profiles.get_profile("vcma-default")
     counts = matrix.footprint_counts()
-    fp = ChipFootprint(tile_rows=32, tile_cols=32, n_rng_devices=1, adc_bits=cb.adc_bits, weight_bits=cb.weight_bits,
-                       input_cycles=cb.input_cycles, **counts)  # fmt: skip
+    fp = ChipFootprint(
+        tile_rows=32,
+        tile_cols=32,
+        n_rng_devices=1,
+        adc_bits=cb.adc_bits,
+        weight_bits=cb.weight_bits,
+        input_cycles=cb.input_cycles,
+        **counts,
+    )
     report = cost_report(ledger, fp, tech, p.rng, MTJ, crossbar=cb)
-    return {"noise": matrix.cb.read_noise, "read_j": report["energy_j"]["array_read"], "latency": report["latency_s"]["mvm"],
-            "assumed": report["assumptions"]["read_noise"]}  # fmt: skip
+    return {
+        "noise": matrix.cb.read_noise,
+        "read_j": report["energy_j"]["array_read"],
+        "latency": report["latency_s"]["mvm"],
+        "assumed": report["assumptions"]["read_noise"],
+    }
 
 
 def test_quieter_reads_cost_read_time_energy_and_latency():

@@ -3,7 +3,8 @@
 The twin (`tests.device.naive_crossbar.read_out_accumulate`) walks the batch rows and columns in
 order with the pure-Python xoshiro256** streams of tests/device/naive_bernoulli.py: one deviate per
 element when any noise is on (successive elements take the four 16-bit fields of a stream output,
-each mapped through Φ⁻¹), scaled by sqrt(read σ² + (adc_noise·full_scale)²), then the ADC code clip(rint(I/LSB), −2^(b−1), 2^(b−1) − 1), LSB = full_scale/2^(b−1).
+each mapped through Φ⁻¹), scaled by sqrt(read σ² + (adc_noise·full_scale)²), then the ADC code
+clip(rint(I/LSB), −2^(b−1), 2^(b−1) − 1), LSB = full_scale/2^(b−1).
 
 Tolerances: stream states must be equal exactly (the same number of draws). Outputs: both map the
 same 16-bit fields through the same Φ⁻¹ table, so the deviates are equal; the assertions allow
@@ -20,9 +21,8 @@ import numba
 import numpy as np
 import pytest
 
-from device.errors import InputError
-
 from device import readout as R
+from device.errors import InputError
 from device.random_streams import new_stream_states
 from tests.device import naive_crossbar as naive
 
@@ -39,7 +39,9 @@ def _case(n_batch, n_cols, seed):
 
 
 def _run_both(current, noise_std, full_scale, adc_noise, adc_bits, weight, out, states):
-    want_out, want_states = naive.read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out)
+    want_out, want_states = naive.read_out_accumulate(
+        current, noise_std, full_scale, adc_noise, adc_bits, weight, states, out
+    )
     got_out, got_states = out.copy(), states.copy()
     R.read_out_accumulate(current, noise_std, full_scale, adc_noise, adc_bits, weight, got_states, got_out)
     return got_out, got_states, want_out, want_states
@@ -70,7 +72,9 @@ def test_kernel_matches_twin_bit_for_bit_on_this_platform():
 
 def test_zero_noise_std_still_draws_and_changes_nothing():
     current, noise_std, full_scale, out, states = _case(4, 5, seed=22)
-    got_out, got_states, want_out, want_states = _run_both(current, np.zeros_like(noise_std), full_scale, 0.0, 0, 1.0, out, states)
+    got_out, got_states, want_out, want_states = _run_both(
+        current, np.zeros_like(noise_std), full_scale, 0.0, 0, 1.0, out, states
+    )
     np.testing.assert_array_equal(got_out, out + current)
     np.testing.assert_array_equal(got_states, want_states)
     assert np.all(got_states != states)
@@ -113,7 +117,9 @@ def test_adc_quantise_equals_twin_codes_and_rounds_ties_to_even(adc_bits):
     # exact ties (power-of-two full scale): rint rounds half to even, the kernel as adc_quantise
     ties = np.array([[0.5, 1.5, -0.5, -1.5, 2.5]]) * (1.0 / half)
     fs = np.ones(5)
-    np.testing.assert_array_equal(R.adc_quantise(ties, fs, adc_bits), np.clip([[0.0, 2.0, -0.0, -2.0, 2.0]], -half, half - 1) / half)
+    np.testing.assert_array_equal(
+        R.adc_quantise(ties, fs, adc_bits), np.clip([[0.0, 2.0, -0.0, -2.0, 2.0]], -half, half - 1) / half
+    )
     out = np.zeros_like(ties)
     R.read_out_accumulate(ties, None, fs, 0.0, adc_bits, 1.0, new_stream_states(1, rng), out)
     np.testing.assert_array_equal(out, R.adc_quantise(ties, fs, adc_bits))
@@ -131,7 +137,9 @@ def test_noise_moments():
     noise_std = np.tile([0.3, 0.0], (n_batch, 1))
     full_scale = np.array([1.0, 2.0])
     out = np.zeros_like(current)
-    R.read_out_accumulate(current, noise_std, full_scale, 0.1, 0, 1.0, new_stream_states(n_batch, np.random.default_rng(3)), out)
+    R.read_out_accumulate(
+        current, noise_std, full_scale, 0.1, 0, 1.0, new_stream_states(n_batch, np.random.default_rng(3)), out
+    )
     var = np.array([0.3**2 + 0.1**2, 0.2**2])
     assert np.all(np.abs(out.mean(axis=0)) <= 4 * np.sqrt(var / n_batch))
     assert np.all(np.abs(out.var(axis=0, ddof=1) - var) <= 4 * var * math.sqrt(2 / (n_batch - 1)))
@@ -165,9 +173,19 @@ def test_strided_arguments():
     np.testing.assert_allclose(big[:, ::2], want, rtol=0, atol=1e-13 * np.abs(want).max())
     assert np.all(big[:, 1::2] == 0.0)
 
+
 def _valid():
     current, noise_std, full_scale, out, states = _case(3, 4, seed=25)
-    return dict(current=current, noise_std=noise_std, full_scale=full_scale, adc_noise=0.0, adc_bits=4, weight=1.0, states=states, out=out)
+    return dict(
+        current=current,
+        noise_std=noise_std,
+        full_scale=full_scale,
+        adc_noise=0.0,
+        adc_bits=4,
+        weight=1.0,
+        states=states,
+        out=out,
+    )
 
 
 @pytest.mark.parametrize(

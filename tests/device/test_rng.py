@@ -110,7 +110,10 @@ def test_counters_count_every_cycle_and_reset():
     source = profiles.make_random_source(profiles.get_profile("vcma-xor"), chip_seed=6)
     p = source.params
     # SAR: one (growing) window per DAC bit, plus two full ones for the final comparison
-    assert source.counters.calibration_cycles == sum(calibration.window_schedule(p.dac_bits, p.calibration_window)) * p.n_devices
+    assert (
+        source.counters.calibration_cycles
+        == sum(calibration.window_schedule(p.dac_bits, p.calibration_window)) * p.n_devices
+    )
     source.gaussian(1000)
     c = source.counters
     words = math.ceil(1000 * 16 / 64)

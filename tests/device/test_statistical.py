@@ -81,7 +81,9 @@ def test_ideal_profile_model_is_the_weights():
     x_q, scale = model.quantise_input(X_TEST[:8])
     np.testing.assert_array_equal(x_q, X_TEST[:8])  # no DAC
     assert not np.any(model.variance(x_q, scale))
-    np.testing.assert_allclose(model.matmul(X_TEST[:8], np.random.default_rng(0)), X_TEST[:8] @ WEIGHTS, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        model.matmul(X_TEST[:8], np.random.default_rng(0)), X_TEST[:8] @ WEIGHTS, rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,7 +116,9 @@ def test_deterministic_readout_is_the_exact_path_without_noise_and_adc():
     scale = np.abs(exact).max()
     np.testing.assert_allclose(S.deterministic_readout(matrix, X_TEST[:64]), exact, rtol=0, atol=1e-12 * scale)
     no_ir = S.deterministic_readout(matrix, X_TEST[:64], ir_drop=False)
-    np.testing.assert_allclose(no_ir, S._quantise(X_TEST[:64], 8) @ S.effective_weights(matrix), rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(
+        no_ir, S._quantise(X_TEST[:64], 8) @ S.effective_weights(matrix), rtol=0, atol=1e-12 * scale
+    )
     assert np.abs(no_ir - exact).max() > 1e-4 * scale  # the IR drop is there to be modelled
 
 
@@ -155,7 +159,9 @@ def test_too_few_calibration_rows_fold_the_drop_at_constant_coefficients():
 
 
 @pytest.mark.parametrize("mode", ["amplitude", "bit_serial"])
-@pytest.mark.parametrize("noise", [dict(read_noise=0.01, adc_noise=0.0), dict(read_noise=0.0, adc_noise=0.01)], ids=["read", "adc_input"])
+@pytest.mark.parametrize(
+    "noise", [dict(read_noise=0.01, adc_noise=0.0), dict(read_noise=0.0, adc_noise=0.01)], ids=["read", "adc_input"]
+)
 def test_noise_variance_matches_exact_draws(mode, noise):
     changes = dict(adc_bits=0, input_mode=mode, **noise)
     if mode == "bit_serial":
@@ -194,7 +200,11 @@ def _true_clipping_fraction(matrix, x):
             current = matrix.column_currents(np.ascontiguousarray(voltages[:, chunk]), chunk)
             full_scale = matrix.adc_range[index]
             lsb = full_scale / 2.0 ** (matrix.cb.adc_bits - 1)
-            clipped += int(np.count_nonzero(np.abs(adc_quantise(current, full_scale, matrix.cb.adc_bits) - current) > 0.5 * lsb * (1 + 1e-9)))
+            clipped += int(
+                np.count_nonzero(
+                    np.abs(adc_quantise(current, full_scale, matrix.cb.adc_bits) - current) > 0.5 * lsb * (1 + 1e-9)
+                )
+            )
             total += current.size
     return clipped / total
 
@@ -356,7 +366,11 @@ def _plain_readout(matrix, x, ir_drop=True):
     return S._fold_slices(total, matrix, 1) * S.descale(matrix) * x_scale
 
 
-@pytest.mark.parametrize("changes", [{}, {"input_mode": "bit_serial", "input_bits": 5}, {"tile_rows": 64, "tile_cols": 64}], ids=["amplitude", "bit_serial", "small_tiles"])
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"input_mode": "bit_serial", "input_bits": 5}, {"tile_rows": 64, "tile_cols": 64}],
+    ids=["amplitude", "bit_serial", "small_tiles"],
+)
 def test_derive_in_one_pass_equals_the_plain_functions(changes):
     """derive's single pass over `read_sums` = the plain per-function reference, to float64 rounding."""
     matrix = _calibrated(**changes)
@@ -375,7 +389,9 @@ def test_derive_in_one_pass_equals_the_plain_functions(changes):
     assert model.ir_residual == pytest.approx(np.var(exact - model.mean(x)) / np.var(drop), rel=1e-9)
     # the public functions give the same from the same sums, and sums handed in change nothing
     np.testing.assert_allclose(S.deterministic_readout(matrix, x), exact, rtol=0, atol=1e-12 * np.abs(exact).max())
-    np.testing.assert_allclose(S.fit_ir_coefficients(matrix, x, model.mean_magnitude, first_order), model.ir_coefficients, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        S.fit_ir_coefficients(matrix, x, model.mean_magnitude, first_order), model.ir_coefficients, rtol=1e-12, atol=0
+    )
     planes = dac_planes(x, matrix.cb)[0]
     again = S.derive(matrix, x, seed=4, sums=lambda k: S.read_sums(matrix, planes[k]))
     np.testing.assert_array_equal(again.w_eff, model.w_eff)
@@ -408,7 +424,9 @@ def test_ir_moment_sums_equal_numpy():
         want = np.stack([np.stack([w @ (a * a), w @ (a * b), w @ (b * b), w @ (a * d), w @ (b * d)]) for w in powers])
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
     strided = np.concatenate([p_pos, p_neg], axis=1)[:, :17]  # a non-contiguous view: copied, same result
-    np.testing.assert_array_equal(ir_moment_sums(strided, p_neg, drop, powers), ir_moment_sums(p_pos, p_neg, drop, powers))
+    np.testing.assert_array_equal(
+        ir_moment_sums(strided, p_neg, drop, powers), ir_moment_sums(p_pos, p_neg, drop, powers)
+    )
     with pytest.raises(InputError):
         ir_moment_sums(p_pos, p_neg[:10], drop, powers)
     with pytest.raises(InputError):

@@ -46,14 +46,21 @@ def test_channel_abs_max_and_ones_for_zeros():
     assert out[1, 4] == 1.0 and np.all(out > 0)
 
 
-@pytest.mark.parametrize("kernel, stride, padding, size", [(3, 1, 1, (7, 9)), (3, 2, 1, (8, 8)), (3, 2, 0, (9, 7)), (5, 1, 2, (6, 6)), (1, 2, 0, (5, 5))])
+@pytest.mark.parametrize(
+    "kernel, stride, padding, size",
+    [(3, 1, 1, (7, 9)), (3, 2, 1, (8, 8)), (3, 2, 0, (9, 7)), (5, 1, 2, (6, 6)), (1, 2, 0, (5, 5))],
+)
 def test_window_reduce_is_pooling(kernel, stride, padding, size):
     maps = np.abs(_rng(2).standard_normal((2, *size))).astype(np.float32)
     t = torch.from_numpy(maps)[:, None]
     h = (size[0] + 2 * padding - kernel) // stride + 1
     w = (size[1] + 2 * padding - kernel) // stride + 1
-    got_max = K.window_reduce(maps, kernel, kernel, stride, stride, padding, padding, True, np.empty((2, h, w), np.float32))
-    got_sum = K.window_reduce(maps, kernel, kernel, stride, stride, padding, padding, False, np.empty((2, h, w), np.float32))
+    got_max = K.window_reduce(
+        maps, kernel, kernel, stride, stride, padding, padding, True, np.empty((2, h, w), np.float32)
+    )
+    got_sum = K.window_reduce(
+        maps, kernel, kernel, stride, stride, padding, padding, False, np.empty((2, h, w), np.float32)
+    )
     np.testing.assert_array_equal(got_max, F.max_pool2d(t, kernel, stride, padding)[:, 0].numpy())
     reference = kernel * kernel * F.avg_pool2d(t.double(), kernel, stride, padding)[:, 0].numpy()
     np.testing.assert_allclose(got_sum, reference, rtol=1e-5)
@@ -90,7 +97,21 @@ def _readout(y_slope, abs_sum, scale, squares, per_output, seed, noisy, inverse_
     y, slope = y_slope
     adc, read, gain, offset = per_output
     out = y.copy()
-    K.noisy_readout(out, slope, abs_sum, scale, squares, inverse_m, adc, read, gain, offset, K.GAUSSIAN_TABLE, np.uint64(seed), noisy)
+    K.noisy_readout(
+        out,
+        slope,
+        abs_sum,
+        scale,
+        squares,
+        inverse_m,
+        adc,
+        read,
+        gain,
+        offset,
+        K.GAUSSIAN_TABLE,
+        np.uint64(seed),
+        noisy,
+    )
     return out
 
 
@@ -99,10 +120,14 @@ def test_noisy_readout_mean_is_the_formula():
     _, _, gain, offset = per_output
     mu = abs_sum / scale * np.float32(0.17)
     expected = (y - (mu[:, None] - 1) * slope) * gain[None, :, None] + offset[None, :, None]
-    np.testing.assert_allclose(_readout((y, slope), abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _readout((y, slope), abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6
+    )
     no_slope = np.zeros((0, 0, 0), dtype=np.float32)  # a layer without IR drop
     expected = y * gain[None, :, None] + offset[None, :, None]
-    np.testing.assert_allclose(_readout((y, no_slope), abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _readout((y, no_slope), abs_sum, scale, squares, per_output, 0, False), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_noisy_readout_noise_has_the_predicted_law_and_replays():
@@ -111,7 +136,9 @@ def test_noisy_readout_noise_has_the_predicted_law_and_replays():
     adc, read, gain, _ = per_output
     mean = _readout(y, abs_sum, scale, squares, per_output, 0, False)
     noisy = _readout(y, abs_sum, scale, squares, per_output, 11, True)
-    sigma = np.sqrt(scale[:, None] ** 2 * adc[None, :, None] + squares[:, None] * read[None, :, None]) * gain[None, :, None]
+    sigma = (
+        np.sqrt(scale[:, None] ** 2 * adc[None, :, None] + squares[:, None] * read[None, :, None]) * gain[None, :, None]
+    )
     z = (noisy - mean) / sigma
     check = normality_checks(z)
     assert check.ks_p > 1e-3 and check.kurtosis_p > 1e-3, check

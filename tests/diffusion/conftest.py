@@ -47,7 +47,9 @@ def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def write_dataset(directory: Path, train_n: int = TRAIN_N, test_n: int = TEST_N) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def write_dataset(
+    directory: Path, train_n: int = TRAIN_N, test_n: int = TEST_N
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Write the four gzipped IDX files into ``directory``; returns the arrays written per split."""
     directory.mkdir(parents=True, exist_ok=True)
     written = {}

@@ -60,7 +60,9 @@ def test_default_profile_is_close_and_calibration_helps(toy):
     with torch.no_grad():
         ref = toy(x).numpy()
     plain = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=2)
-    calibrated = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=2, calibration_inputs=(torch.randn(8, 1, 28, 28),))
+    calibrated = CB.ChipNetwork(
+        toy, small("vcma-default"), chip_seed=2, calibration_inputs=(torch.randn(8, 1, 28, 28),)
+    )
     err = lambda y: np.linalg.norm(y - ref) / np.linalg.norm(ref)  # noqa: E731
     e_plain, e_cal = err(plain(x).numpy()), err(calibrated(x).numpy())
     assert e_cal < 0.5 and e_cal <= e_plain * 1.05
@@ -163,7 +165,11 @@ def test_statistical_and_exact_charge_the_same_ledger_bit_serial(toy):
         net(x)
         counts[label] = net.chip.ledger.counts("inference")
     for key in ("cell_reads", "adc_conversions", "dac_conversions", "shift_adds"):
-        assert counts["exact"][key] == counts["statistical"][key], (key, counts["exact"][key], counts["statistical"][key])
+        assert counts["exact"][key] == counts["statistical"][key], (
+            key,
+            counts["exact"][key],
+            counts["statistical"][key],
+        )
 
 
 def test_statistical_network_holds_the_exact_chip(toy):
@@ -207,9 +213,17 @@ def test_statistical_models_from_shared_reads_equal_plain_derive(toy, monkeypatc
     the models equal `derive` computing its own float64 sums on those rows, to float32 rounding."""
     calls = []
     plain = CB.derive
-    monkeypatch.setattr(CB, "derive", lambda m, x, seed=0, sums=None: calls.append((m, x, seed, sums)) or plain(m, x, seed=seed, sums=sums))
+    monkeypatch.setattr(
+        CB,
+        "derive",
+        lambda m, x, seed=0, sums=None: calls.append((m, x, seed, sums)) or plain(m, x, seed=seed, sums=sums),
+    )
     net = CB.ChipNetwork(toy, statistical(small("vcma-default")), chip_seed=3, calibration_inputs=_calibration())
-    assert [x.shape[0] for _, x, _, _ in calls] == [CB.GAIN_FIT_ROWS, CB.GAIN_FIT_ROWS, 16]  # 12544, 3136 and 16 rows seen
+    assert [x.shape[0] for _, x, _, _ in calls] == [
+        CB.GAIN_FIT_ROWS,
+        CB.GAIN_FIT_ROWS,
+        16,
+    ]  # 12544, 3136 and 16 rows seen
     for name, (matrix, x, seed, sums) in zip(net.statistical, calls):
         assert sums is not None and matrix is net.chip.layers[name]
         got, want = net.statistical[name].model, plain(matrix, x, seed=seed)
@@ -231,7 +245,9 @@ def test_ideal_cells_realise_the_software_weights_and_compute_bit_for_bit(toy, m
     with torch.no_grad():
         assert torch.equal(net(x), toy(x))
     generic = CB.ChipNetwork(toy, small("ideal"), chip_seed=1, calibration_inputs=_calibration())
-    monkeypatch.setattr(generic, "_realises_software", lambda name: False)  # the head through TorchCrossbar's linear path
+    monkeypatch.setattr(
+        generic, "_realises_software", lambda name: False
+    )  # the head through TorchCrossbar's linear path
     generic(x)
     native, reference = net.chip.ledger.counts("inference"), generic.chip.ledger.counts("inference")
     for key in ("cell_reads", "adc_conversions", "dac_conversions", "shift_adds", "macs", "digital_ops"):
@@ -242,5 +258,9 @@ def test_ideal_cells_realise_the_software_weights_and_compute_bit_for_bit(toy, m
 def test_a_non_ideal_profile_does_not_take_the_software_path(toy):
     net = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=1, calibration_inputs=_calibration())
     assert not any(net._realises_software(name) for name in net.weights)
-    quantised = CB.ChipNetwork(toy, profiles.with_overrides(small("ideal"), {"crossbar": {"weight_bits": 4}}), chip_seed=1)
-    assert not any(quantised._realises_software(name) for name in quantised.weights)  # linear, but not the software weights
+    quantised = CB.ChipNetwork(
+        toy, profiles.with_overrides(small("ideal"), {"crossbar": {"weight_bits": 4}}), chip_seed=1
+    )
+    assert not any(
+        quantised._realises_software(name) for name in quantised.weights
+    )  # linear, but not the software weights

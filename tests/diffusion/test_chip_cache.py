@@ -19,7 +19,9 @@ def toy():
 
 
 def _statistical_in_loop():
-    return profiles.with_overrides(small("vcma-default"), {"crossbar": {"emulation": "statistical", "in_loop_calibration": True}})
+    return profiles.with_overrides(
+        small("vcma-default"), {"crossbar": {"emulation": "statistical", "in_loop_calibration": True}}
+    )
 
 
 @pytest.mark.parametrize("emulation", ["exact", "statistical"])

@@ -192,7 +192,9 @@ def test_conv_noise_has_the_predicted_variance(layer3):
     np.testing.assert_array_equal(a.numpy(), engine.conv2d(x, spec, torch.Generator().manual_seed(6)).numpy())
 
 
-@pytest.mark.parametrize("changes, geometry", [(BIT_SERIAL, {}), ({}, {"dilation": 2, "padding": 2})], ids=["bit_serial", "dilated"])
+@pytest.mark.parametrize(
+    "changes, geometry", [(BIT_SERIAL, {}), ({}, {"dilation": 2, "padding": 2})], ids=["bit_serial", "dilated"]
+)
 def test_conv_falls_back_to_the_rows_form(changes, geometry):
     engine, _, matrix, spec, _ = _layer(**changes, **geometry)
     x = _images(14)
@@ -247,8 +249,10 @@ def test_fused_cpu_path_is_the_torch_form(kernel, stride, padding):
     z = torch.stack([(fused.conv2d(x, spec, generator) - mean) / variance.sqrt() for _ in range(40)])
     assert abs(z.mean().item()) < 4 / np.sqrt(z.numel()) + 1e-3  # + float32 rounding of the mean
     assert abs(z.var().item() - 1.0) < 4 * np.sqrt(2.0 / z.numel()) + 1e-3
-    np.testing.assert_array_equal(fused.conv2d(x, spec, torch.Generator().manual_seed(9)).numpy(),
-                                  fused.conv2d(x, spec, torch.Generator().manual_seed(9)).numpy())  # fmt: skip
+    np.testing.assert_array_equal(
+        fused.conv2d(x, spec, torch.Generator().manual_seed(9)).numpy(),
+        fused.conv2d(x, spec, torch.Generator().manual_seed(9)).numpy(),
+    )
 
 
 def test_fused_path_is_not_used_for_gradients_or_float64(layer3):
@@ -262,7 +266,10 @@ def test_fused_path_is_not_used_for_gradients_or_float64(layer3):
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 
-@pytest.mark.parametrize("kernel, stride, padding, dilation", [(3, 1, 1, 1), (3, 2, 1, 1), (3, 2, 0, 1), (5, 1, 2, 1), (1, 2, 0, 1), (3, 1, 1, 2)])
+@pytest.mark.parametrize(
+    "kernel, stride, padding, dilation",
+    [(3, 1, 1, 1), (3, 2, 1, 1), (3, 2, 0, 1), (5, 1, 2, 1), (1, 2, 0, 1), (3, 1, 1, 2)],
+)
 def test_read_power_by_gemm_is_the_single_output_convolution(kernel, stride, padding, dilation):
     from diffusion.crossbar_statistical import _patch_read_power_by_convolution, _patch_scale
 

@@ -197,7 +197,14 @@ def test_float32_engine_matches_numpy_float32_path_noise_free():
 
 @pytest.mark.parametrize(
     "changes",
-    [{}, BIT_SERIAL, {**BIT_SERIAL, "ir_drop": False}, dict(read_noise=0.0), dict(adc_noise=0.0, adc_bits=0), dict(adc_bits=3, read_noise=0.05)],
+    [
+        {},
+        BIT_SERIAL,
+        {**BIT_SERIAL, "ir_drop": False},
+        dict(read_noise=0.0),
+        dict(adc_noise=0.0, adc_bits=0),
+        dict(adc_bits=3, read_noise=0.05),
+    ],
 )
 def test_noisy_read_equals_numpy_path_draw_for_draw(changes):
     pm, _ = _calibrated("vcma-default", {**SMALL_TILES, **changes}, 37, 7, noise=True)
@@ -228,7 +235,8 @@ def test_float32_noise_statistics_match_numpy_path(changes):
     exact = x.astype(np.float64) @ w
     errors = {
         "numpy": pm.matmul(x, np.random.default_rng(11)) - exact,
-        "torch": TorchCrossbar(pm).matmul(torch.from_numpy(x), torch.Generator().manual_seed(12)).double().numpy() - exact,
+        "torch": TorchCrossbar(pm).matmul(torch.from_numpy(x), torch.Generator().manual_seed(12)).double().numpy()
+        - exact,
     }
     for group in range(2):
         e = {key: value[group * repeats : (group + 1) * repeats] for key, value in errors.items()}
@@ -292,8 +300,13 @@ def test_ledger_equals_numpy_path(name, changes, dtype):
 # --- 5. calibration -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, changes", [("vcma-default", SMALL_TILES), ("vcma-default", {**SMALL_TILES, **BIT_SERIAL}), ("vcma-precise", {})])
-@pytest.mark.parametrize("b, percentile", [(1, 99.99), (2, 99.99), (37, 99.99), (37, 97.3), (64, 50.0), (20, 100.0), (200, 99.5)])
+@pytest.mark.parametrize(
+    "name, changes",
+    [("vcma-default", SMALL_TILES), ("vcma-default", {**SMALL_TILES, **BIT_SERIAL}), ("vcma-precise", {})],
+)
+@pytest.mark.parametrize(
+    "b, percentile", [(1, 99.99), (2, 99.99), (37, 99.99), (37, 97.3), (64, 50.0), (20, 100.0), (200, 99.5)]
+)
 def test_calibrate_adc_equals_numpy(name, changes, b, percentile):
     want_pm, _ = _matrix(name, changes, 70, 9)
     got_pm, _ = _matrix(name, changes, 70, 9)
@@ -306,7 +319,9 @@ def test_calibrate_adc_equals_numpy(name, changes, b, percentile):
     np.testing.assert_allclose(got_pm.adc_range, want_pm.adc_range, rtol=1e-13, atol=0)
     x_test = _inputs(8, 70, seed=3)  # the engine's own copy was refreshed
     want = want_pm.matmul(x_test)
-    np.testing.assert_allclose(engine.matmul(torch.from_numpy(x_test)).numpy(), want, rtol=0, atol=1e-12 * np.abs(want).max())
+    np.testing.assert_allclose(
+        engine.matmul(torch.from_numpy(x_test)).numpy(), want, rtol=0, atol=1e-12 * np.abs(want).max()
+    )
 
 
 @pytest.mark.parametrize("changes", [SMALL_TILES, {**SMALL_TILES, **BIT_SERIAL}, {}])
@@ -330,17 +345,23 @@ def test_calibrate_output_gain_with_noise_and_limits():
     pm, w = _calibrated("vcma-default", SMALL_TILES, 37, 7, noise=True)
     x = _inputs(40, 37)
     engine = TorchCrossbar(pm)
-    gains = engine.calibrate_output_gain(torch.from_numpy(x), torch.from_numpy(2.5 * (x @ w)), torch.Generator().manual_seed(1), limits=(0.5, 2.0))
+    gains = engine.calibrate_output_gain(
+        torch.from_numpy(x), torch.from_numpy(2.5 * (x @ w)), torch.Generator().manual_seed(1), limits=(0.5, 2.0)
+    )
     np.testing.assert_array_equal(gains, 2.0)  # wanted ≈ 2.5, clipped
     again = engine.calibrate_output_gain(torch.from_numpy(x), torch.from_numpy(x @ w), None)  # None: fixed seed 0
-    np.testing.assert_array_equal(again, engine.calibrate_output_gain(torch.from_numpy(x), torch.from_numpy(x @ w), None))
+    np.testing.assert_array_equal(
+        again, engine.calibrate_output_gain(torch.from_numpy(x), torch.from_numpy(x @ w), None)
+    )
     assert np.all(np.abs(again - 1) < 0.2)
 
 
 def test_outputs_without_signal_keep_gain_one():
     pm, w = _calibrated("vcma-default", SMALL_TILES, 37, 7)
     x = np.zeros((5, 37))
-    gains = TorchCrossbar(pm, dtype=torch.float64).calibrate_output_gain(torch.from_numpy(x), torch.zeros(5, 7, dtype=torch.float64), None)
+    gains = TorchCrossbar(pm, dtype=torch.float64).calibrate_output_gain(
+        torch.from_numpy(x), torch.zeros(5, 7, dtype=torch.float64), None
+    )
     np.testing.assert_array_equal(gains, 1.0)
 
 
@@ -354,7 +375,9 @@ def test_refresh_rereads_adc_range_and_gain():
     engine.refresh()
     want = pm.matmul(x)
     assert np.abs(stale - want).max() > 1e-6 * np.abs(want).max()
-    np.testing.assert_allclose(engine.matmul(torch.from_numpy(x)).numpy(), want, rtol=0, atol=1e-12 * np.abs(want).max())
+    np.testing.assert_allclose(
+        engine.matmul(torch.from_numpy(x)).numpy(), want, rtol=0, atol=1e-12 * np.abs(want).max()
+    )
 
 
 # --- 6. validation --------------------------------------------------------------------------------
@@ -437,7 +460,9 @@ def test_refresh_refuses_bad_matrix_state():
     pm, _ = _matrix("vcma-default", SMALL_TILES, 37, 7)
     engine = TorchCrossbar(pm)
     pm.adc_range = pm.adc_range[:, :5]
-    with pytest.raises(InputError, match=r"matrix.adc_range must be finite, > 0 and of shape \(3, 42\), got shape \(3, 5\)"):
+    with pytest.raises(
+        InputError, match=r"matrix.adc_range must be finite, > 0 and of shape \(3, 42\), got shape \(3, 5\)"
+    ):
         engine.refresh()
     pm, _ = _matrix("vcma-default", SMALL_TILES, 37, 7)
     engine = TorchCrossbar(pm)
@@ -480,7 +505,9 @@ def test_screened_calibrate_adc_equals_reading_every_row(changes, dtype, rtol, m
 _EXACT_TOP = TorchCrossbar._exact_top
 
 
-@pytest.mark.parametrize("changes", [SMALL_TILES, {**SMALL_TILES, **BIT_SERIAL}, {}], ids=["small_tiles", "bit_serial", "amplitude"])
+@pytest.mark.parametrize(
+    "changes", [SMALL_TILES, {**SMALL_TILES, **BIT_SERIAL}, {}], ids=["small_tiles", "bit_serial", "amplitude"]
+)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_output_gain_from_shared_reads_equals_matmul(changes, dtype):
     """`calibrate_output_gain` given `calibration_reads` reads exactly what `matmul` reads: equal gains."""
@@ -498,7 +525,11 @@ def test_output_gain_from_shared_reads_equals_matmul(changes, dtype):
         engine.calibrate_output_gain(x[:10], target[:10], None, reads=reads)
 
 
-@pytest.mark.parametrize("changes", [{}, BIT_SERIAL, {"ir_drop": False}, {"read_noise": 0.0, "adc_noise": 0.0}], ids=["amplitude", "bit_serial", "no_ir_drop", "no_noise"])
+@pytest.mark.parametrize(
+    "changes",
+    [{}, BIT_SERIAL, {"ir_drop": False}, {"read_noise": 0.0, "adc_noise": 0.0}],
+    ids=["amplitude", "bit_serial", "no_ir_drop", "no_noise"],
+)
 def test_calibration_reads_sums_are_read_sums(changes):
     """`CalibrationReads.sums` = `device.statistical.read_sums` of the same DAC planes (float64 engine)."""
     from device.crossbar import dac_planes

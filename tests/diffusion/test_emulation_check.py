@@ -64,7 +64,11 @@ def test_layer_agreement_holds_on_every_layer(network):
     rows = EC.layer_agreement(network, (x,), seed=0)
     assert [r["layer"] for r in rows] == ["conv1", "down", "head"]
     assert [r["kind"] for r in rows] == ["conv", "conv", "linear"]
-    assert [(r["in_features"], r["out_features"], r["rows"]) for r in rows] == [(9, 8, 64 * 784), (72, 8, 64 * 196), (1568, 10, 64)]
+    assert [(r["in_features"], r["out_features"], r["rows"]) for r in rows] == [
+        (9, 8, 64 * 784),
+        (72, 8, 64 * 196),
+        (1568, 10, 64),
+    ]
     for r in rows:
         assert r["draws"] == min(EC.MAX_DRAWS, max(1, -(-EC.MIN_SAMPLES // (r["rows"] * r["out_features"]))))
         assert r["exact_error_var"] > 0
@@ -80,7 +84,9 @@ def test_layer_agreement_catches_a_wrong_noise_model(network):
     try:
         for name, engine in saved.items():
             m = engine.model
-            network.statistical[name] = StatisticalCrossbar(dataclasses.replace(m, read_var=4 * m.read_var, adc_var=4 * m.adc_var), network.device)
+            network.statistical[name] = StatisticalCrossbar(
+                dataclasses.replace(m, read_var=4 * m.read_var, adc_var=4 * m.adc_var), network.device
+            )
         rows = EC.layer_agreement(network, (_images(16, 21),), seed=0)
     finally:
         network.statistical.update(saved)

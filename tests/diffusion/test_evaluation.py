@@ -87,25 +87,66 @@ def test_study_figures_render_from_rows(tmp_path):
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(script.parent))
+
     def row(label, group, fid, x=None, eps=0.1):
         v = quality_study.variant(label)
-        return {"label": label, "group": group, "x": x, "base": v.base, "overrides": v.overrides, "fid": fid,
-                "kid_mean": 0.01, "kid_std": 0.001, "images_per_second": 1.0, "energy_per_image_j": 1e-4,
-                "epsilon_error": None if label == "software" else {"mean": eps}, "model_sha256": "ab" * 32,
-                "n": 200, "sampler": "ddpm", "steps": 10}  # fmt: skip
-    rows = [row("software", "baseline", 50.0), row("vcma-default", "preset", 53.0), row("adc-4", "adc_bits", 90.0, 4, 0.4),
-            row("adc-6", "adc_bits", 60.0, 6, 0.2), row("sigma-0", "sigma", 52.0, 0.0), row("sigma-20", "sigma", 70.0, 0.2)]
+        return {
+            "label": label,
+            "group": group,
+            "x": x,
+            "base": v.base,
+            "overrides": v.overrides,
+            "fid": fid,
+            "kid_mean": 0.01,
+            "kid_std": 0.001,
+            "images_per_second": 1.0,
+            "energy_per_image_j": 1e-4,
+            "epsilon_error": None if label == "software" else {"mean": eps},
+            "model_sha256": "ab" * 32,
+            "n": 200,
+            "sampler": "ddpm",
+            "steps": 10,
+        }
+
+    rows = [
+        row("software", "baseline", 50.0),
+        row("vcma-default", "preset", 53.0),
+        row("adc-4", "adc_bits", 90.0, 4, 0.4),
+        row("adc-6", "adc_bits", 60.0, 6, 0.2),
+        row("sigma-0", "sigma", 52.0, 0.0),
+        row("sigma-20", "sigma", 70.0, 0.2),
+    ]
     results = tmp_path / "rows.jsonl"
     results.write_text("\n".join(json.dumps(r) for r in rows))
-    eps_rows = [{"label": label, "base": "vcma-default", "overrides": quality_study.variant(label).overrides,
-                 "epsilon_error": {"mean": mean, "per_timestep": {"50": 2 * mean, "950": mean / 2}}}
-                for label, mean in (("no-ir-drop", 0.04), ("vcma-default", 0.08))]  # fmt: skip
+    eps_rows = [
+        {
+            "label": label,
+            "base": "vcma-default",
+            "overrides": quality_study.variant(label).overrides,
+            "epsilon_error": {"mean": mean, "per_timestep": {"50": 2 * mean, "950": mean / 2}},
+        }
+        for label, mean in (("no-ir-drop", 0.04), ("vcma-default", 0.08))
+    ]
     (tmp_path / "eps.jsonl").write_text("\n".join(json.dumps(r) for r in eps_rows))
-    headline = [row("software", "baseline", 60.0), row("vcma-default", "preset", 80.0), row("rng-only", "rng", 62.0),
-                {**row("software-eps-0.04", "injected", 63.0, 0.04), "epsilon_error": None}]  # fmt: skip
+    headline = [
+        row("software", "baseline", 60.0),
+        row("vcma-default", "preset", 80.0),
+        row("rng-only", "rng", 62.0),
+        {**row("software-eps-0.04", "injected", 63.0, 0.04), "epsilon_error": None},
+    ]
     (tmp_path / "head.jsonl").write_text("\n".join(json.dumps(r) for r in headline))
-    module.main(["--results", str(results), "--out", str(tmp_path), "--epsilon", str(tmp_path / "eps.jsonl"),
-                 "--headline", str(tmp_path / "head.jsonl")])  # fmt: skip
+    module.main(
+        [
+            "--results",
+            str(results),
+            "--out",
+            str(tmp_path),
+            "--epsilon",
+            str(tmp_path / "eps.jsonl"),
+            "--headline",
+            str(tmp_path / "head.jsonl"),
+        ]
+    )
     figure = (tmp_path / "fid_vs_epsilon_error.svg").read_text()
     assert ">vcma-default</text>" in figure and ">rng-only</text>" in figure  # chip points, labelled
     assert figure.count("<path") == 1 and "software FID + 10 %" in figure  # the injected-error curve
@@ -130,7 +171,12 @@ def test_study_writes_one_file_per_batch_resumes_and_runs_in_parallel(tmp_path):
     common = ["--n", "5", "--batch", "2", "--steps", "2", "--only", "software", "--generate-only"]
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert quality_study.main([*common, "--images-dir", str(serial), "--results", str(tmp_path / "a.jsonl")]) == 0
-    assert quality_study.main([*common, "--jobs", "2", "--images-dir", str(parallel), "--results", str(tmp_path / "b.jsonl")]) == 0
+    assert (
+        quality_study.main(
+            [*common, "--jobs", "2", "--images-dir", str(parallel), "--results", str(tmp_path / "b.jsonl")]
+        )
+        == 0
+    )
     one, kept = _study_images(serial, "software", 5, 2)
     two, _ = _study_images(parallel, "software", 5, 2)
     assert one.shape == (5, 28, 28)
@@ -213,7 +259,9 @@ def test_sample_panels_script_lays_out_one_labelled_panel_per_variant(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for label, value in (("software", 0), ("vcma-default", 255)):
-        np.savez(tmp_path / f"{label}-abc-ddpm10-n500-seed0-b50.npz", images=np.full((8, 28, 28), value, dtype=np.uint8))
+        np.savez(
+            tmp_path / f"{label}-abc-ddpm10-n500-seed0-b50.npz", images=np.full((8, 28, 28), value, dtype=np.uint8)
+        )
     out = tmp_path / "sheet.png"
     module.main(["--images", str(tmp_path), "--labels", "software,vcma-default", "--count", "7", "--out", str(out)])
     sheet = np.asarray(Image.open(out))

@@ -9,7 +9,15 @@ from diffusion import fid_table
 def test_record_then_lookup(tmp_path):
     path = tmp_path / "table.json"
     assert fid_table.lookup("ab" * 32, "ddpm", 50, 0.0, "software", path) is None
-    row = {"profile": "vcma-default", "n": 1000, "steps": 50, "sampler": "ddpm", "fid": 12.5, "kid_mean": 0.01, "kid_std": 0.002}
+    row = {
+        "profile": "vcma-default",
+        "n": 1000,
+        "steps": 50,
+        "sampler": "ddpm",
+        "fid": 12.5,
+        "kid_mean": 0.01,
+        "kid_std": 0.002,
+    }
     key = fid_table.record(row, "ab" * 32, 0.0, {"dataset": "fashion-mnist", "split": "test", "n": 10000}, path)
     entry = fid_table.lookup("ab" * 32, "ddpm", 50, 0.3, "vcma-default", path)  # η ignored for DDPM
     assert entry["fid"] == 12.5 and entry["n"] == 1000 and entry["reference"]["n"] == 10000
@@ -20,7 +28,9 @@ def test_record_then_lookup(tmp_path):
 
 def test_bad_rows_and_files(tmp_path):
     with pytest.raises(InputError, match="fid"):
-        fid_table.record({"profile": "p", "n": 1, "steps": 1, "sampler": "ddpm"}, "a" * 64, 0.0, {}, tmp_path / "t.json")
+        fid_table.record(
+            {"profile": "p", "n": 1, "steps": 1, "sampler": "ddpm"}, "a" * 64, 0.0, {}, tmp_path / "t.json"
+        )
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     with pytest.raises(InputError, match="object"):
@@ -41,5 +51,14 @@ def test_a_larger_sample_is_not_replaced_by_a_smaller_one(tmp_path):
 def test_the_weights_hash_is_taken_from_a_reference_files_protocol_block(tmp_path):
     # the records written by diffusion.reference_stats keep the hash under "protocol"
     ref = {"dataset": "fashion-mnist", "split": "test", "n": 10000, "protocol": {"weights_sha256": "7ff4"}}
-    fid_table.record({"profile": "software", "n": 10, "steps": 5, "sampler": "ddpm", "fid": 1.0}, "d" * 64, 0.0, ref, tmp_path / "t.json")
-    assert fid_table.lookup("d" * 64, "ddpm", 5, 0.0, "software", tmp_path / "t.json")["reference"]["weights_sha256"] == "7ff4"
+    fid_table.record(
+        {"profile": "software", "n": 10, "steps": 5, "sampler": "ddpm", "fid": 1.0},
+        "d" * 64,
+        0.0,
+        ref,
+        tmp_path / "t.json",
+    )
+    assert (
+        fid_table.lookup("d" * 64, "ddpm", 5, 0.0, "software", tmp_path / "t.json")["reference"]["weights_sha256"]
+        == "7ff4"
+    )

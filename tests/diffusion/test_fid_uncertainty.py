@@ -19,13 +19,23 @@ SOFTWARE_500 = [62.4, 59.8, 61.6, 61.3, 59.5]
 @pytest.fixture()
 def files(tmp_path):
     key = lambda profile: fid_table.key(SHA, "ddpm", 10, 0.0, profile)  # noqa: E731
-    table = {key("software"): {"fid": 38.7, "n": 10000, "kid_mean": 0.031, "kid_std": 0.0014},
-             key("chip"): {"fid": 89.7, "n": 500, "kid_mean": 0.058, "kid_std": 0.0024},
-             key("stale"): {"fid": 70.0, "n": 500}}  # fmt: skip
-    sets = {"_about": "test",
-            key("software"): [{"n": 500, "fid": v, "kid_mean": 0.03, "kid_std": 0.002, "source": f"set {k}"} for k, v in enumerate(SOFTWARE_500)],
-            key("chip"): [{"n": 500, "fid": 89.7, "source": "a"}, {"n": 500, "fid": 91.0, "source": "b"}],
-            key("stale"): [{"n": 500, "fid": 81.6, "source": "an older chip"}, {"n": 500, "fid": 81.4, "source": "an older chip"}]}  # fmt: skip
+    table = {
+        key("software"): {"fid": 38.7, "n": 10000, "kid_mean": 0.031, "kid_std": 0.0014},
+        key("chip"): {"fid": 89.7, "n": 500, "kid_mean": 0.058, "kid_std": 0.0024},
+        key("stale"): {"fid": 70.0, "n": 500},
+    }
+    sets = {
+        "_about": "test",
+        key("software"): [
+            {"n": 500, "fid": v, "kid_mean": 0.03, "kid_std": 0.002, "source": f"set {k}"}
+            for k, v in enumerate(SOFTWARE_500)
+        ],
+        key("chip"): [{"n": 500, "fid": 89.7, "source": "a"}, {"n": 500, "fid": 91.0, "source": "b"}],
+        key("stale"): [
+            {"n": 500, "fid": 81.6, "source": "an older chip"},
+            {"n": 500, "fid": 81.4, "source": "an older chip"},
+        ],
+    }
     (tmp_path / "table.json").write_text(json.dumps(table))
     (tmp_path / "sets.json").write_text(json.dumps(sets))
     return {"table_path": tmp_path / "table.json", "sets_path": tmp_path / "sets.json"}
@@ -39,14 +49,29 @@ def test_software_has_one_point_per_n_with_its_own_spread_where_measured(files):
     at_500, at_10k = points("software", files)
     assert (at_500["n"], at_10k["n"]) == (500, 10000)
     assert at_500["value"] == pytest.approx(statistics.fmean(SOFTWARE_500)) and at_500["sets"] == 5
-    assert at_500["sd"] == pytest.approx(statistics.stdev(SOFTWARE_500)) and "this configuration's 5 seed sets" in at_500["sd_basis"]
-    assert at_500["range"] == [59.5, 62.4] and at_500["interval"]["low"] == pytest.approx(at_500["value"] - at_500["sd"])
-    assert at_10k["value"] == 38.7 and at_10k["sd"] is None and at_10k["interval"] is None and "not measured" in at_10k["sd_basis"]
+    assert (
+        at_500["sd"] == pytest.approx(statistics.stdev(SOFTWARE_500))
+        and "this configuration's 5 seed sets" in at_500["sd_basis"]
+    )
+    assert at_500["range"] == [59.5, 62.4] and at_500["interval"]["low"] == pytest.approx(
+        at_500["value"] - at_500["sd"]
+    )
+    assert (
+        at_10k["value"] == 38.7
+        and at_10k["sd"] is None
+        and at_10k["interval"] is None
+        and "not measured" in at_10k["sd_basis"]
+    )
 
 
 def test_a_configuration_with_few_sets_borrows_softwares_spread_at_the_same_n_and_says_so(files):
     (chip,) = points("chip", files)
-    assert chip["n"] == 500 and chip["sets"] == 2 and chip["value"] == pytest.approx(90.35) and chip["range"] == [89.7, 91.0]
+    assert (
+        chip["n"] == 500
+        and chip["sets"] == 2
+        and chip["value"] == pytest.approx(90.35)
+        and chip["range"] == [89.7, 91.0]
+    )
     assert chip["sd"] == pytest.approx(statistics.stdev(SOFTWARE_500)) and chip["sd_basis"].startswith("software's")
 
 

@@ -10,7 +10,9 @@ from device.errors import InputError
 from diffusion.fidelity import K1, K2, WINDOW, fidelity_block, gaussian_window, psnr, ssim, ssim_map
 
 
-def naive_ssim_map(x: np.ndarray, y: np.ndarray, size: int = 11, sigma: float = 1.5, k1=0.01, k2=0.03, L=255.0) -> np.ndarray:
+def naive_ssim_map(
+    x: np.ndarray, y: np.ndarray, size: int = 11, sigma: float = 1.5, k1=0.01, k2=0.03, L=255.0
+) -> np.ndarray:
     """Wang et al. 2004 eqs. (13)–(15) written out window by window, with the window-weighted
     statistics μ = Σ w·x, σ² = Σ w·(x − μ)², σ_xy = Σ w·(x − μ_x)(y − μ_y) (no E[x²] − μ² shortcut)."""
     r = np.arange(size) - (size - 1) / 2
@@ -82,16 +84,20 @@ def test_fidelity_block_of_identical_and_of_different_batches():
     assert same["ssim"]["mean"] == 1.0 and same["ssim"]["min"] == 1.0 and same["mean_abs_diff"]["max"] == 0.0
     mixed = fidelity_block(np.stack([c, c]), np.stack([c, d]))
     assert mixed["identical"] == 1 and mixed["psnr_db"]["mean"] is None
-    assert mixed["psnr_db"]["min"] == pytest.approx(psnr(c, d)[0]) and mixed["ssim"]["min"] == pytest.approx(ssim(c, d)[0])
+    assert mixed["psnr_db"]["min"] == pytest.approx(psnr(c, d)[0]) and mixed["ssim"]["min"] == pytest.approx(
+        ssim(c, d)[0]
+    )
     assert mixed["mean_abs_diff"]["per_image"][0] == 0.0 and mixed["mean_abs_diff"]["per_image"][1] > 0
 
 
 @pytest.mark.parametrize(
     "a, b, words",
-    [(np.zeros((2, 28, 28), np.uint8), np.zeros((3, 28, 28), np.uint8), "one shape"),
-     (np.zeros((2, 8, 8), np.uint8), np.zeros((2, 8, 8), np.uint8), "at least 11"),
-     (np.zeros((28,), np.uint8), np.zeros((28,), np.uint8), "(H, W) or (N, H, W)")],
-)  # fmt: skip
+    [
+        (np.zeros((2, 28, 28), np.uint8), np.zeros((3, 28, 28), np.uint8), "one shape"),
+        (np.zeros((2, 8, 8), np.uint8), np.zeros((2, 8, 8), np.uint8), "at least 11"),
+        (np.zeros((28,), np.uint8), np.zeros((28,), np.uint8), "(H, W) or (N, H, W)"),
+    ],
+)
 def test_bad_inputs_raise(a, b, words):
     with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
         ssim(a, b)

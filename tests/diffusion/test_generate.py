@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from device import profiles
-from device.errors import InputError
+from device.errors import InputError, ProfileError
 from diffusion import images as image_io
 from diffusion.checkpoints import ModelBundle
 from diffusion.generate import GenerationRequest, generate, write_outputs
@@ -55,7 +55,11 @@ def test_chip_request_is_reproducible_and_reports_costs(bundle):
 
 def test_cancel_and_progress_hooks_pass_through(bundle):
     seen = []
-    generate(GenerationRequest(profile="software", num_images=1, steps=3), bundle, progress=lambda i, n, x: seen.append((i, n)))
+    generate(
+        GenerationRequest(profile="software", num_images=1, steps=3),
+        bundle,
+        progress=lambda i, n, x: seen.append((i, n)),
+    )
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
@@ -71,17 +75,22 @@ def test_outputs_carry_the_record(bundle, tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"num_images": 0}, "num_images"), ({"steps": 0}, "steps"), ({"sampler": "euler"}, "sampler"),
-     ({"eta": 2.0}, "eta"), ({"seed": -1}, "seed")],
-)  # fmt: skip
+    [
+        ({"num_images": 0}, "num_images"),
+        ({"steps": 0}, "steps"),
+        ({"sampler": "euler"}, "sampler"),
+        ({"eta": 2.0}, "eta"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_bad_requests_name_the_field(kwargs, word):
     with pytest.raises(InputError, match=word):
         GenerationRequest(**kwargs)
 
 
 def test_unknown_profile_is_a_clear_error():
-    with pytest.raises(Exception, match="unknown profile"):
-        GenerationRequest(profile="vcma-best").hardware
+    with pytest.raises(ProfileError, match="unknown profile 'vcma-best'; known profiles: vcma-default"):
+        _ = GenerationRequest(profile="vcma-best").hardware
 
 
 # --- the noise source and pairing (issue 12 item 1) -----------------------------------------------
@@ -101,8 +110,13 @@ def statistical(name):
 
 def test_same_seed_gives_every_profile_the_same_x_T_and_step_noise(bundle):
     cache, records = {}, {}
-    for label, profile in [("software", "software"), ("ideal", "ideal"), ("vcma-default", small("vcma-default")),
-                           ("vcma-xor", small("vcma-xor")), ("statistical", statistical("vcma-default"))]:  # fmt: skip
+    for label, profile in [
+        ("software", "software"),
+        ("ideal", "ideal"),
+        ("vcma-default", small("vcma-default")),
+        ("vcma-xor", small("vcma-xor")),
+        ("statistical", statistical("vcma-default")),
+    ]:
         request = GenerationRequest(profile=profile, num_images=2, steps=3, seed=21, chip_seed=4, calibration_batch=4)
         assert request.noise == "torch"  # the default
         records[label] = generate(request, bundle, chip_cache=cache).telemetry["reproducibility"]["noise"]
@@ -115,18 +129,32 @@ def test_mtj_noise_is_the_chips_own_array_and_pairs_software_with_the_reference_
     cache = {}
 
     def record(profile, **kw):
-        request = GenerationRequest(profile=profile, num_images=2, steps=2, seed=5, chip_seed=1, calibration_batch=4, noise="mtj", **kw)
+        request = GenerationRequest(
+            profile=profile, num_images=2, steps=2, seed=5, chip_seed=1, calibration_batch=4, noise="mtj", **kw
+        )
         return generate(request, bundle, chip_cache=cache).telemetry["reproducibility"]["noise"]
 
     chip, software, xor = record("vcma-default"), record("software"), record(small("vcma-xor"))
-    assert chip["source"] == "mtj" and chip["stream_sha256"] == software["stream_sha256"]  # software draws vcma-default's array
-    assert chip["x_T_sha256"] != x_t_digest(5, (2, 1, 28, 28)) and xor["x_T_sha256"] != chip["x_T_sha256"]  # the array's physics
+    assert (
+        chip["source"] == "mtj" and chip["stream_sha256"] == software["stream_sha256"]
+    )  # software draws vcma-default's array
+    assert (
+        chip["x_T_sha256"] != x_t_digest(5, (2, 1, 28, 28)) and xor["x_T_sha256"] != chip["x_T_sha256"]
+    )  # the array's physics
 
 
 def test_torch_noise_still_charges_the_chips_random_source(bundle):
     cache = {}
-    runs = {noise: generate(GenerationRequest(profile=small("vcma-default"), num_images=2, steps=3, seed=2, calibration_batch=4, noise=noise),
-                            bundle, chip_cache=cache) for noise in ("torch", "mtj")}  # fmt: skip
+    runs = {
+        noise: generate(
+            GenerationRequest(
+                profile=small("vcma-default"), num_images=2, steps=3, seed=2, calibration_batch=4, noise=noise
+            ),
+            bundle,
+            chip_cache=cache,
+        )
+        for noise in ("torch", "mtj")
+    }
     energy = {noise: run.telemetry["energy"] for noise, run in runs.items()}
     assert energy["torch"]["energy_j"]["rng"] == energy["mtj"]["energy_j"]["rng"] > 0
     assert runs["torch"].telemetry["noise_samples"] == runs["mtj"].telemetry["noise_samples"] == 2 * 784 * 3
@@ -160,16 +188,23 @@ def test_paired_ideal_is_identical_to_its_twin(shipped):
 @pytest.mark.parametrize("noise", ["torch", "mtj"])
 def test_paired_chip_request_reports_fidelity_to_the_software_twin(bundle, noise, tmp_path):
     cache = {}
-    request = GenerationRequest(profile=small("vcma-lowbit"), num_images=2, steps=3, seed=8, calibration_batch=4, noise=noise, paired=True)
+    request = GenerationRequest(
+        profile=small("vcma-lowbit"), num_images=2, steps=3, seed=8, calibration_batch=4, noise=noise, paired=True
+    )
     paired = generate(request, bundle, chip_cache=cache)
     unpaired = generate(GenerationRequest(**{**request.__dict__, "paired": False}), bundle, chip_cache=cache)
     np.testing.assert_array_equal(paired.images, unpaired.images)  # the twin changes nothing on the chip ...
-    assert paired.telemetry["energy"]["energy_j"] == pytest.approx(unpaired.telemetry["energy"]["energy_j"], rel=1e-12)  # ... nor its ledger
+    assert paired.telemetry["energy"]["energy_j"] == pytest.approx(
+        unpaired.telemetry["energy"]["energy_j"], rel=1e-12
+    )  # ... nor its ledger
     fidelity = paired.telemetry["fidelity"]
     assert fidelity["same_noise"] is True and fidelity["identical"] < 2
     assert all(0 < p < 100 for p in fidelity["psnr_db"]["per_image"] if p is not None)
     assert all(-1 <= s < 1 for s in fidelity["ssim"]["per_image"])
-    assert fidelity["ssim"]["min"] <= fidelity["ssim"]["mean"] and fidelity["psnr_db"]["min"] <= fidelity["psnr_db"]["mean"]
+    assert (
+        fidelity["ssim"]["min"] <= fidelity["ssim"]["mean"]
+        and fidelity["psnr_db"]["min"] <= fidelity["psnr_db"]["mean"]
+    )
     if noise == "torch":  # the twin of a torch-noise request is the software request with that seed
         software = generate(GenerationRequest(profile="software", num_images=2, steps=3, seed=8), bundle)
         np.testing.assert_array_equal(paired.twin_images, software.images)
@@ -180,9 +215,13 @@ def test_paired_chip_request_reports_fidelity_to_the_software_twin(bundle, noise
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"noise": "quantum"}, "noise must be one of"), ({"noise": None}, "noise must be one of"),
-     ({"paired": "yes"}, "paired must be true or false"), ({"profile": "software", "paired": True}, "paired compares")],
-)  # fmt: skip
+    [
+        ({"noise": "quantum"}, "noise must be one of"),
+        ({"noise": None}, "noise must be one of"),
+        ({"paired": "yes"}, "paired must be true or false"),
+        ({"profile": "software", "paired": True}, "paired compares"),
+    ],
+)
 def test_bad_noise_and_paired_values_name_the_field(kwargs, word):
     with pytest.raises(InputError, match=word):
         GenerationRequest(**kwargs)

@@ -57,7 +57,9 @@ def _silu(z):
 
 
 def _images(seed, batch=3, size=8):
-    return torch.as_tensor(_silu(np.random.default_rng(seed).standard_normal((batch, C, size, size))), dtype=torch.float64)
+    return torch.as_tensor(
+        _silu(np.random.default_rng(seed).standard_normal((batch, C, size, size))), dtype=torch.float64
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,9 @@ def test_noisy_conv_has_the_statistical_models_moments(programmed):
 def test_injected_weight_error_has_its_variance(programmed):
     spec, weights, model = programmed
     noise = layer_noise(model, weights)
-    silent = dataclasses.replace(noise, read_rel=torch.zeros(N), adc_rel=torch.zeros(N), w_ir=torch.zeros_like(noise.w_ir), levels=0)
+    silent = dataclasses.replace(
+        noise, read_rel=torch.zeros(N), adc_rel=torch.zeros(N), w_ir=torch.zeros_like(noise.w_ir), levels=0
+    )
     x = _images(8, batch=1)
     draws = _draws(_noisy_conv(spec, silent), x, 120, seed=2)
     column = torch.as_tensor(np.abs(weights).max(axis=0))
@@ -115,7 +119,9 @@ def test_injected_weight_error_has_its_variance(programmed):
         squares = F.conv2d(x * x, torch.ones(1, C, 3, 3, dtype=torch.float64), padding=1)
     predicted = squares * ((silent.weight_rel.double() * column) ** 2).reshape(1, -1, 1, 1)
     ratio = float(((draws - exact) ** 2).mean(dim=0).sum() / predicted.sum())
-    assert abs(ratio - 1.0) < 4 * np.sqrt(2.0 / 120), ratio  # outputs of one draw share a weight draw: SE from the draws
+    assert abs(ratio - 1.0) < 4 * np.sqrt(2.0 / 120), (
+        ratio
+    )  # outputs of one draw share a weight draw: SE from the draws
     assert float(noise.weight_rel.mean()) > 0
 
 
@@ -134,7 +140,9 @@ def test_noisy_conv_errs_as_much_as_the_chip(programmed):
 
 def test_noisy_linear_has_the_rows_forms_moments(programmed):
     _, weights, model = programmed
-    flat = dataclasses.replace(model, w_eff=weights, read_var=np.broadcast_to(model.read_var.mean(axis=0), model.read_var.shape).copy())
+    flat = dataclasses.replace(
+        model, w_eff=weights, read_var=np.broadcast_to(model.read_var.mean(axis=0), model.read_var.shape).copy()
+    )
     reference = StatisticalCrossbar(flat, "cpu", torch.float64)
     linear = nn.Linear(weights.shape[0], N).double()
     with torch.no_grad():
@@ -177,7 +185,9 @@ def test_without_errors_the_layers_are_plain_gradients_included():
 
 def test_dac_rounding_is_straight_through(programmed):
     spec, weights, model = programmed
-    noise = dataclasses.replace(layer_noise(model, weights), weight_rel=torch.zeros(N), w_ir=torch.zeros(weights.shape[0], N))
+    noise = dataclasses.replace(
+        layer_noise(model, weights), weight_rel=torch.zeros(N), w_ir=torch.zeros(weights.shape[0], N)
+    )
     layer = _noisy_conv(spec, noise, scale=0.0)
     x = _images(12).requires_grad_(True)
     layer(x).sum().backward()
@@ -217,8 +227,12 @@ def test_noise_file_round_trip_and_config_check(programmed, tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"profile": ""}, "profile"), ({"chip_seed": -1}, "chip_seed"), ({"calibration_batch": 0}, "calibration_batch"),
-     ({"noise_scale": -1.0}, "noise_scale")],  # fmt: skip
+    [
+        ({"profile": ""}, "profile"),
+        ({"chip_seed": -1}, "chip_seed"),
+        ({"calibration_batch": 0}, "calibration_batch"),
+        ({"noise_scale": -1.0}, "noise_scale"),
+    ],
 )
 def test_invalid_hardware_aware_configs_raise(kwargs, match):
     with pytest.raises(ParameterError, match=match):
@@ -229,12 +243,21 @@ def test_invalid_hardware_aware_configs_raise(kwargs, match):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, fashion_dir):
     """A tiny model trained for 4 steps and exported (the starting point of the fine-tuning tests)."""
-    from tests.diffusion.conftest import TINY_UNET
     from diffusion.schedule import ScheduleConfig
+    from tests.diffusion.conftest import TINY_UNET
 
     root = tmp_path_factory.mktemp("tiny_model")
-    config = TrainConfig(unet=TINY_UNET, schedule=ScheduleConfig(kind="linear", num_train_timesteps=100, beta_start=1e-3, beta_end=0.1),
-                         batch_size=16, lr=2e-3, warmup_steps=2, total_steps=4, checkpoint_every=4, seed=3, num_threads=1)  # fmt: skip
+    config = TrainConfig(
+        unet=TINY_UNET,
+        schedule=ScheduleConfig(kind="linear", num_train_timesteps=100, beta_start=1e-3, beta_end=0.1),
+        batch_size=16,
+        lr=2e-3,
+        warmup_steps=2,
+        total_steps=4,
+        checkpoint_every=4,
+        seed=3,
+        num_threads=1,
+    )
     train(config, fashion_dir, root / "run", progress=False)
     return checkpoints.export_model(root / "run", root / "model")
 
@@ -281,7 +304,18 @@ def test_cli_fine_tunes_hardware_aware(tiny_model, fashion_dir, tmp_path, capsys
     from app import cli_train
 
     run = str(tmp_path / "run")
-    common = ["train", "--out", run, "--data-dir", str(fashion_dir), "--init", str(tiny_model), "--batch-size", "16", "--no-progress"]
+    common = [
+        "train",
+        "--out",
+        run,
+        "--data-dir",
+        str(fashion_dir),
+        "--init",
+        str(tiny_model),
+        "--batch-size",
+        "16",
+        "--no-progress",
+    ]
     assert cli_train.main([*common, "--hardware-aware", "no-such-chip", "--steps", "1"]) == 2
     assert "no-such-chip" in capsys.readouterr().err
     assert cli_train.main([*common, "--hardware-aware", "vcma-default", "--steps", "1"]) == 0

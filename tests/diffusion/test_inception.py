@@ -94,7 +94,9 @@ def test_preprocess_is_bilinear_half_pixel_without_antialias(pixels):
     torch.testing.assert_close(x[:, :1], (reference - 128) / 128, rtol=0, atol=1e-6)
     twin = (_numpy_bilinear(pixels[1].astype(np.float64), 299) - 128) / 128
     np.testing.assert_allclose(x[1, 0].numpy(), twin, rtol=0, atol=1e-5)
-    corners = F.interpolate(torch.as_tensor(pixels, dtype=torch.float32)[:, None], size=299, mode="bilinear", align_corners=True)
+    corners = F.interpolate(
+        torch.as_tensor(pixels, dtype=torch.float32)[:, None], size=299, mode="bilinear", align_corners=True
+    )
     assert (x[:, :1] - (corners - 128) / 128).abs().max() > 0.1  # the test tells the two conventions apart
 
 
@@ -143,12 +145,14 @@ def test_features_rejects_bad_batch_size(pixels, batch_size):
 def test_features_shape_dtype_and_determinism():
     """Four tiny synthetic patterns, six forward passes: 5–15 s on 2 shared cores, hence slow."""
     yy, xx = np.mgrid[0:28, 0:28]
-    images = np.stack([
-        np.zeros((28, 28)),
-        255.0 * ((xx > 6) & (xx < 22) & (yy > 3)),
-        127.5 * (1 + np.sin(xx / 3.0) * np.cos(yy / 4.0)),
-        255.0 * (np.hypot(xx - 14, yy - 14) < 9),
-    ]).astype(np.uint8)  # fmt: skip
+    images = np.stack(
+        [
+            np.zeros((28, 28)),
+            255.0 * ((xx > 6) & (xx < 22) & (yy > 3)),
+            127.5 * (1 + np.sin(xx / 3.0) * np.cos(yy / 4.0)),
+            255.0 * (np.hypot(xx - 14, yy - 14) < 9),
+        ]
+    ).astype(np.uint8)
     calls = []
     first = inception.features(images, batch_size=3, progress=lambda done, total: calls.append((done, total)))
     second = inception.features(images[:2], batch_size=2)

@@ -9,12 +9,26 @@ def test_card_and_curve(tmp_path):
     model, run = tmp_path / "model", tmp_path / "run"
     model.mkdir()
     run.mkdir()
-    info = {"parameters": 1234, "unet": {"base_channels": 16, "channel_mults": [1, 2], "num_res_blocks": 2, "norm_groups": 8,
-            "time_embed_dim": 64}, "schedule": {"kind": "cosine", "num_train_timesteps": 1000}, "steps": 100,
-            "wall_seconds": 7200.0, "final_loss": 0.05, "sha256": "ab" * 32,
-            "training": {"total_steps": 200, "batch_size": 64, "lr": 2e-4, "ema_decay": 0.999}}  # fmt: skip
+    info = {
+        "parameters": 1234,
+        "unet": {
+            "base_channels": 16,
+            "channel_mults": [1, 2],
+            "num_res_blocks": 2,
+            "norm_groups": 8,
+            "time_embed_dim": 64,
+        },
+        "schedule": {"kind": "cosine", "num_train_timesteps": 1000},
+        "steps": 100,
+        "wall_seconds": 7200.0,
+        "final_loss": 0.05,
+        "sha256": "ab" * 32,
+        "training": {"total_steps": 200, "batch_size": 64, "lr": 2e-4, "ema_decay": 0.999},
+    }
     (model / "model.json").write_text(json.dumps(info))
-    (run / "loss.jsonl").write_text("\n".join(json.dumps({"step": s, "loss": 1.0 / s, "lr": 2e-4, "wall_seconds": s}) for s in range(1, 101)) + "\n")
+    (run / "loss.jsonl").write_text(
+        "\n".join(json.dumps({"step": s, "loss": 1.0 / s, "lr": 2e-4, "wall_seconds": s}) for s in range(1, 101)) + "\n"
+    )
     card = model_card.write_model_card(model, run)
     text = card.read_text()
     assert "1,234" in text and "100 of a planned 200" in text and "2.00 h" in text and "not been measured" in text

@@ -25,7 +25,24 @@ def test_paired_study_writes_both_spreads_and_the_grid(tmp_path, monkeypatch):
 
     monkeypatch.setattr(diffusion.evaluation, "score", _mean_pixel_score)
     out, grid = tmp_path / "paired.json", tmp_path / "grid.png"
-    argv = ["--profile", "ideal", "--emulation", "exact", "--n", "2", "--batch", "2", "--sets", "3", "--steps", "1", "--out", str(out), "--grid", str(grid)]
+    argv = [
+        "--profile",
+        "ideal",
+        "--emulation",
+        "exact",
+        "--n",
+        "2",
+        "--batch",
+        "2",
+        "--sets",
+        "3",
+        "--steps",
+        "1",
+        "--out",
+        str(out),
+        "--grid",
+        str(grid),
+    ]
     assert paired_study.main(argv) == 0
     summary = json.loads(out.read_text())
     assert summary["n"] == 2 and summary["seeds"] == [0, 100_000, 200_000] and summary["noise"] == "torch"

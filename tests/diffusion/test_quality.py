@@ -38,9 +38,13 @@ def test_gaussian_stats_float64_mean_and_unbiased_covariance():
 
 @pytest.mark.parametrize(
     ("x", "match"),
-    [(np.zeros(5), "2-D"), (np.zeros((1, 3)), "at least 2 rows"), (np.full((3, 2), np.inf), "non-finite"),
-     (np.zeros((3, 2), complex), "real")],
-)  # fmt: skip
+    [
+        (np.zeros(5), "2-D"),
+        (np.zeros((1, 3)), "at least 2 rows"),
+        (np.full((3, 2), np.inf), "non-finite"),
+        (np.zeros((3, 2), complex), "real"),
+    ],
+)
 def test_gaussian_stats_rejects_bad_features(x, match):
     with pytest.raises(InputError, match=match):
         quality.gaussian_stats(x)
@@ -63,7 +67,9 @@ def test_fid_closed_form_for_diagonal_covariances():
 def test_fid_is_symmetric():
     rng = np.random.default_rng(3)
     mu1, mu2, s1, s2 = rng.standard_normal(10), rng.standard_normal(10), _random_spd(rng, 10), _random_spd(rng, 10)
-    assert quality.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(quality.frechet_distance(mu2, s2, mu1, s1), rel=1e-9)
+    assert quality.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(
+        quality.frechet_distance(mu2, s2, mu1, s1), rel=1e-9
+    )
 
 
 def test_fid_refuses_a_large_imaginary_root():
@@ -96,11 +102,13 @@ def test_fid_raises_when_the_retry_is_not_finite_either(monkeypatch):
 
 @pytest.mark.parametrize(
     ("args", "match"),
-    [((np.zeros(3), np.eye(3), np.zeros(2), np.eye(2)), "mu1 has d = 3 but mu2 has d = 2"),
-     ((np.zeros(3), np.eye(2), np.zeros(3), np.eye(3)), r"sigma1 has shape \(2, 2\)"),
-     ((np.zeros((3, 1)), np.eye(3), np.zeros(3), np.eye(3)), "mu1 must be a 1-D"),
-     ((np.zeros(3), np.eye(3), np.zeros(3), np.full((3, 3), np.nan)), "sigma2 contains non-finite")],
-)  # fmt: skip
+    [
+        ((np.zeros(3), np.eye(3), np.zeros(2), np.eye(2)), "mu1 has d = 3 but mu2 has d = 2"),
+        ((np.zeros(3), np.eye(2), np.zeros(3), np.eye(3)), r"sigma1 has shape \(2, 2\)"),
+        ((np.zeros((3, 1)), np.eye(3), np.zeros(3), np.eye(3)), "mu1 must be a 1-D"),
+        ((np.zeros(3), np.eye(3), np.zeros(3), np.full((3, 3), np.nan)), "sigma2 contains non-finite"),
+    ],
+)
 def test_fid_rejects_bad_moments(args, match):
     with pytest.raises(InputError, match=match):
         quality.frechet_distance(*args)
@@ -177,9 +185,12 @@ def test_kid_subset_size_defaults_to_the_smaller_set():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"subset_size": 17}, r"subset_size must be an integer in \[2, min\(N_a, N_b\) = 16\]"),
-     ({"subset_size": 1}, "subset_size"), ({"subsets": 0}, "subsets must be a positive integer")],
-)  # fmt: skip
+    [
+        ({"subset_size": 17}, r"subset_size must be an integer in \[2, min\(N_a, N_b\) = 16\]"),
+        ({"subset_size": 1}, "subset_size"),
+        ({"subsets": 0}, "subsets must be a positive integer"),
+    ],
+)
 def test_kid_rejects_bad_subsets(kwargs, match):
     rng = np.random.default_rng(8)
     with pytest.raises(InputError, match=match):
@@ -242,7 +253,13 @@ def small_reference() -> ReferenceStats:
     rng = np.random.default_rng(12)
     feats = rng.standard_normal((300, 32))
     mu, sigma = quality.gaussian_stats(feats)
-    record = {"dataset": "synthetic", "split": "test", "n": 300, "weights": {"sha256": "ab"}, "protocol": {"resize": "r"}}
+    record = {
+        "dataset": "synthetic",
+        "split": "test",
+        "n": 300,
+        "weights": {"sha256": "ab"},
+        "protocol": {"resize": "r"},
+    }
     return ReferenceStats(mu=mu, sigma=sigma, features=feats[:200], record=record)
 
 
@@ -256,8 +273,18 @@ def test_batch_quality_is_json_ready_and_labels_small_n(small_reference):
     assert report["batch_fid"]["value"] == pytest.approx(expected, rel=1e-12)
     assert report["batch_kid"] == {**quality.kid(fake, small_reference.features, subsets=10), "reference_features": 200}
     assert report["batch_kid"]["subset_size"] == 16
-    assert {k: report["fid_calibrated"][k] for k in ("value", "n", "source")} == {"value": None, "n": None, "source": None}
-    assert report["reference"] == {"dataset": "synthetic", "split": "test", "n": 300, "weights_sha256": "ab", "protocol": {"resize": "r"}}
+    assert {k: report["fid_calibrated"][k] for k in ("value", "n", "source")} == {
+        "value": None,
+        "n": None,
+        "source": None,
+    }
+    assert report["reference"] == {
+        "dataset": "synthetic",
+        "split": "test",
+        "n": 300,
+        "weights_sha256": "ab",
+        "protocol": {"resize": "r"},
+    }
 
 
 def test_batch_quality_carries_the_calibrated_fid_and_handles_one_image(small_reference):
@@ -327,11 +354,14 @@ def test_load_reference_refuses_altered_or_foreign_statistics(tmp_path, fake_fea
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"images_uint8": np.zeros((3, 4, 4), np.float32)}, "must be uint8"),
-     ({"images_uint8": np.zeros((1, 4, 4), np.uint8)}, "at least 2 images"),
-     ({"out_path": "stats.txt"}, r"must end in \.npz"), ({"keep_features": -1}, "keep_features"),
-     ({"progress": "yes"}, "progress must be")],
-)  # fmt: skip
+    [
+        ({"images_uint8": np.zeros((3, 4, 4), np.float32)}, "must be uint8"),
+        ({"images_uint8": np.zeros((1, 4, 4), np.uint8)}, "at least 2 images"),
+        ({"out_path": "stats.txt"}, r"must end in \.npz"),
+        ({"keep_features": -1}, "keep_features"),
+        ({"progress": "yes"}, "progress must be"),
+    ],
+)
 def test_compute_reference_rejects_bad_arguments(tmp_path, fake_features, images, kwargs, match):
     arguments = {"images_uint8": images, "out_path": tmp_path / "stats.npz", "progress": False, **kwargs}
     with pytest.raises(InputError, match=match):

@@ -366,17 +366,25 @@ class _Fixed:
 
 
 # --- moments against the analytic target ------------------------------------------------------------
-CASES = {"ddpm-1000": ("ddpm", 1000, 0.0), "ddpm-50": ("ddpm", 50, 0.0),
-         "ddim-eta0-50": ("ddim", 50, 0.0), "ddim-eta1-50": ("ddim", 50, 1.0)}
+CASES = {
+    "ddpm-1000": ("ddpm", 1000, 0.0),
+    "ddpm-50": ("ddpm", 50, 0.0),
+    "ddim-eta0-50": ("ddim", 50, 0.0),
+    "ddim-eta1-50": ("ddim", 50, 1.0),
+}
 # Allowed bias of the exact discrete sampler from (μ, s²) = (0.5, 0.25): (|Δmean|, |Δvar|/s²).
 # Measured by `exact_chain` (rounded up): linear −1.55 %, −21.1 %, −11.1 %, −21.1 % in variance and
 # mean −1.5e-3 for DDIM (x_T ~ N(0, 1) instead of N(√ᾱ_T μ, ·)); cosine −0.80 %, −12.5 %, −6.1 %,
 # −12.5 % and |Δmean| < 2e-5.
 ALLOWANCE = {
-    ("linear", "ddpm-1000"): (1e-4, 0.02), ("linear", "ddpm-50"): (1e-4, 0.22),
-    ("linear", "ddim-eta0-50"): (2e-3, 0.12), ("linear", "ddim-eta1-50"): (1e-4, 0.22),
-    ("cosine", "ddpm-1000"): (1e-4, 0.01), ("cosine", "ddpm-50"): (1e-4, 0.13),
-    ("cosine", "ddim-eta0-50"): (1e-4, 0.07), ("cosine", "ddim-eta1-50"): (1e-4, 0.13),
+    ("linear", "ddpm-1000"): (1e-4, 0.02),
+    ("linear", "ddpm-50"): (1e-4, 0.22),
+    ("linear", "ddim-eta0-50"): (2e-3, 0.12),
+    ("linear", "ddim-eta1-50"): (1e-4, 0.22),
+    ("cosine", "ddpm-1000"): (1e-4, 0.01),
+    ("cosine", "ddpm-50"): (1e-4, 0.13),
+    ("cosine", "ddim-eta0-50"): (1e-4, 0.07),
+    ("cosine", "ddim-eta1-50"): (1e-4, 0.13),
 }
 
 
@@ -406,8 +414,7 @@ def test_discretization_bias_vanishes_with_more_steps(name):
     """The exact discrete samplers converge to N(μ, s²): variance bias shrinks as S grows."""
     acp = SCHEDULES[name]
     for kind in ("ddpm", "ddim"):
-        bias = [exact_chain(acp, spaced_timesteps(T, n)[::-1], kind)[1] / S_DATA**2 - 1
-                for n in (10, 50, 250, 1000)]
+        bias = [exact_chain(acp, spaced_timesteps(T, n)[::-1], kind)[1] / S_DATA**2 - 1 for n in (10, 50, 250, 1000)]
         assert all(b < 0 for b in bias) and np.all(np.diff(np.abs(bias)) < 0), (kind, bias)
         assert abs(bias[-1]) < 0.02
 

@@ -46,7 +46,9 @@ def test_cosine_schedule_follows_the_closed_form():
     np.testing.assert_allclose(cosine_alpha_bar(t, T, s), closed, rtol=1e-12, atol=1e-300)
     betas = cosine_betas(T, s)
     assert betas.max() == 0.999 and np.all(betas > 0) and np.all(np.diff(betas) >= 0)
-    assert abar[T // 2 - 1] == pytest.approx(math.cos((0.5 + s) / (1 + s) * math.pi / 2) ** 2 / math.cos(s / (1 + s) * math.pi / 2) ** 2)
+    assert abar[T // 2 - 1] == pytest.approx(
+        math.cos((0.5 + s) / (1 + s) * math.pi / 2) ** 2 / math.cos(s / (1 + s) * math.pi / 2) ** 2
+    )
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
@@ -64,7 +66,9 @@ def test_q_sample_is_the_analytic_mixture():
     x0 = torch.tensor([[1.0], [2.0], [-4.0]])
     noise = torch.tensor([[1.0], [-1.0], [0.5]])
     x_t = q_sample(x0, torch.tensor([0, 1, 2]), noise, abar)
-    np.testing.assert_allclose(x_t[:, 0].numpy(), [0.9 + math.sqrt(0.19), 1.2 - 0.8, -0.4 + math.sqrt(0.99) * 0.5], rtol=1e-6)
+    np.testing.assert_allclose(
+        x_t[:, 0].numpy(), [0.9 + math.sqrt(0.19), 1.2 - 0.8, -0.4 + math.sqrt(0.99) * 0.5], rtol=1e-6
+    )
     assert x_t.dtype == torch.float32
 
 

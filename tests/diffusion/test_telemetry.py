@@ -36,12 +36,17 @@ def test_a_stored_chip_report_of_schema_one_is_upgraded_on_reading():
     energy = report.energy
     assert isinstance(energy, ChipEnergy) and energy.kind == "chip"
     assert energy.energy_per_image_j == old["energy"]["energy_per_image_j"]
-    assert energy.energy_j.adc == old["energy"]["energy_j"]["adc"] and energy.area_um2.rng == old["energy"]["area_um2"]["rng"]
+    assert (
+        energy.energy_j.adc == old["energy"]["energy_j"]["adc"]
+        and energy.area_um2.rng == old["energy"]["area_um2"]["rng"]
+    )
     assert energy.ratio_ranges is None  # schema 1 never recorded them: not invented
     # extras device/ wrote are kept as they were
     assert energy.counts == old["energy"]["counts"] and energy.assumptions == old["energy"]["assumptions"]
     assert telemetry.dump(report)["energy"]["rng_detail"]["per_action_j"] == old["energy"]["rng_detail"]["per_action_j"]
-    assert json.dumps(telemetry.dump(report)["energy"]["counts"]) == json.dumps(old["energy"]["counts"])  # integers stay integers
+    assert json.dumps(telemetry.dump(report)["energy"]["counts"]) == json.dumps(
+        old["energy"]["counts"]
+    )  # integers stay integers
     # the bit-area metric is derived from what schema 1 stored: the same ratios, both bases
     metric = energy.energy_per_bit_area
     assert metric.chip_j_mm2 == old["energy"]["rng_detail"]["energy_per_bit_per_area_j_mm2"]
@@ -50,14 +55,21 @@ def test_a_stored_chip_report_of_schema_one_is_upgraded_on_reading():
         assert metric.accelerators[key].full_die.gpu_over_chip == ratios["full_die"]
         assert metric.accelerators[key].rng_time_share.gpu_over_chip == ratios["rng_time_share"]
     a100 = old["energy"]["baseline"]["accelerators"]["a100_sxm"]
-    assert metric.accelerators["a100_sxm"].rng_time_share.area_mm2 == pytest.approx(a100["die_area_mm2"] * a100["rng_time_fraction"])
+    assert metric.accelerators["a100_sxm"].rng_time_share.area_mm2 == pytest.approx(
+        a100["die_area_mm2"] * a100["rng_time_fraction"]
+    )
     assert "energy per bit per area" in metric.definition and "Cheng" in metric.citation
-    assert report.programming.kind == "chip" and report.programming.energy_per_bit_area is None  # not an inference phase
+    assert (
+        report.programming.kind == "chip" and report.programming.energy_per_bit_area is None
+    )  # not an inference phase
 
 
 def test_a_stored_software_and_a_cancelled_report_are_upgraded():
     software = telemetry.load(stored("software"))
-    assert isinstance(software.energy, BaselineEnergy) and software.energy.baseline.accelerators["tpu_v4"].die_area_mm2 == 600.0
+    assert (
+        isinstance(software.energy, BaselineEnergy)
+        and software.energy.baseline.accelerators["tpu_v4"].die_area_mm2 == 600.0
+    )
     assert software.quality.available is False and "reference statistics" in software.quality.reason
     cancelled = telemetry.load(stored("cancelled"))
     assert cancelled.cancelled.steps_done == 3 and cancelled.cancelled.total == 300 and cancelled.energy.kind == "chip"
@@ -82,13 +94,20 @@ def test_assembled_reports_carry_the_current_schema_version_and_are_not_marked_u
 
 def test_with_quality_adds_the_block_and_its_time():
     made = telemetry.generation_telemetry(request=stored("vcma")["request"], timings={"sampling_s": 1.0}, energy=None)
-    quality = {"n": 16, "batch_fid": {"value": 150.0, "n": 16, "reference_n": 10000, "note": "small n"},
-               "batch_kid": {"mean": 0.05, "std": 0.01, "subsets": 100, "subset_size": 16},
-               "fid_calibrated": {"value": 89.7, "n": 500, "source": "table"}}  # fmt: skip
+    quality = {
+        "n": 16,
+        "batch_fid": {"value": 150.0, "n": 16, "reference_n": 10000, "note": "small n"},
+        "batch_kid": {"mean": 0.05, "std": 0.01, "subsets": 100, "subset_size": 16},
+        "fid_calibrated": {"value": 89.7, "n": 500, "source": "table"},
+    }
     done = telemetry.with_quality(made, quality, 2.5)
     assert done["timings"] == {**done["timings"], "sampling_s": 1.0, "quality_s": 2.5}
     kid = done["quality"]["batch_kid"]
-    assert kid["n"] == 16 and kid["interval"] == {"low": pytest.approx(0.04), "high": pytest.approx(0.06), "kind": "mean ± 1 std over 100 KID subsets"}
+    assert kid["n"] == 16 and kid["interval"] == {
+        "low": pytest.approx(0.04),
+        "high": pytest.approx(0.06),
+        "kind": "mean ± 1 std over 100 KID subsets",
+    }
     assert kid["note"] == KID_SAME_IMAGES_NOTE  # subset size = N
     # a schema-1 quality block (no fid_at_n) gives its calibrated FID as the one point it knows, with its N
     assert done["quality"]["fid_at_n"] == [{**done["quality"]["fid_at_n"][0], "n": 500, "value": 89.7, "sd": None}]
@@ -119,7 +138,10 @@ def test_a_malformed_report_is_refused_naming_the_field():
 
 def test_headline_gives_ranges_kid_with_n_and_fids_by_n():
     old = telemetry.headline(telemetry.load(stored("vcma")))
-    assert old["energy_per_image_gpu_over_chip"]["a100_sxm"]["low"] is None and "before schema 2" in old["ratio_assumptions"]
+    assert (
+        old["energy_per_image_gpu_over_chip"]["a100_sxm"]["low"] is None
+        and "before schema 2" in old["ratio_assumptions"]
+    )
     assert old["energy_per_bit_per_area"]["gpu_over_chip"]["a100_sxm"]["full_die"] > 1
 
 

@@ -31,7 +31,10 @@ def test_auto_picks_cuda_when_torch_sees_one(monkeypatch, one_gpu):
     assert TD.resolve_device() == torch.device("cuda")
 
 
-@pytest.mark.parametrize("value, want", [("cpu", "cpu"), (" CPU ", "cpu"), ("", "cuda"), ("Auto", "cuda"), ("cuda", "cuda"), ("cuda:0", "cuda:0")])
+@pytest.mark.parametrize(
+    "value, want",
+    [("cpu", "cpu"), (" CPU ", "cpu"), ("", "cuda"), ("Auto", "cuda"), ("cuda", "cuda"), ("cuda:0", "cuda:0")],
+)
 def test_values_from_the_environment(monkeypatch, one_gpu, value, want):
     monkeypatch.setenv(TD.ENV_VAR, value)
     assert TD.resolve_device() == torch.device(want)

@@ -290,7 +290,18 @@ def test_cli_trains_resumes_and_exports(fashion_dir, tmp_path, capsys):
     from app import cli_train
 
     run, dest = str(tmp_path / "run"), str(tmp_path / "model")
-    common = ["train", "--out", run, "--data-dir", str(fashion_dir), "--config", "small", "--batch-size", "16", "--no-progress"]
+    common = [
+        "train",
+        "--out",
+        run,
+        "--data-dir",
+        str(fashion_dir),
+        "--config",
+        "small",
+        "--batch-size",
+        "16",
+        "--no-progress",
+    ]
     assert cli_train.main([*common, "--steps", "3", "--max-steps", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["step"] == 2 and not out["finished"]

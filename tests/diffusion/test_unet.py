@@ -57,13 +57,15 @@ def test_parameter_count_by_hand():
     c, e = 8, 16
     config = UNetConfig(base_channels=c, channel_mults=(1,), num_res_blocks=1, time_embed_dim=e, norm_groups=4)
     expected = (
-        linear(c, e) + linear(e, e)
+        linear(c, e)
+        + linear(e, e)
         + conv(1, c, 3)
         + resblock(c, c, e)
         + 2 * resblock(c, c, e)
         + 2 * resblock(2 * c, c, e)
-        + 2 * c + conv(c, 1, 3)
-    )  # fmt: skip
+        + 2 * c
+        + conv(c, 1, 3)
+    )
     model = build(config)
     assert count_parameters(model) == expected == sum(p.numel() for p in model.parameters())
 
@@ -78,9 +80,18 @@ def test_default_config_size():
 
 ALLOWED_MODULES = (nn.Conv2d, nn.Linear, nn.GroupNorm, nn.SiLU, nn.Dropout, nn.Identity)
 ALLOWED_FUNCTIONS = {
-    torch.cat, operator.add, operator.getitem, operator.mul, getattr, F.interpolate,
-    torch.arange, torch.exp, torch.sin, torch.cos, unet_module._check_inputs,
-}  # fmt: skip
+    torch.cat,
+    operator.add,
+    operator.getitem,
+    operator.mul,
+    getattr,
+    F.interpolate,
+    torch.arange,
+    torch.exp,
+    torch.sin,
+    torch.cos,
+    unet_module._check_inputs,
+}
 
 
 @pytest.mark.parametrize("config", [UNetConfig(), TINY_UNET], ids=["default", "tiny"])

@@ -31,6 +31,7 @@ def next_db() -> int:
     """A Redis database number (1–15) for the next service; database 0 is the shared service's."""
     return next(_db_numbers) % 15 + 1
 
+
 BASE_ENV = {
     "OMP_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
@@ -59,7 +60,13 @@ class Service:
         self.redis.flushdb()
         self.store = JobStore(self.redis)
         self.log_dir = log_dir
-        self.env = {**clean_environ(), **BASE_ENV, "REDIS_URL": self.redis_url, "SPINDIFF_DATA_DIR": str(log_dir), **(env or {})}
+        self.env = {
+            **clean_environ(),
+            **BASE_ENV,
+            "REDIS_URL": self.redis_url,
+            "SPINDIFF_DATA_DIR": str(log_dir),
+            **(env or {}),
+        }
         self.api: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.port: int | None = None
@@ -73,13 +80,24 @@ class Service:
         log = self.log_dir / f"{name}-{len(self.logs)}.log"
         self.logs.append(log)
         handle = open(log, "wb")
-        return subprocess.Popen([sys.executable, "-m", "app.cli", *argv], cwd=REPO, env=env, stdout=handle,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", *argv],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
-    def start_api(self, env: dict | None = None) -> "Service":
+    def start_api(self, env: dict | None = None) -> Service:
         self.port = free_port()
         self.api = self._spawn("api", ["api", "--port", str(self.port)], {**self.env, **(env or {})})
-        wait_until(lambda: self._healthy(), timeout=60, message=f"API on port {self.port} did not start", on_fail=self.dump_logs)
+        wait_until(
+            lambda: self._healthy(),
+            timeout=60,
+            message=f"API on port {self.port} did not start",
+            on_fail=self.dump_logs,
+        )
         return self
 
     def _healthy(self) -> bool:
@@ -94,7 +112,12 @@ class Service:
         proc = self._spawn("worker", ["worker", "--hostname", f"w{len(self.logs)}@%h"], {**self.env, **(env or {})})
         self.workers.append(proc)
         if wait:  # alive = its heartbeat is in Redis and a pool process has loaded the model
-            wait_until(lambda: self.worker_ready(proc), timeout=120, message="worker did not become ready", on_fail=self.dump_logs)
+            wait_until(
+                lambda: self.worker_ready(proc),
+                timeout=120,
+                message="worker did not become ready",
+                on_fail=self.dump_logs,
+            )
         return proc
 
     def worker_ready(self, proc: subprocess.Popen) -> bool:
@@ -127,9 +150,9 @@ class Service:
                 self.kill_group(proc)
 
     def tail(self, chars: int = 6000) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-chars:]}" for log in self.logs if log.exists())
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-chars:]}" for log in self.logs if log.exists()
+        )
 
     def dump_logs(self) -> None:
         print(self.tail(), file=sys.stderr)
-
-

@@ -45,7 +45,12 @@ def wait_status(client: httpx.Client, job_id: str, statuses, timeout: float = 12
         found["job"] = job(client, job_id)
         return found["job"]["status"] in statuses
 
-    wait_until(check, timeout, 0.1, f"job {job_id} never reached {sorted(statuses)} (last: {found.get('job', {}).get('status')})")
+    wait_until(
+        check,
+        timeout,
+        0.1,
+        f"job {job_id} never reached {sorted(statuses)} (last: {found.get('job', {}).get('status')})",
+    )
     return found["job"]
 
 
@@ -58,12 +63,18 @@ def wait_progress(client: httpx.Client, job_id: str, step: int = 1, timeout: flo
     return wait_until(check, timeout, 0.05, f"job {job_id} did not reach step {step}")
 
 
-def read_events(client: httpx.Client, job_id: str, headers: dict | None = None, params: dict | None = None,
-                timeout: float = 120) -> list[dict]:
+def read_events(
+    client: httpx.Client, job_id: str, headers: dict | None = None, params: dict | None = None, timeout: float = 120
+) -> list[dict]:
     """All SSE events of a job until its terminal event: [{id, event, data}]."""
     events, current = [], {}
-    with client.stream("GET", f"/v1/generations/{job_id}/events", headers=headers, params=params,
-                       timeout=httpx.Timeout(timeout, read=timeout)) as response:
+    with client.stream(
+        "GET",
+        f"/v1/generations/{job_id}/events",
+        headers=headers,
+        params=params,
+        timeout=httpx.Timeout(timeout, read=timeout),
+    ) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():

@@ -12,7 +12,10 @@ def test_queue_cap_answers_429_and_enqueues_nothing(make_service):
         response = client.post("/v1/generations", json=TINY)
         assert response.status_code == 429
         assert int(response.headers["Retry-After"]) >= 1
-        assert response.json()["error"]["code"] == "queue_full" and "nothing was queued" in response.json()["error"]["message"]
+        assert (
+            response.json()["error"]["code"] == "queue_full"
+            and "nothing was queued" in response.json()["error"]["message"]
+        )
         assert svc.store.counts()["queued"] == 2
         assert svc.redis.llen("spindiff") == 2  # Celery's queue holds the two admitted jobs only
         assert {j["id"] for j in client.get("/v1/generations").json()["items"]} == {first["id"], second["id"]}

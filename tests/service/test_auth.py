@@ -8,23 +8,35 @@ from tests.service.helpers import TINY
 
 
 def test_keys_are_required_when_configured(make_service):
-    svc = make_service({"SPINDIFF_API_KEYS": "alpha-key, beta-key", "SPINDIFF_RATE_LIMIT_PER_MINUTE": "1000"}).start_api()
+    svc = make_service(
+        {"SPINDIFF_API_KEYS": "alpha-key, beta-key", "SPINDIFF_RATE_LIMIT_PER_MINUTE": "1000"}
+    ).start_api()
     with svc.client() as client:
         for path in ("/healthz", "/metrics"):
             assert client.get(path).status_code == 200
         assert client.get("/readyz").status_code == 503  # open, but no worker here
-        for method, path in [("GET", "/v1/profiles"), ("GET", "/v1/models"), ("GET", "/v1/generations"),
-                             ("POST", "/v1/generations"), ("GET", "/v1/generations/whatever")]:  # fmt: skip
+        for method, path in [
+            ("GET", "/v1/profiles"),
+            ("GET", "/v1/models"),
+            ("GET", "/v1/generations"),
+            ("POST", "/v1/generations"),
+            ("GET", "/v1/generations/whatever"),
+        ]:
             response = client.request(method, path, json=TINY if method == "POST" else None)
             assert response.status_code == 401, (path, response.text)
-            assert response.json()["error"]["code"] == "api_key_required" and response.headers["WWW-Authenticate"] == "Bearer"
+            assert (
+                response.json()["error"]["code"] == "api_key_required"
+                and response.headers["WWW-Authenticate"] == "Bearer"
+            )
         wrong = client.get("/v1/profiles", headers={"Authorization": "Bearer alpha-kex"})
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "api_key_invalid"
         assert client.get("/v1/profiles", headers={"Authorization": "Bearer alpha-key"}).status_code == 200
         assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200
         created = client.post("/v1/generations", json=TINY, headers={"X-API-Key": "beta-key"})
         assert created.status_code == 202
-        assert client.get(f"/v1/generations/{created.json()['id']}", headers={"X-API-Key": "alpha-key"}).status_code == 200
+        assert (
+            client.get(f"/v1/generations/{created.json()['id']}", headers={"X-API-Key": "alpha-key"}).status_code == 200
+        )
 
 
 def test_rate_limit_per_key(make_service):

@@ -8,7 +8,9 @@ from tests.service.helpers import TINY, job, read_events, submit, wait_progress,
 def test_cancel_queued_at_once_and_running_within_a_step(service):
     with service.client() as client:
         # the worker has one process: the chip job runs, the software job waits behind it
-        running = submit(client, {"num_images": 2, "steps": 200, "hardware": "vcma-default", "quality": {"enabled": False}})
+        running = submit(
+            client, {"num_images": 2, "steps": 200, "hardware": "vcma-default", "quality": {"enabled": False}}
+        )
         queued = submit(client, TINY)
         response = client.post(f"/v1/generations/{queued['id']}/cancel")
         assert response.status_code == 200 and response.json()["status"] == "cancelled"
@@ -21,7 +23,9 @@ def test_cancel_queued_at_once_and_running_within_a_step(service):
         assert done["status"] == "cancelled"
         partial = done["telemetry"]
         assert 2 <= partial["cancelled"]["steps_done"] < partial["cancelled"]["total"] == 200
-        assert partial["energy"]["energy_total_j"] > 0 and partial["energy"]["steps"] == partial["cancelled"]["steps_done"]
+        assert (
+            partial["energy"]["energy_total_j"] > 0 and partial["energy"]["steps"] == partial["cancelled"]["steps_done"]
+        )
         assert read_events(client, running["id"])[-1]["event"] == "cancelled"
 
         again = client.post(f"/v1/generations/{running['id']}/cancel")

@@ -36,11 +36,18 @@ def test_dockerfile_uses_the_torch_pin_of_pyproject_and_a_non_root_user():
     assert "--no-cache-dir" in dockerfile and "apt-get" not in dockerfile
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None,
-                    reason="docker-compose is not installed (apt-get install docker-compose; .ci/run does it)")
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose is not installed (apt-get install docker-compose; .ci/run does it)",
+)
 def test_compose_file_validates_with_docker_compose():
-    out = subprocess.run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
 
 

@@ -14,7 +14,9 @@ def test_last_event_id_resumes_after_the_given_event(service):
         cut = everything[1]["id"]  # as if the connection dropped after the second event
         resumed = read_events(client, created["id"], headers={"Last-Event-ID": cut})
         assert resumed == everything[2:]
-        finished = client.get(f"/v1/generations/{created['id']}/events", headers={"Last-Event-ID": everything[-1]["id"]})
+        finished = client.get(
+            f"/v1/generations/{created['id']}/events", headers={"Last-Event-ID": everything[-1]["id"]}
+        )
         assert finished.status_code == 204  # tells an EventSource the stream is over
         bad = client.get(f"/v1/generations/{created['id']}/events", headers={"Last-Event-ID": "yesterday"})
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "Last-Event-ID"

@@ -32,7 +32,9 @@ def test_submit_stream_images_and_telemetry_on_software(service):
         done = job(client, created["id"])
         assert done["status"] == "succeeded" and done["progress"]["fraction"] == 1.0
         assert done["timings"]["running_s"] > 0 and done["attempts"] == 1
-        assert [i["url"] for i in done["images"]] == [f"/v1/generations/{created['id']}/images/{k}.png" for k in range(2)]
+        assert [i["url"] for i in done["images"]] == [
+            f"/v1/generations/{created['id']}/images/{k}.png" for k in range(2)
+        ]
         record = done["reproducibility"]
         assert record["seed"] == created["request"]["seed"] and record["profile_hash"] is None
         assert len(record["model_sha256"]) == 64 and record["sampler"]["steps"] == 4 and record["code_version"]
@@ -70,10 +72,15 @@ def test_a_small_chip_job_reports_energy_area_latency_and_the_profile(service):
         assert done["status"] == "succeeded", done["error"]
         energy = done["telemetry"]["energy"]
         assert energy["energy_total_j"] > 0 and energy["energy_per_image_j"] > 0 and energy["area_total_mm2"] > 0
-        assert energy["latency_s"]["per_image"] > 0 and energy["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"] > 0
+        assert (
+            energy["latency_s"]["per_image"] > 0 and energy["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"] > 0
+        )
         assert done["telemetry"]["programming"]["energy_total_j"] >= 0
         record = done["reproducibility"]
-        assert record["profile"]["name"] == "vcma-default" and record["profile_hash"] == done["request"]["hardware"]["profile_hash"]
+        assert (
+            record["profile"]["name"] == "vcma-default"
+            and record["profile_hash"] == done["request"]["hardware"]["profile_hash"]
+        )
         quality = done["telemetry"]["quality"]
         if quality.get("available") is False:  # a checkout without the reference statistics says why
             assert "reference statistics" in quality["reason"]
@@ -105,7 +112,9 @@ def test_listing_pages_newest_first_and_filters_by_status(service):
         older = client.get("/v1/generations", params={"limit": 2, "cursor": page["next_cursor"]}).json()
         assert older["items"][0]["id"] == ids[0]
         succeeded = client.get("/v1/generations", params={"status": "succeeded", "limit": 100}).json()
-        assert set(ids) <= {j["id"] for j in succeeded["items"]} and all(j["status"] == "succeeded" for j in succeeded["items"])
+        assert set(ids) <= {j["id"] for j in succeeded["items"]} and all(
+            j["status"] == "succeeded" for j in succeeded["items"]
+        )
         bad = client.get("/v1/generations", params={"status": "done"})
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "status"
 
@@ -119,17 +128,25 @@ def test_idempotency_key_returns_the_same_job_and_409_for_another_body(service):
         assert replay.headers["Idempotent-Replayed"] == "true"
         other = client.post("/v1/generations", json={**TINY, "steps": 2}, headers=headers)
         assert other.status_code == 409
-        assert other.json()["error"] == {"code": "idempotency_key_reused", "field": "Idempotency-Key",
-                                         "message": other.json()["error"]["message"]}  # fmt: skip
+        assert other.json()["error"] == {
+            "code": "idempotency_key_reused",
+            "field": "Idempotency-Key",
+            "message": other.json()["error"]["message"],
+        }
         assert submit(client, TINY, {"Idempotency-Key": "retry-me-2"})["id"] != first["id"]
         assert service.store.counts()["queued"] + service.store.counts()["running"] <= 2
 
 
 def test_unknown_ids_are_404_with_the_error_shape(service):
     with service.client() as client:
-        for method, path in [("GET", "/v1/generations/nope"), ("GET", "/v1/generations/nope/events"),
-                             ("POST", "/v1/generations/nope/cancel"), ("GET", "/v1/generations/nope/images/0.png"),
-                             ("GET", "/v1/profiles/nope"), ("GET", "/v1/nothing-here")]:  # fmt: skip
+        for method, path in [
+            ("GET", "/v1/generations/nope"),
+            ("GET", "/v1/generations/nope/events"),
+            ("POST", "/v1/generations/nope/cancel"),
+            ("GET", "/v1/generations/nope/images/0.png"),
+            ("GET", "/v1/profiles/nope"),
+            ("GET", "/v1/nothing-here"),
+        ]:
             response = client.request(method, path)
             assert response.status_code == 404, (path, response.text)
             error = response.json()["error"]

@@ -35,7 +35,10 @@ def test_metrics_count_jobs_durations_and_images(service):
     assert "spindiff_queue_depth" in samples and "spindiff_broker_queue_length" in samples
     assert samples["spindiff_workers_alive"] >= 1
     assert samples['spindiff_job_duration_seconds_count{outcome="succeeded"}'] >= 1
-    assert samples['spindiff_job_duration_seconds_bucket{le="+Inf",outcome="succeeded"}'] == samples['spindiff_job_duration_seconds_count{outcome="succeeded"}']
+    assert (
+        samples['spindiff_job_duration_seconds_bucket{le="+Inf",outcome="succeeded"}']
+        == samples['spindiff_job_duration_seconds_count{outcome="succeeded"}']
+    )
     assert samples['spindiff_images_generated_total{profile="software"}'] >= 2
     assert "# TYPE spindiff_energy_per_image_joules histogram" in text
 
@@ -62,12 +65,14 @@ def test_the_running_api_process_has_not_loaded_torch_or_numba(service):
 
 
 def test_importing_the_api_and_the_service_commands_loads_neither_torch_nor_numba():
-    code = ("import sys, json\n"
-            "from app.api.main import create_app\n"
-            "from app import serve, cli_service, cli\n"
-            "create_app()\n"
-            "cli.build_parser()\n"
-            "print(json.dumps([m for m in ('torch', 'numba', 'scipy') if m in sys.modules]))\n")  # fmt: skip
+    code = (
+        "import sys, json\n"
+        "from app.api.main import create_app\n"
+        "from app import serve, cli_service, cli\n"
+        "create_app()\n"
+        "cli.build_parser()\n"
+        "print(json.dumps([m for m in ('torch', 'numba', 'scipy') if m in sys.modules]))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []

@@ -10,8 +10,14 @@ from worker.settings import Settings
 
 def _model(directory, sha, **training):
     directory.mkdir(parents=True)
-    info = {"sha256": sha, "parameters": 10, "steps": 5, "unet": {"image_size": 28}, "schedule": {"num_train_timesteps": 100},
-            "training": training}  # fmt: skip
+    info = {
+        "sha256": sha,
+        "parameters": 10,
+        "steps": 5,
+        "unet": {"image_size": 28},
+        "schedule": {"num_train_timesteps": 100},
+        "training": training,
+    }
     (directory / "model.json").write_text(json.dumps(info))
     return directory
 

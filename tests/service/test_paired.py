@@ -18,8 +18,15 @@ def pixels(png: bytes) -> np.ndarray:
 
 
 def test_a_request_stored_before_noise_existed_gets_the_defaults():
-    stored = {"hardware": {"profile": "software", "overrides": None}, "num_images": 2, "steps": 3, "sampler": "ddpm",
-              "eta": 0.0, "seed": 4, "chip_seed": 0}  # fmt: skip
+    stored = {
+        "hardware": {"profile": "software", "overrides": None},
+        "num_images": 2,
+        "steps": 3,
+        "sampler": "ddpm",
+        "eta": 0.0,
+        "seed": 4,
+        "chip_seed": 0,
+    }
     request = generation_request(stored)
     assert request.noise == "torch" and request.paired is False
     chip = generation_request({**stored, "hardware": {"profile": "vcma-default"}, "noise": "mtj", "paired": True})
@@ -39,7 +46,9 @@ def test_a_paired_ideal_job_equals_software_and_serves_its_twin(service):
         done = wait_status(client, paired["id"], ("succeeded", "failed"), timeout=300)
         assert done["status"] == "succeeded", done["error"]
         assert done_sw["twin_images"] == [] and done_sw["twin_grid_url"] is None
-        assert [i["url"] for i in done["twin_images"]] == [f"/v1/generations/{paired['id']}/images/twin-{k}.png" for k in range(2)]
+        assert [i["url"] for i in done["twin_images"]] == [
+            f"/v1/generations/{paired['id']}/images/twin-{k}.png" for k in range(2)
+        ]
         for k in range(2):
             chip = pixels(client.get(done["images"][k]["url"]).content)
             twin_png = client.get(done["twin_images"][k]["url"])

@@ -25,7 +25,9 @@ def block(heading: str, language: str) -> str:
 def test_the_curl_session_runs_as_written(service, tmp_path):
     script = block("### A session with curl", "sh")
     env = {**os.environ, "SPINDIFF_URL": service.url}
-    out = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert '"status":"ready"' in out.stdout and "event: succeeded" in out.stdout
     assert "chip energy per image (J):" in out.stdout and "PNG image data" in out.stdout
@@ -36,14 +38,16 @@ def test_the_curl_session_runs_as_written(service, tmp_path):
 def test_the_python_client_runs_as_written(service, tmp_path):
     code = block("### A Python client", "python")
     env = {**os.environ, "SPINDIFF_URL": service.url}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.splitlines()[-1].startswith("succeeded 1 ")
     assert sorted(p.name for p in tmp_path.glob("image-*.png")) == [f"image-{k}.png" for k in range(4)]
 
 
 def test_configuration_table_lists_every_setting():
-    table = README[README.index("### Configuration"):]
+    table = README[README.index("### Configuration") :]
     table = table[: table.index("\n## ")]
     documented = set(re.findall(r"`((?:SPINDIFF_|REDIS_URL|FLOWER_)[A-Z_]*)`", table))
     settings = {"REDIS_URL" if name == "redis_url" else f"SPINDIFF_{name.upper()}" for name in Settings.model_fields}

@@ -32,10 +32,16 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path, stop_signal):
     env = {**clean_environ(), **BASE_ENV, "SPINDIFF_DATA_DIR": str(tmp_path / "data")}  # no REDIS_URL: embedded Redis
     log = tmp_path / "serve.log"
     with open(log, "wb") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--concurrency", "1"],
-                                cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--concurrency", "1"],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
+
         def ready():
             assert proc.poll() is None, log.read_text()
             try:
@@ -43,7 +49,9 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path, stop_signal):
             except httpx.HTTPError:
                 return False
 
-        wait_until(ready, timeout=120, message="spindiff serve did not become ready", on_fail=lambda: print(log.read_text()))
+        wait_until(
+            ready, timeout=120, message="spindiff serve did not become ready", on_fail=lambda: print(log.read_text())
+        )
         text = log.read_text()
         assert f"spindiff is at http://127.0.0.1:{port}/" in text
         redis_url = text.split("Redis ", 1)[1].split()[0]

@@ -25,12 +25,15 @@ def test_environment_names(monkeypatch):
     assert s.redis == "redis://example:1/2" and s.queue_cap == 7
 
 
-@pytest.mark.parametrize("values, words", [
-    ({"time_limit_s": 100, "visibility_timeout_s": 100}, "must exceed SPINDIFF_TIME_LIMIT_S"),
-    ({"time_limit_s": 100, "soft_time_limit_s": 100}, "SPINDIFF_SOFT_TIME_LIMIT_S must lie in"),
-    ({"queue_cap": -1}, "greater than or equal to 0"),
-    ({"max_attempts": 0}, "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"time_limit_s": 100, "visibility_timeout_s": 100}, "must exceed SPINDIFF_TIME_LIMIT_S"),
+        ({"time_limit_s": 100, "soft_time_limit_s": 100}, "SPINDIFF_SOFT_TIME_LIMIT_S must lie in"),
+        ({"queue_cap": -1}, "greater than or equal to 0"),
+        ({"max_attempts": 0}, "greater than or equal to 1"),
+    ],
+)
 def test_inconsistent_settings_are_refused(values, words):
     with pytest.raises(ValidationError, match=words.replace("(", r"\(")):
         Settings(**values)

@@ -129,7 +129,11 @@ def test_worker_registry_and_metrics(store):
     snap = metrics_store.snapshot(store.r)
     duration = snap["duration"]["succeeded"]
     assert duration["count"] == 2 and duration["sum"] == 73.0
-    assert dict(duration["buckets"])["5.0"] == 1 and dict(duration["buckets"])["120.0"] == 2 and duration["buckets"][-1] == ("+Inf", 2)
+    assert (
+        dict(duration["buckets"])["5.0"] == 1
+        and dict(duration["buckets"])["120.0"] == 2
+        and duration["buckets"][-1] == ("+Inf", 2)
+    )
     assert snap["images"] == {"vcma-default": 8} and snap["energy"]["vcma-default"]["count"] == 1
 
 
@@ -141,5 +145,7 @@ def test_running_jobs_without_a_heartbeat_are_failed_as_stale(store):
     store.r.hset(store.job_key("old"), "heartbeat_at", repr(time.time() - 500))
     assert store.reap_stale(stale_after_s=300) == ["old"]
     old = store.get("old")
-    assert old["status"] == "failed" and old["error"]["code"] == "stale" and "submit it again" in old["error"]["message"]
+    assert (
+        old["status"] == "failed" and old["error"]["code"] == "stale" and "submit it again" in old["error"]["message"]
+    )
     assert store.get("fresh")["status"] == "running"

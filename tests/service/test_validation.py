@@ -19,11 +19,31 @@ CASES = [
     ({"model": "gpt"}, "model", "known models: default"),
     ({"hardware": "vcma-nope"}, "hardware", "unknown profile 'vcma-nope'"),
     ({"hardware": {"profile": "vcma-nope", "overrides": {}}}, "hardware.profile", "unknown profile"),
-    ({"hardware": {"profile": "vcma-default", "overrides": {"rng": {"nope": 1}}}}, "hardware.overrides.rng.nope", "unknown key rng.nope"),
-    ({"hardware": {"profile": "vcma-default", "overrides": {"rng": {"dac_bits": 99}}}}, "hardware.overrides.rng.dac_bits", "[1, 16]"),
-    ({"hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": "eight"}}}}, "hardware.overrides.crossbar.adc_bits", "must be a int"),
-    ({"hardware": {"profile": "vcma-default", "overrides": {"magic": {"x": 1}}}}, "hardware.overrides.magic", "unknown profile key 'magic'"),
-    ({"hardware": {"profile": "software", "overrides": {"rng": {"dac_bits": 8}}}}, "hardware.overrides", "no hardware parameters"),
+    (
+        {"hardware": {"profile": "vcma-default", "overrides": {"rng": {"nope": 1}}}},
+        "hardware.overrides.rng.nope",
+        "unknown key rng.nope",
+    ),
+    (
+        {"hardware": {"profile": "vcma-default", "overrides": {"rng": {"dac_bits": 99}}}},
+        "hardware.overrides.rng.dac_bits",
+        "[1, 16]",
+    ),
+    (
+        {"hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": "eight"}}}},
+        "hardware.overrides.crossbar.adc_bits",
+        "must be a int",
+    ),
+    (
+        {"hardware": {"profile": "vcma-default", "overrides": {"magic": {"x": 1}}}},
+        "hardware.overrides.magic",
+        "unknown profile key 'magic'",
+    ),
+    (
+        {"hardware": {"profile": "software", "overrides": {"rng": {"dac_bits": 8}}}},
+        "hardware.overrides",
+        "no hardware parameters",
+    ),
     ({"quality": {"enabled": "maybe"}}, "quality.enabled", "valid boolean"),
     ({"noise": "quantum"}, "noise", "'torch' or 'mtj'"),
     ({"paired": True}, "paired", "a 'software' request has none"),
@@ -46,7 +66,9 @@ def test_bad_body_is_422_naming_the_field(service, change, field, words):
 
 def test_a_body_that_is_not_json_is_422(service):
     with service.client() as client:
-        response = client.post("/v1/generations", content=b"{num_images: 4", headers={"Content-Type": "application/json"})
+        response = client.post(
+            "/v1/generations", content=b"{num_images: 4", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 422 and "not valid JSON" in response.json()["error"]["message"]
         response = client.post("/v1/generations", json=[1, 2])
         assert response.status_code == 422 and response.json()["error"]["message"]

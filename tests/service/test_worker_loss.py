@@ -14,8 +14,12 @@ import pytest
 
 from tests.service.helpers import job, submit, wait_progress, wait_status, wait_until
 
-FRAGILE = {"SPINDIFF_MAX_ATTEMPTS": "2", "SPINDIFF_TIME_LIMIT_S": "30", "SPINDIFF_VISIBILITY_TIMEOUT_S": "35",
-           "SPINDIFF_RESTORE_INTERVAL_S": "1"}  # fmt: skip
+FRAGILE = {
+    "SPINDIFF_MAX_ATTEMPTS": "2",
+    "SPINDIFF_TIME_LIMIT_S": "30",
+    "SPINDIFF_VISIBILITY_TIMEOUT_S": "35",
+    "SPINDIFF_RESTORE_INTERVAL_S": "1",
+}
 # long enough to be killed mid-way (≈ 0.1 s a step on one thread), well inside the time limit
 SLOW = {"num_images": 16, "steps": 40, "hardware": "software", "quality": {"enabled": False}}
 

@@ -13,15 +13,20 @@ from worker import models
 from worker.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["catalog"], dependencies=[Depends(deps.api_key)], responses=ERRORS)
-_SOFTWARE = {"name": SOFTWARE, "hash": None,
-             "description": "No chip: the model in float torch with torch's RNG, the baseline every chip result is compared with."}  # fmt: skip
+_SOFTWARE = {
+    "name": SOFTWARE,
+    "hash": None,
+    "description": "No chip: the model in float torch with torch's RNG, the baseline every chip result is compared with.",
+}
 
 
 def _call(fn, *args):
     try:
         return fn(*args)
     except CatalogUnavailable as error:
-        raise ApiError(503, "catalog_unavailable", f"{error}; try again in a few seconds", headers={"Retry-After": "5"}) from None
+        raise ApiError(
+            503, "catalog_unavailable", f"{error}; try again in a few seconds", headers={"Retry-After": "5"}
+        ) from None
 
 
 @router.get("/profiles", response_model=list[ProfileSummary], summary="Hardware profiles (and 'software')")

@@ -26,8 +26,12 @@ _STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 BLOCK_MS = 5_000
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
-            summary="Progress as Server-Sent Events (Last-Event-ID resumes)")  # fmt: skip
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+    summary="Progress as Server-Sent Events (Last-Event-ID resumes)",
+)
 async def job_events(
     request: Request,
     job: dict = Depends(deps.job_or_404),
@@ -35,7 +39,12 @@ async def job_events(
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ):
     if last_event_id is not None and not _STREAM_ID.match(last_event_id):
-        raise ApiError(422, "validation_error", f"Last-Event-ID must be an event id such as 1732800000000-0, got {last_event_id!r}", "Last-Event-ID")
+        raise ApiError(
+            422,
+            "validation_error",
+            f"Last-Event-ID must be an event id such as 1732800000000-0, got {last_event_id!r}",
+            "Last-Event-ID",
+        )
     aredis = request.app.state.aredis
     key = JobStore.events_key(job["id"])
     cursor = last_event_id or "0-0"

@@ -41,7 +41,9 @@ def _resolve_hardware(body: GenerationCreate, catalog) -> tuple[dict, str]:
             error = CatalogError(f"{error}, or 'software'", None)
         raise ApiError(422, "invalid_profile", str(error), field) from None
     except CatalogUnavailable as error:
-        raise ApiError(503, "catalog_unavailable", f"{error}; try again in a few seconds", headers={"Retry-After": "5"}) from None
+        raise ApiError(
+            503, "catalog_unavailable", f"{error}; try again in a few seconds", headers={"Retry-After": "5"}
+        ) from None
     label = spec.profile + ("+overrides" if spec.overrides else "")
     return {"profile": spec.profile, "overrides": spec.overrides, "profile_hash": resolved["hash"]}, label
 
@@ -56,13 +58,22 @@ def _retry_after(jobs: JobStore, depth: int) -> int:
     return int(min(600, max(1, mean * max(1, depth) / slots)))
 
 
-@router.post("", status_code=202, response_model=Job, responses={**ERRORS, 409: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
-             summary="Submit a generation job")  # fmt: skip
+@router.post(
+    "",
+    status_code=202,
+    response_model=Job,
+    responses={**ERRORS, 409: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    summary="Submit a generation job",
+)
 def create_generation(
     body: GenerationCreate,
     response: Response,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255,
-                                         description="a retry with the same key and body returns the same job"),
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        max_length=255,
+        description="a retry with the same key and body returns the same job",
+    ),
     caller: str | None = Depends(deps.api_key),
     config: Settings = Depends(deps.settings),
     jobs: JobStore = Depends(deps.store),
@@ -73,7 +84,9 @@ def create_generation(
     model = models.resolve(config, body.model)
     if model is None:
         known = ", ".join(m["id"] for m in models.catalog(config))
-        raise ApiError(422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model")
+        raise ApiError(
+            422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model"
+        )
     hardware, label = _resolve_hardware(body, catalog)
     request = body.model_dump(mode="json")
     request.update(model=model["id"], hardware=hardware)
@@ -83,29 +96,49 @@ def create_generation(
     idem = None
     if idempotency_key:
         idem = f"{caller or 'anonymous'}:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
-    result = jobs.create(job_id, request, profile_label=label, body_hash=body_hash, idempotency_key=idem, queue_cap=config.queue_cap)
+    result = jobs.create(
+        job_id, request, profile_label=label, body_hash=body_hash, idempotency_key=idem, queue_cap=config.queue_cap
+    )
     if result.outcome == "existing":
         if result.body_hash != body_hash:
-            raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key was used with a different body; "
-                           "use a new key for a different request", "Idempotency-Key")  # fmt: skip
+            raise ApiError(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different body; use a new key for a different request",
+                "Idempotency-Key",
+            )
         existing = jobs.get(result.job_id)
         if existing is None:
-            raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key belongs to a job that no longer exists", "Idempotency-Key")
+            raise ApiError(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key belongs to a job that no longer exists",
+                "Idempotency-Key",
+            )
         response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/v1/generations/{existing['id']}"
         return job_view(existing, config.max_attempts)
     if result.outcome == "full":
         retry = _retry_after(jobs, result.depth or 0)
-        raise ApiError(429, "queue_full", f"{result.depth} jobs are waiting (SPINDIFF_QUEUE_CAP={config.queue_cap}); "
-                       f"nothing was queued, retry in {retry} s", headers={"Retry-After": str(retry)})  # fmt: skip
+        raise ApiError(
+            429,
+            "queue_full",
+            f"{result.depth} jobs are waiting (SPINDIFF_QUEUE_CAP={config.queue_cap}); "
+            f"nothing was queued, retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
     # the 202 describes the job as accepted (queued): read it before the worker can pick it up
     created = jobs.get(job_id)
     try:
         celery.send_task(GENERATE, args=[job_id], task_id=job_id, queue=config.queue)
     except Exception as error:  # noqa: BLE001 - broker down: the job must not stay queued forever
         jobs.fail_unless_finished(job_id, "enqueue_failed", f"could not queue the job: {error}")
-        raise ApiError(503, "queue_unavailable", f"the job queue is unreachable ({type(error).__name__}); retry later",
-                       headers={"Retry-After": "10"}) from None  # fmt: skip
+        raise ApiError(
+            503,
+            "queue_unavailable",
+            f"the job queue is unreachable ({type(error).__name__}); retry later",
+            headers={"Retry-After": "10"},
+        ) from None
     response.headers["Location"] = f"/v1/generations/{job_id}"
     return job_view(created, config.max_attempts)
 
@@ -115,12 +148,14 @@ def list_generations(
     status: Status | None = Query(None, description="only jobs in this status"),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page"),
-        config: Settings = Depends(deps.settings),
+    config: Settings = Depends(deps.settings),
     jobs: JobStore = Depends(deps.store),
 ) -> dict:
     records, next_seq = jobs.list(status, limit, int(cursor) if cursor else None)
-    return {"items": [job_view(r, config.max_attempts, full=False) for r in records],
-            "next_cursor": None if next_seq is None else str(next_seq)}  # fmt: skip
+    return {
+        "items": [job_view(r, config.max_attempts, full=False) for r in records],
+        "next_cursor": None if next_seq is None else str(next_seq),
+    }
 
 
 @router.get("/{job_id}", response_model=Job, responses=ERRORS, summary="One job: status, progress, telemetry")
@@ -128,11 +163,19 @@ def get_generation(job: dict = Depends(deps.job_or_404), config: Settings = Depe
     return job_view(job, config.max_attempts)
 
 
-@router.post("/{job_id}/cancel", response_model=Job, responses={**ERRORS, 409: {"model": ErrorResponse}},
-             summary="Cancel a queued job at once, a running one within one sampler step")  # fmt: skip
-def cancel_generation(response: Response, job: dict = Depends(deps.job_or_404), config: Settings = Depends(deps.settings),
-                      jobs: JobStore = Depends(deps.store),
-                      celery=Depends(deps.celery)) -> dict:  # fmt: skip
+@router.post(
+    "/{job_id}/cancel",
+    response_model=Job,
+    responses={**ERRORS, 409: {"model": ErrorResponse}},
+    summary="Cancel a queued job at once, a running one within one sampler step",
+)
+def cancel_generation(
+    response: Response,
+    job: dict = Depends(deps.job_or_404),
+    config: Settings = Depends(deps.settings),
+    jobs: JobStore = Depends(deps.store),
+    celery=Depends(deps.celery),
+) -> dict:
     outcome, previous = jobs.cancel(job["id"])
     if outcome == "cancelled":
         try:
@@ -148,15 +191,30 @@ def cancel_generation(response: Response, job: dict = Depends(deps.job_or_404), 
     return job_view(jobs.get(job["id"]), config.max_attempts)
 
 
-@router.get("/{job_id}/images/{name}.png", response_class=Response,
-            summary="One image (0, 1, …) or the grid, as PNG; a paired job's software twin as twin-0, …, twin-grid",
-            responses={200: {"content": {"image/png": {}}}, **ERRORS})  # fmt: skip
-def get_image(name: str = Path(..., pattern=r"^(twin-)?(grid|[0-9]{1,3})$", description="image index or 'grid', 'twin-' for a paired job's twin"),
-              job: dict = Depends(deps.job_or_404), jobs: JobStore = Depends(deps.store)) -> Response:  # fmt: skip
+@router.get(
+    "/{job_id}/images/{name}.png",
+    response_class=Response,
+    summary="One image (0, 1, …) or the grid, as PNG; a paired job's software twin as twin-0, …, twin-grid",
+    responses={200: {"content": {"image/png": {}}}, **ERRORS},
+)
+def get_image(
+    name: str = Path(
+        ...,
+        pattern=r"^(twin-)?(grid|[0-9]{1,3})$",
+        description="image index or 'grid', 'twin-' for a paired job's twin",
+    ),
+    job: dict = Depends(deps.job_or_404),
+    jobs: JobStore = Depends(deps.store),
+) -> Response:
     if job["status"] != "succeeded":
         raise ApiError(404, "images_not_ready", f"the job is {job['status']}; images exist once it has succeeded", "id")
     png = jobs.image(job["id"], name)
     if png is None:
         twins = " (and twin-0 … twin-grid)" if (job.get("request") or {}).get("paired") else ""
-        raise ApiError(404, "image_not_found", f"no image {name!r}: this job has images 0–{job['num_images'] - 1} and 'grid'{twins}", "name")
+        raise ApiError(
+            404,
+            "image_not_found",
+            f"no image {name!r}: this job has images 0–{job['num_images'] - 1} and 'grid'{twins}",
+            "name",
+        )
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400, immutable"})

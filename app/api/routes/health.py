@@ -29,9 +29,12 @@ def readyz(request: Request, jobs: JobStore = Depends(deps.store)) -> JSONRespon
         jobs.r.ping()
         checks["redis"] = {"ok": True}
         workers = registry.alive(jobs.r)
-        checks["workers"] = {"ok": bool(workers), "alive": len(workers),
-                             "processes": sum(int(w.get("concurrency") or 0) for w in workers),
-                             "hosts": sorted(w["hostname"] for w in workers)}  # fmt: skip
+        checks["workers"] = {
+            "ok": bool(workers),
+            "alive": len(workers),
+            "processes": sum(int(w.get("concurrency") or 0) for w in workers),
+            "hosts": sorted(w["hostname"] for w in workers),
+        }
         if not workers:
             checks["workers"]["message"] = "no worker is alive: start one with `spindiff worker`"
     except Exception as error:  # noqa: BLE001 - any Redis failure means not ready
@@ -39,7 +42,9 @@ def readyz(request: Request, jobs: JobStore = Depends(deps.store)) -> JSONRespon
         checks["workers"] = {"ok": False, "alive": 0}
     checks["catalog"] = {"ok": request.app.state.catalog.ready}
     ready = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
