@@ -52,6 +52,35 @@ def loss_curve_svg(records: list[dict]) -> str:
     )
 
 
+def _introduction(training: dict) -> list[str]:
+    """The card's title and first paragraph: a model trained from scratch, or a (hardware-aware) fine-tuning."""
+    hardware = training.get("hardware_aware")
+    if not training.get("init_model"):
+        return [
+            "# spindiff default model",
+            "",
+            "An ε-prediction U-Net for 28×28 Fashion-MNIST (Xiao et al. 2017, MIT licence), trained by",
+            "`spindiff train --config default`; these are its EMA weights. Every weight layer is a Conv2d or",
+            "Linear, so the chip backend runs all of them on the emulated crossbars.",
+        ]
+    start = f"the model with weights `{training.get('init_sha256', '?')[:16]}…`"
+    if hardware is None:
+        return [
+            "# spindiff fine-tuned model",
+            "",
+            f"A fine-tuning of {start} (`spindiff train --init`); its EMA weights.",
+        ]
+    return [
+        "# spindiff default-hwa model",
+        "",
+        f"A hardware-aware fine-tuning of {start} (`spindiff train --hardware-aware {hardware['profile']}`):",
+        f"trained with the errors of a `{hardware['profile']}` chip (chip seed {hardware['chip_seed']}, noise scale",
+        f"{hardware['noise_scale']}) in every crossbar layer's forward pass — fresh weight errors of the chip's RMS each",
+        "step, its IR-drop slope, its read and ADC noise, its DAC rounding (diffusion/hardware_aware.py). These are",
+        "its EMA weights, an ordinary U-Net: the chip is programmed and calibrated with them as with any model.",
+    ]
+
+
 def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dict | None = None) -> Path:
     """Write ``MODEL_CARD.md`` and ``loss_curve.svg`` into ``model_dir``; returns the card's path."""
     model_dir, run_dir = Path(model_dir), Path(run_dir)
@@ -60,13 +89,8 @@ def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dic
     (model_dir / "loss_curve.svg").write_text(loss_curve_svg(records))
     unet, schedule, training = info["unet"], info["schedule"], info.get("training", {})
     hours = info.get("wall_seconds", 0.0) / 3600.0
-    lines = [
-        "# spindiff default model",
-        "",
-        "An ε-prediction U-Net for 28×28 Fashion-MNIST (Xiao et al. 2017, MIT licence), trained by",
-        "`spindiff train --config default`; these are its EMA weights. Every weight layer is a Conv2d or",
-        "Linear, so the chip backend runs all of them on the emulated crossbars.",
-        "",
+    lines = [*_introduction(training), ""]
+    lines += [
         "| | |",
         "|---|---|",
         f"| parameters | {info['parameters']:,} |",
