@@ -6,175 +6,37 @@ joules with the models below, adds the area of the hardware (`ChipFootprint`) an
 baseline of `device.baselines` for the same workload. Only dynamic energy is modelled (no leakage).
 The seed paper's device numbers are not available to us; every constant is a published model or an
 assumption stated here and in the report (docs/formulas.md, "The seed paper").
+
+`TechnologyParameters` and its node-scaled defaults live in `device.technology_parameters`, which
+imports only the standard library, and are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
 
 from device import baselines, field_line, mtj
-from device.errors import InputError, ParameterError
+from device.errors import InputError
 from device.ledger import Ledger, check_phase
 from device.read_noise import read_noise_summary
-from device.rng import RNGParameters
+from device.rng_parameters import RNGParameters
+from device.technology_parameters import (  # noqa: F401 - re-exported: the parameters live in the numba-free module
+    ASSUMED_CONSTANTS,
+    DEFAULT_NODE_NM,
+    HOROWITZ_45NM_J,
+    HOROWITZ_45NM_UM2,
+    HOROWITZ_NODE_NM,
+    NODE_DEFAULTS,
+    TechnologyParameters,
+    node_scaled,
+    scale_to_node,
+)
 
-# Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm, 0.9 V: J per operation.
-HOROWITZ_NODE_NM = 45.0
-HOROWITZ_45NM_J = {"int32_add": 0.1e-12, "fp16_add": 0.4e-12, "fp16_mult": 1.1e-12}
-# The same paper's area per unit, 45 nm: µm².
-HOROWITZ_45NM_UM2 = {"fp16_add": 1360.0, "fp16_mult": 1640.0}
-
-
-def scale_to_node(energy_45nm_j: float, node_nm: float) -> float:
-    """Scale a 45 nm energy linearly with the node (E ∝ C ∝ feature size at fixed V; assumption)."""
-    return energy_45nm_j * node_nm / HOROWITZ_NODE_NM
-
-
-_FP16_OP_45NM = 0.5 * (HOROWITZ_45NM_J["fp16_add"] + HOROWITZ_45NM_J["fp16_mult"])  # 0.75 pJ
 SAR_ROW_ACTIVITY = 0.5  # fraction of a column's rows conducting, for F4's column resistance
-ASSUMED_CONSTANTS = {  # TechnologyParameters fields that are assumptions (details in its docstring)
-    "digital_op_energy": "assumption: mean of Horowitz 45 nm FP16 add (0.4 pJ) and mult (1.1 pJ) × node/45",
-    "shift_add_energy": "assumption: Horowitz 45 nm 32-bit integer add (0.1 pJ) × node/45",
-    "dac_energy": "assumption: 2·C·V² of a ≈ 25 fF 128-cell word line at 1 V",
-    "vcma_driver_energy": "assumption: C·V² of ≈ 10 fF of pulse line and driver at 1.5 V",
-    "driver_area_um2": "assumption: ≈ 30 transistors at ≈ 250 F² each",
-    "rng_periphery_area_um2": "assumption: sense amp 2 + driver 2 + 10-bit register 10 + shared logic 6 µm²",
-    "adc_column_sharing": "assumption: 8 column pairs per ADC (NeuroSim-style multiplexing)",
-    "digital_clock_hz": "assumption: 1 GHz digital clock at 22 nm",
-    "digital_lanes": "assumption: 256 16-bit lanes (one op each per clock) for the network's digital layers",
-    "field_line_width_m": "assumption: 100 nm strip line, about the free layer's width (H = I/(2w) holds close to it)",
-    "field_line_supply_v": "assumption: field-line drivers run from the 0.8 V logic supply, gated to the pulse",
-    "digital_lane_area_um2": "assumption: one Horowitz 45 nm FP16 adder (1360 µm²) + multiplier (1640 µm²) per lane × (node/45)²",
-}
-
-
-DEFAULT_NODE_NM = 22.0
-#: Defaults that hold at DEFAULT_NODE_NM only: (value, exponent of node/22 nm that rescales them).
-NODE_DEFAULTS = {
-    "digital_op_energy": (scale_to_node(_FP16_OP_45NM, DEFAULT_NODE_NM), 1),
-    "shift_add_energy": (scale_to_node(HOROWITZ_45NM_J["int32_add"], DEFAULT_NODE_NM), 1),
-    "driver_area_um2": (4.0, 2),
-    "rng_periphery_area_um2": (20.0, 2),
-    "digital_lane_area_um2": (
-        (HOROWITZ_45NM_UM2["fp16_add"] + HOROWITZ_45NM_UM2["fp16_mult"]) * (DEFAULT_NODE_NM / HOROWITZ_NODE_NM) ** 2,
-        2,
-    ),
-}
-
-
-def node_scaled(name: str, node_nm: float) -> float:
-    """A `NODE_DEFAULTS` value rescaled to ``node_nm`` (energy ∝ node, area ∝ node²; assumption)."""
-    value, exponent = NODE_DEFAULTS[name]
-    return value * (node_nm / DEFAULT_NODE_NM) ** exponent
-
-
-@dataclass(frozen=True)
-class TechnologyParameters:
-    """CMOS periphery and technology constants (SI units unless the name says otherwise).
-
-    Attributes:
-        node_nm: technology node F, nm. 22 (NeuroSim's 22 nm LP data, docs/formulas.md F4).
-        cell_area_f2: cell area in F². 54: 1T1MTJ cell of NVSim (F6).
-        adc_sample_rate: Hz. 1 GS/s (F3/F5 reference point).
-        adc_column_sharing: column pairs multiplexed onto one ADC. 8 (NeuroSim-style sharing).
-        digital_op_energy: J per 16-bit digital op (add/multiply/compare). Assumption: mean of
-            Horowitz ISSCC 2014 45 nm FP16 add (0.4 pJ) and FP16 mult (1.1 pJ) = 0.75 pJ, scaled
-            linearly to the node (E ∝ C ∝ node at fixed V): 0.75 pJ × 22/45 = 0.367 pJ.
-        shift_add_energy: J per shift-and-add of a slice partial sum. Assumption: Horowitz 45 nm
-            32-bit integer add, 0.1 pJ (the accumulator must hold ADC + weight + input bits + the
-            row-tile count, ≳ 20 bits; the shift is wiring), × 22/45 = 48.9 fJ.
-        dac_energy: J per input DAC conversion (one row driven for one read). Assumption: 50 fJ ≈
-            2·C·V² for a 128-cell word line of ≈ 25 fF (0.2 fF/µm × ≈ 21 µm of wire plus 128
-            access-transistor gates of ≈ 0.15 fF) swung by 1 V, the factor 2 for the driver itself.
-        driver_area_um2: µm² per row driver/DAC. Assumption: 4 µm² ≈ 8 000 F² at 22 nm (level
-            shifter, transmission-gate switch and buffer, ≈ 30 transistors at ≈ 250 F² each).
-        rng_periphery_area_um2: µm² per random-bit device besides its cell. Assumption: 20 µm² =
-            sense amplifier 2 + pulse driver for ≈ 0.3 mA 2 + 10-bit knob register 10 + share of
-            XOR/counter/Φ⁻¹ table/knob DAC 6.
-        post_layout_factor: NeuroSim's post-layout multiplier on dynamic energy, 1.22 (F7).
-        apply_post_layout_factor: apply it (default False: report pre-layout numbers).
-        vcma_driver_energy: E_driver of F17, J per VCMA pulse. Assumption: 20 fJ ≈ C·V² of ≈ 10 fF
-            of pulse line and driver (≈ 50 µm of wire at 0.2 fF/µm) at 1.5 V.
-        digital_clock_hz, digital_lanes: the digital periphery that runs the network's non-crossbar
-            layers (norms, activations, bias adds, trims, sampler updates; the ledger's
-            ``digital_ops``): ``digital_lanes`` ops per clock, so its latency is
-            digital_ops/(digital_clock_hz·digital_lanes), sequential with the crossbar reads (a
-            layer's digital work needs its read-out, the next layer its result). Assumption: 1 GHz ×
-            256 lanes = 256 Gop/s (≈ 94 mW at ``digital_op_energy``), four times the 64 FP32 lanes
-            of one A100 streaming multiprocessor. Shift-adds are one adder per ADC, pipelined with
-            the conversions, and add no latency.
-        digital_lane_area_um2: µm² per digital lane. Assumption: one FP16 adder and one FP16
-            multiplier (Horowitz ISSCC 2014, 45 nm: 1360 + 1640 µm²) scaled by (node/45)² =
-            717 µm² at 22 nm; 256 lanes take 0.18 mm². Registers, activation SRAM and control are
-            not counted (a lower bound on the digital periphery).
-        field_line_width_m, field_line_supply_v: the strip lines that make the crossbar's write
-            field and the random-bit devices' bias field (`device.field_line`: I = 2·w·|H|,
-            E = V_dd·I·t per gated pulse). Assumptions: 100 nm (about the free layer's width) and
-            the 0.8 V logic supply. At 15 kA/m a write pulse of 30 ns costs 72 pJ; a random-bit
-            cycle at the default chip's mean |bias + knob| field of 2.0 kA/m costs 9.6 pJ.
-
-    At another node, set the node-dependent values too (``NODE_DEFAULTS``: the Horowitz-derived
-    energies ∝ node, `scale_to_node`; the driver and random-bit periphery areas ∝ node², `node_scaled`):
-    a ``node_nm`` other than 22 with any of them left at its 22 nm default is refused, naming them.
-    """
-
-    node_nm: float = 22.0
-    cell_area_f2: float = 54.0
-    adc_sample_rate: float = 1e9
-    adc_column_sharing: int = 8
-    digital_op_energy: float = scale_to_node(_FP16_OP_45NM, 22.0)
-    shift_add_energy: float = scale_to_node(HOROWITZ_45NM_J["int32_add"], 22.0)
-    dac_energy: float = 50e-15
-    driver_area_um2: float = 4.0
-    rng_periphery_area_um2: float = 20.0
-    post_layout_factor: float = 1.22
-    apply_post_layout_factor: bool = False
-    vcma_driver_energy: float = 20e-15
-    digital_clock_hz: float = 1e9
-    digital_lanes: int = 256
-    digital_lane_area_um2: float = NODE_DEFAULTS["digital_lane_area_um2"][0]
-    field_line_width_m: float = 100e-9
-    field_line_supply_v: float = 0.8
-
-    def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "bool":
-                if not isinstance(value, bool):
-                    raise ParameterError(f"{owner}.{f.name} must be true or false, got {value!r}")
-                continue
-            if f.type == "int":
-                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
-                    raise ParameterError(f"{owner}.{f.name} must be an integer in [1, 4096], got {value!r}")
-                continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
-            positive = f.name in (
-                "node_nm",
-                "cell_area_f2",
-                "adc_sample_rate",
-                "post_layout_factor",
-                "digital_clock_hz",
-                "field_line_width_m",
-            )
-            if value < 0 or (positive and value == 0):
-                raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
-        if self.post_layout_factor < 1.0:
-            raise ParameterError(f"{owner}.post_layout_factor must be >= 1, got {self.post_layout_factor!r}")
-        stale = [name for name, (value, _) in NODE_DEFAULTS.items() if getattr(self, name) == value]
-        if self.node_nm != DEFAULT_NODE_NM and stale:
-            wanted = ", ".join(f"{name} = {node_scaled(name, self.node_nm):.4g}" for name in stale)
-            raise ParameterError(
-                f"{owner}.node_nm = {self.node_nm:g} but {', '.join(stale)} still hold the {DEFAULT_NODE_NM:g} nm "
-                f"values; set them for the node too (energies ∝ node, areas ∝ node²: {wanted}) or keep node_nm = "
-                f"{DEFAULT_NODE_NM:g}"
-            )
 
 
 # --- energy and area models ------------------------------------------------------------------------

@@ -10,12 +10,14 @@ Two methods, both reading consecutive, non-overlapping chunks of the bit stream 
   the hardware cannot know each device's true p, so it standardises with p = ½). It is discrete
   (K + 1 levels) with excess kurtosis −2/K, so a KS test at 10⁶ samples rejects it for any
   practical K; spindiff offers it because it is the cheapest circuit (a counter). Cost: K bits.
+
+`GaussianMethod` (which method, how many bits) lives in `device.gaussian_parameters`, which imports
+neither numba nor scipy, and is re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -23,40 +25,16 @@ from numba import prange
 from scipy.special import ndtri
 
 from device.bernoulli import popcount
-from device.errors import InputError, ParameterError
+from device.errors import InputError
+from device.gaussian_parameters import (  # noqa: F401 - re-exported: the parameters live in the numba-free module
+    CLT_BITS,
+    INVERSE_CDF_BITS,
+    METHODS,
+    GaussianMethod,
+)
 from device.numba_config import njit
 
 _U64 = np.uint64
-METHODS = ("inverse_cdf", "clt")
-INVERSE_CDF_BITS = (4, 20)  # allowed b: the table has 2**b float64 entries (8 MiB at b = 20)
-CLT_BITS = (4, 4096)
-
-
-@dataclass(frozen=True)
-class GaussianMethod:
-    """How bits become N(0, 1) samples.
-
-    Attributes:
-        name: ``"inverse_cdf"`` or ``"clt"``.
-        bits_per_sample: b for inverse-CDF (4–20, default 16), K for CLT (4–4096).
-    """
-
-    name: str = "inverse_cdf"
-    bits_per_sample: int = 16
-
-    def __post_init__(self) -> None:
-        if self.name not in METHODS:
-            raise ParameterError(f"GaussianMethod.name must be one of {METHODS}, got {self.name!r}")
-        low, high = INVERSE_CDF_BITS if self.name == "inverse_cdf" else CLT_BITS
-        b = self.bits_per_sample
-        if not isinstance(b, int) or isinstance(b, bool) or not low <= b <= high:
-            raise ParameterError(
-                f"GaussianMethod.bits_per_sample for {self.name} must be an integer in [{low}, {high}], got {b!r}"
-            )
-
-    def words_needed(self, n_samples: int) -> int:
-        """64-bit words of the stream that ``n_samples`` samples consume."""
-        return math.ceil(n_samples * self.bits_per_sample / 64)
 
 
 @lru_cache(maxsize=8)

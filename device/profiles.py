@@ -10,6 +10,11 @@ relax time against the free layer's relaxation, the random-bit read against its 
 error names the knob to turn; the crossbar's read noise is derived from its read
 (`device.read_noise`; ``crossbar.read_noise`` is null unless overridden). docs/physics.md and
 docs/crossbar.md ("Which profile values are derived") list the couplings.
+
+This module imports only the standard library, numpy and the numba-free parameter modules
+(`device.mtj_parameters`, `device.rng_parameters`, `device.crossbar_parameters`,
+`device.technology_parameters`, `device.read_noise`), so the API process resolves profiles and
+overrides itself without loading numba, scipy or torch (tests/service/test_health_metrics.py).
 """
 
 from __future__ import annotations
@@ -19,13 +24,23 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from device.cost import TechnologyParameters
-from device.crossbar import CrossbarParameters
-from device.errors import ParameterError, ProfileError
-from device.mtj import NO_VARIATION, MTJParameters, VariationParameters, hard_axis_relaxation_time, resistance
+from device.crossbar_parameters import CrossbarParameters
+from device.errors import ParameterError, ProfileError, SpindiffError
+from device.mtj_parameters import (
+    NO_VARIATION,
+    MTJParameters,
+    VariationParameters,
+    hard_axis_relaxation_time,
+    resistance,
+)
 from device.read_noise import DEFAULT_NOISE_FACTOR, relative_read_noise
-from device.rng import MTJRandomSource, RNGParameters
+from device.rng_parameters import RNGParameters
+from device.technology_parameters import TechnologyParameters
+
+if TYPE_CHECKING:
+    from device.rng import MTJRandomSource
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
@@ -190,6 +205,33 @@ def with_overrides(profile: HardwareProfile, overrides: dict) -> HardwareProfile
     return profile_from_dict(overrides, base=profile)
 
 
+#: What building a profile from bad overrides raises: a `SpindiffError` (`ProfileError`) naming the
+#: key, or `OverflowError` for a JSON integer too large for a float field (`_coerce`).
+OVERRIDE_ERRORS = (SpindiffError, OverflowError)
+
+
+def failing_override(profile: HardwareProfile, overrides: dict) -> str | None:
+    """The first ``section.key`` (or ``section``) of ``overrides`` that fails on its own, else None.
+
+    Tells a caller which override to blame when `with_overrides` refuses a set of them (the API's
+    error ``field``, ``hardware.overrides.rng.dac_bits``): each is applied to ``profile`` alone, in
+    order. None when every override passes alone, i.e. only their combination fails.
+    """
+    for section, values in overrides.items():
+        try:
+            with_overrides(profile, {section: {}})
+        except OVERRIDE_ERRORS:  # an unknown section, or one that is not a section ("name")
+            return section
+        if not isinstance(values, dict):
+            return section
+        for key, value in values.items():
+            try:
+                with_overrides(profile, {section: {key: value}})
+            except OVERRIDE_ERRORS:
+                return f"{section}.{key}"
+    return None
+
+
 # --- presets ---------------------------------------------------------------------------------------
 
 #: vcma-noisy's read-path noise factor: 9× vcma-default's excess noise power (3 % instead of 1 % at 1 ns).
@@ -308,6 +350,16 @@ def get_profile(name: str) -> HardwareProfile:
         raise ProfileError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}") from None
 
 
+def resolve(name: str, overrides: dict | None = None) -> HardwareProfile:
+    """The preset ``name`` with ``overrides`` applied (none or ``{}``: the preset itself).
+
+    The one resolution of a job's ``hardware`` ({profile, overrides}): the API calls it to validate
+    and hash a request, the worker to run it (`worker.runner.generation_request`).
+    """
+    base = get_profile(name)
+    return with_overrides(base, overrides) if overrides else base
+
+
 def _annotation_names() -> None:  # pragma: no cover - guard against unsupported field types
     for cls in _SECTION_CLASSES.values():
         for f in dataclasses.fields(cls):
@@ -319,5 +371,11 @@ _annotation_names()
 
 
 def make_random_source(profile: HardwareProfile, chip_seed: int) -> MTJRandomSource:
-    """Build (and calibrate) the random-bit array of ``profile`` for the chip ``chip_seed``."""
+    """Build (and calibrate) the random-bit array of ``profile`` for the chip ``chip_seed``.
+
+    `device.rng` (Numba kernels) is imported here, not at module level: building and validating
+    profiles stays free of numba (tests/service/test_health_metrics.py).
+    """
+    from device.rng import MTJRandomSource
+
     return MTJRandomSource(profile.mtj, profile.variation, profile.rng, chip_seed)

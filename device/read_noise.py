@@ -37,8 +37,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from device import mtj
 from device.errors import ParameterError
+from device.mtj_parameters import K_B, MTJParameters, resistance
 
 Q_E = 1.602176634e-19  # elementary charge, C (SI 2019, exact)
 
@@ -56,7 +56,7 @@ def noise_bandwidth(read_time: float) -> float:
 
 def white_noise_density(conductance: float, voltage: float, temperature: float) -> float:
     """4·k_B·T·G + 2·q·G·|V|, A²/Hz: thermal plus shot noise of a cell read at ``voltage``."""
-    return 4.0 * mtj.K_B * temperature * conductance + 2.0 * Q_E * conductance * abs(voltage)
+    return 4.0 * K_B * temperature * conductance + 2.0 * Q_E * conductance * abs(voltage)
 
 
 def relative_read_noise(conductance, voltage, read_time, temperature, noise_factor) -> float:
@@ -71,24 +71,24 @@ def read_time_for(target: float, conductance, voltage, temperature, noise_factor
     return 0.5 * density / (target * conductance * abs(voltage)) ** 2
 
 
-def operating_conductance(params: mtj.MTJParameters, read_voltage: float) -> float:
+def operating_conductance(params: MTJParameters, read_voltage: float) -> float:
     """G of the parallel cell at ``read_voltage`` (F16), S: the operating point of the derived σ."""
-    return 1.0 / float(mtj.resistance(params, 1.0, read_voltage))
+    return 1.0 / float(resistance(params, 1.0, read_voltage))
 
 
-def derived_read_noise(params: mtj.MTJParameters, cb) -> float:
+def derived_read_noise(params: MTJParameters, cb) -> float:
     """The relative read noise the physics gives ``cb``'s read (``read_voltage``, ``read_time``,
     ``read_noise_factor``) of a cell of device ``params`` (R_P, temperature) at the operating point."""
     g = operating_conductance(params, cb.read_voltage)
     return relative_read_noise(g, cb.read_voltage, cb.read_time, params.temperature, cb.read_noise_factor)
 
 
-def effective_read_noise(params: mtj.MTJParameters, cb) -> float:
+def effective_read_noise(params: MTJParameters, cb) -> float:
     """The σ the engines use: ``cb.read_noise`` where it is set (an explicit override), else derived."""
     return derived_read_noise(params, cb) if cb.read_noise is None else float(cb.read_noise)
 
 
-def resolve(params: mtj.MTJParameters, cb):
+def resolve(params: MTJParameters, cb):
     """``cb`` with ``read_noise`` set to its effective value (unchanged when it is already set).
 
     `device.crossbar_programming.program` and `device.crossbar.ProgrammedMatrix` call it, so every
@@ -99,7 +99,7 @@ def resolve(params: mtj.MTJParameters, cb):
     return dataclasses.replace(cb, read_noise=derived_read_noise(params, cb))
 
 
-def read_noise_summary(params: mtj.MTJParameters, cb) -> dict:
+def read_noise_summary(params: MTJParameters, cb) -> dict:
     """What the report states about the read noise: effective and derived σ, and their basis."""
     derived = derived_read_noise(params, cb)
     effective = effective_read_noise(params, cb)

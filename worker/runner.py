@@ -28,14 +28,18 @@ def generation_request(request: dict):
 
     Requests stored before ``noise`` and ``paired`` existed are read as they ran then: software on
     torch noise, a chip on its MTJ array's noise, unpaired — so "run again" reproduces their images.
+
+    The record keeps the profile by name with its overrides (and the hash the API computed), not
+    the resolved parameters; they are resolved here with `device.profiles.resolve`, the call the
+    API validated them with, so the worker and the API share one resolution path.
     """
     from device import profiles
     from diffusion.generate import DEFAULT_NOISE, SOFTWARE, GenerationRequest
 
     hardware = request["hardware"]
     profile = hardware["profile"]
-    if profile != SOFTWARE and hardware.get("overrides"):
-        profile = profiles.with_overrides(profiles.get_profile(profile), hardware["overrides"])
+    if profile != SOFTWARE:
+        profile = profiles.resolve(profile, hardware.get("overrides"))
     return GenerationRequest(
         profile=profile,
         num_images=request["num_images"],

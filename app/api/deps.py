@@ -1,7 +1,7 @@
 """Dependencies of the routes: the service objects kept on the app, "job or 404", API keys.
 
-The service objects (settings, job store, Celery client, profile catalog, async Redis for SSE) are
-made once in `app.api.main.create_app` and kept in ``app.state``; routes ask for them here.
+The service objects (settings, job store, Celery client, async Redis for SSE) are made once in
+`app.api.main.create_app` and kept in ``app.state``; routes ask for them here.
 """
 
 from __future__ import annotations
@@ -23,10 +23,6 @@ def settings(request: Request) -> Settings:
 
 def store(request: Request) -> JobStore:
     return request.app.state.store
-
-
-def catalog(request: Request):
-    return request.app.state.catalog
 
 
 def celery(request: Request):

@@ -1,13 +1,12 @@
-"""The FastAPI application: `create_app` wires settings, job store, Celery client and catalog.
+"""The FastAPI application: `create_app` wires settings, job store and Celery client.
 
 Run it with ``spindiff api`` (uvicorn), inside ``spindiff serve``, or as the compose ``api``
-service. Nothing here imports torch or numba; tests check that in a fresh process.
+service. Nothing here imports torch or numba (profiles resolve in this process through the numba-free
+`device.profiles`); tests check that in a fresh process.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aredis
@@ -15,13 +14,10 @@ from fastapi import FastAPI
 
 from app import dashboard
 from app.api import errors
-from app.api.catalog_client import ProfileCatalog
 from app.api.routes import catalog, events, generations, health
 from worker.celery_app import make_celery
 from worker.settings import Settings, get_settings
 from worker.store import JobStore
-
-log = logging.getLogger("spindiff.api")
 
 DESCRIPTION = """Generate Fashion-MNIST images by reverse diffusion on an emulated VCMA-MTJ chip, with
 energy, area, latency and quality telemetry. Jobs are queued (202), watched (poll or SSE), cancelled,
@@ -35,9 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        threading.Thread(target=_start_catalog, args=(app.state.catalog,), daemon=True).start()
         yield
-        app.state.catalog.close()
         await app.state.aredis.aclose()
 
     app = FastAPI(title="spindiff", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -48,16 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.redis, health_check_interval=30, socket_timeout=60, socket_connect_timeout=5
     )
     app.state.celery = make_celery(settings)
-    app.state.catalog = ProfileCatalog()
     errors.install(app)
     for module in (generations, events, catalog, health):
         app.include_router(module.router)
     dashboard.install(app)  # the dashboard at / (issue 6)
     return app
-
-
-def _start_catalog(catalog: ProfileCatalog) -> None:
-    try:
-        catalog.start()
-    except Exception as error:  # noqa: BLE001 - /readyz reports it; requests retry the start
-        log.error("profile catalog helper failed to start: %s", error)

@@ -11,7 +11,7 @@ from worker.telemetry import Reproducibility, Telemetry  # pure pydantic: no tor
 SOFTWARE = "software"
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
-# Overrides are small JSON objects: {section: {key: scalar}} (validated against the profile by the catalog).
+# Overrides are small JSON objects: {section: {key: scalar}} (validated against the profile by device.profiles).
 Overrides = dict[str, dict[str, bool | int | float | str]]
 
 

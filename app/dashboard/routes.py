@@ -181,9 +181,7 @@ def compare_report(
     summary="Check a generation request without queueing it",
     responses={**ERRORS, 200: {"content": {"application/json": {"example": {"ok": True}}}}},
 )
-def validate_generation(
-    body: GenerationCreate, config: Settings = Depends(deps.settings), catalog=Depends(deps.catalog)
-) -> dict:
+def validate_generation(body: GenerationCreate, config: Settings = Depends(deps.settings)) -> dict:
     """The checks of ``POST /v1/generations`` (body, model, profile and overrides) with the same
     422 answers, and nothing queued: the dashboard's form shows a field's error before submitting."""
     model = models.resolve(config, body.model)
@@ -192,7 +190,7 @@ def validate_generation(
         raise ApiError(
             422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model"
         )
-    hardware, _ = _resolve_hardware(body, catalog)
+    hardware, _ = _resolve_hardware(body)
     return {"ok": True, "model": model["id"], "hardware": hardware}
 
 

@@ -156,3 +156,47 @@ def test_rng_reads_of_the_presets_are_exact_enough():
     expected = 0.5 * math.erfc(0.5 * (g_p - g_ap) * 0.1 / sigma / math.sqrt(2))
     assert 1e-8 < expected < 1e-7
     assert profiles.rng_read_error_probability(p) == pytest.approx(expected, rel=1e-9)
+
+
+def test_resolve_is_the_preset_with_its_overrides_applied():
+    base = profiles.get_profile("vcma-default")
+    assert profiles.resolve("vcma-default") is base and profiles.resolve("vcma-default", {}) is base
+    resolved = profiles.resolve("vcma-default", {"rng": {"dac_bits": 8}})
+    assert resolved == profiles.with_overrides(base, {"rng": {"dac_bits": 8}}) and resolved.hash != base.hash
+    with pytest.raises(ProfileError, match="unknown profile 'vcma-best'; known profiles: ideal, vcma-default"):
+        profiles.resolve("vcma-best", {"rng": {"dac_bits": 8}})
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"rng": {"dac_bits": 99}}, "rng.dac_bits"),
+        ({"crossbar": {"adc_bits": 6}, "rng": {"nope": 1}}, "rng.nope"),
+        ({"crossbar": {"adc_bits": "eight"}}, "crossbar.adc_bits"),
+        ({"magic": {"x": 1}}, "magic"),
+        ({"rng": 5}, "rng"),
+        ({"name": {"x": 1}}, "name"),
+        ({"rng": {"relax_time": 5e-9}}, "rng.relax_time"),  # a coupling, broken by this key alone
+        ({"rng": {"pulse_voltage": 10**400}}, "rng.pulse_voltage"),  # OverflowError, not a ProfileError
+        ({"rng": {"dac_bits": 8}}, None),  # nothing fails
+        # each passes alone (8 relaxation times: 23.9 ns at α = 0.03, 28.7 ns at α = 0.025), not together
+        ({"rng": {"relax_time": 25e-9}, "mtj": {"damping": 0.025}}, None),
+    ],
+)
+def test_failing_override_names_the_first_key_that_fails_on_its_own(overrides, field):
+    base = profiles.get_profile("vcma-default")
+    assert profiles.failing_override(base, overrides) == field
+    if field is None and overrides != {"rng": {"dac_bits": 8}}:
+        with pytest.raises(ProfileError, match="rng.relax_time"):
+            profiles.with_overrides(base, overrides)
+
+
+def test_the_parameter_classes_are_the_ones_their_old_modules_name():
+    # the dataclasses moved to numba-free modules; device.mtj, .rng, .crossbar, .cost, .gaussian re-export them
+    from device import cost, crossbar, gaussian, mtj, rng
+
+    p = profiles.get_profile("vcma-default")
+    assert type(p.mtj) is mtj.MTJParameters and type(p.variation) is mtj.VariationParameters
+    assert type(p.rng) is rng.RNGParameters and type(p.crossbar) is crossbar.CrossbarParameters
+    assert type(p.technology) is cost.TechnologyParameters and type(p.rng.gaussian) is gaussian.GaussianMethod
+    assert profiles.get_profile("ideal").variation is mtj.NO_VARIATION

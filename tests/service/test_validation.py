@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from device import profiles
 from tests.service.helpers import TINY
 
 CASES = [
@@ -38,6 +39,21 @@ CASES = [
         {"hardware": {"profile": "vcma-default", "overrides": {"magic": {"x": 1}}}},
         "hardware.overrides.magic",
         "unknown profile key 'magic'",
+    ),
+    (  # a coupling across sections, caught by the override that breaks it on its own
+        {"hardware": {"profile": "vcma-default", "overrides": {"rng": {"relax_time": 1e-9}}}},
+        "hardware.overrides.rng.relax_time",
+        "raise rng.relax_time",
+    ),
+    (
+        {"hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}, "name": {"x": 1}}}},
+        "hardware.overrides.name",
+        "may not rename",
+    ),
+    (  # a JSON integer too large for a float field
+        {"hardware": {"profile": "vcma-default", "overrides": {"rng": {"pulse_voltage": 10**400}}}},
+        "hardware.overrides.rng.pulse_voltage",
+        "too large",
     ),
     (
         {"hardware": {"profile": "software", "overrides": {"rng": {"dac_bits": 8}}}},
@@ -80,3 +96,41 @@ def test_a_body_without_hardware_defaults_to_vcma_default_as_a_profile_spec():
 
     body = GenerationCreate(num_images=1, steps=2)
     assert isinstance(body.hardware, HardwareSpec) and body.hardware.profile == "vcma-default"
+
+
+def test_profile_errors_are_answered_by_the_api_itself_with_the_known_names(service):
+    # profiles resolve in the API process (device.profiles): the same bodies the catalog helper gave
+    known = ", ".join(profiles.PROFILES)
+    with service.client() as client:
+        response = client.post("/v1/generations", json={**TINY, "hardware": "vcma-nope"})
+        assert response.status_code == 422
+        assert response.json() == {
+            "error": {
+                "code": "invalid_profile",
+                "message": f"unknown profile 'vcma-nope'; known profiles: {known}, or 'software'",
+                "field": "hardware",
+            }
+        }
+        overrides = {"crossbar": {"adc_bits": 6}, "rng": {"dac_bits": 99}}
+        response = client.post(
+            "/v1/generations", json={**TINY, "hardware": {"profile": "vcma-default", "overrides": overrides}}
+        )
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "invalid_profile" and error["field"] == "hardware.overrides.rng.dac_bits"
+        assert (
+            error["message"]
+            == "invalid value in section 'rng': RNGParameters.dac_bits must be an integer in [1, 16], got 99"
+        )
+        response = client.get("/v1/profiles/vcma-nope")
+        assert response.status_code == 404
+        assert response.json() == {
+            "error": {
+                "code": "profile_not_found",
+                "message": f"unknown profile 'vcma-nope'; known profiles: {known}",
+                "field": "name",
+            }
+        }
+        listed = client.get("/v1/profiles").json()
+        assert [p["name"] for p in listed] == [*profiles.PROFILES, "software"]
+        assert [p["hash"] for p in listed[:-1]] == [p.hash for p in profiles.list_profiles()]

@@ -13,10 +13,10 @@ import uuid
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from app.api import deps
-from app.api.catalog_client import CatalogError, CatalogUnavailable
 from app.api.errors import ApiError
 from app.api.schemas import SOFTWARE, ErrorResponse, GenerationCreate, Job, JobPage, Status
 from app.api.views import job_view
+from device import profiles
 from worker import metrics_store, models, registry
 from worker.celery_app import GENERATE
 from worker.settings import Settings
@@ -26,26 +26,28 @@ router = APIRouter(prefix="/v1/generations", tags=["generations"], dependencies=
 ERRORS = {401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 
 
-def _resolve_hardware(body: GenerationCreate, catalog) -> tuple[dict, str]:
-    """({profile, overrides, profile_hash}, metrics label) after validating the profile."""
+def _resolve_hardware(body: GenerationCreate) -> tuple[dict, str]:
+    """({profile, overrides, profile_hash}, metrics label) after validating the profile and its overrides.
+
+    Resolved here, in the API process, with `device.profiles.resolve` (numba-free: the parameter
+    modules import only the standard library and numpy). A bad override is blamed on the first key
+    that fails on its own (`device.profiles.failing_override`), as ``hardware.overrides.rng.dac_bits``.
+    """
     spec = body.hardware
     if spec.profile == SOFTWARE:
         return {"profile": SOFTWARE, "overrides": None, "profile_hash": None}, SOFTWARE
     field = "hardware.profile" if spec.overrides is not None else "hardware"
     try:
-        resolved = catalog.resolve(spec.profile, spec.overrides)
-    except CatalogError as error:
-        if error.field:
-            field = f"hardware.overrides.{error.field}"
-        elif "unknown profile" in str(error):
-            error = CatalogError(f"{error}, or 'software'", None)
-        raise ApiError(422, "invalid_profile", str(error), field) from None
-    except CatalogUnavailable as error:
+        resolved = profiles.resolve(spec.profile, spec.overrides)
+    except profiles.OVERRIDE_ERRORS as error:
+        if spec.profile not in profiles.PROFILES:  # "unknown profile 'x'; known profiles: …, or 'software'"
+            raise ApiError(422, "invalid_profile", f"{error}, or 'software'", field) from None
+        failing = profiles.failing_override(profiles.get_profile(spec.profile), spec.overrides)
         raise ApiError(
-            503, "catalog_unavailable", f"{error}; try again in a few seconds", headers={"Retry-After": "5"}
+            422, "invalid_profile", str(error), f"hardware.overrides.{failing}" if failing else field
         ) from None
     label = spec.profile + ("+overrides" if spec.overrides else "")
-    return {"profile": spec.profile, "overrides": spec.overrides, "profile_hash": resolved["hash"]}, label
+    return {"profile": spec.profile, "overrides": spec.overrides, "profile_hash": resolved.hash}, label
 
 
 def _retry_after(jobs: JobStore, depth: int) -> int:
@@ -77,7 +79,6 @@ def create_generation(
     caller: str | None = Depends(deps.api_key),
     config: Settings = Depends(deps.settings),
     jobs: JobStore = Depends(deps.store),
-    catalog=Depends(deps.catalog),
     celery=Depends(deps.celery),
 ) -> dict:
     """Queue a job (202). The body's ``seed`` is chosen by the server when absent and returned."""
@@ -87,7 +88,7 @@ def create_generation(
         raise ApiError(
             422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model"
         )
-    hardware, label = _resolve_hardware(body, catalog)
+    hardware, label = _resolve_hardware(body)
     request = body.model_dump(mode="json")
     request.update(model=model["id"], hardware=hardware)
     body_hash = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()

@@ -5,7 +5,7 @@ None of them needs an API key: load balancers, compose healthchecks and Promethe
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from app.api import deps
@@ -23,7 +23,7 @@ def healthz() -> dict:
 
 
 @router.get("/readyz", summary="Ready to take jobs: Redis reachable and at least one worker alive")
-def readyz(request: Request, jobs: JobStore = Depends(deps.store)) -> JSONResponse:
+def readyz(jobs: JobStore = Depends(deps.store)) -> JSONResponse:
     checks: dict = {}
     try:
         jobs.r.ping()
@@ -40,7 +40,6 @@ def readyz(request: Request, jobs: JobStore = Depends(deps.store)) -> JSONRespon
     except Exception as error:  # noqa: BLE001 - any Redis failure means not ready
         checks["redis"] = {"ok": False, "message": f"{type(error).__name__}: {error}"}
         checks["workers"] = {"ok": False, "alive": 0}
-    checks["catalog"] = {"ok": request.app.state.catalog.ready}
     ready = all(c["ok"] for c in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
