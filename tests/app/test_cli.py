@@ -1,4 +1,9 @@
-"""Tests of app/cli.py: every command prints what it promises; bad input exits 2 with a message."""
+"""Tests of app/cli/__init__.py and app/cli/output.py: one parser with every command, and what they share.
+
+The commands themselves: tests/app/test_cli_emulator.py, test_cli_bench.py, test_cli_generate.py;
+``train`` and ``export-model`` in tests/diffusion/test_train.py and test_hardware_aware.py; the
+service commands in tests/service/.
+"""
 
 import json
 import subprocess
@@ -7,85 +12,59 @@ import sys
 import pytest
 
 from app import cli
-from device import profiles
+from app.cli import output
+from device.errors import ParameterError
+
+#: Every command, in the order ``spindiff --help`` lists them.
+COMMANDS = [
+    "profiles",
+    "rng-test",
+    "bench",
+    "cost",
+    "train",
+    "export-model",
+    "telemetry",
+    "generate",
+    "eval",
+    "serve",
+    "api",
+    "worker",
+    "physics-check",
+]
+GROUPS = ["bench", "emulator", "generate", "output", "service", "train"]
 
 
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def subcommands():
+    (action,) = [a for a in cli.build_parser()._actions if a.dest == "command"]
+    return action.choices
 
 
-def test_profiles_lists_every_preset(capsys):
-    code, out, _ = run(capsys, "profiles")
-    assert code == 0
-    for name in profiles.PROFILES:
-        assert name in out
-    code, out, _ = run(capsys, "profiles", "--json")
-    assert {p["name"] for p in json.loads(out)} == set(profiles.PROFILES)
+def test_every_command_is_registered_once_in_help_order():
+    assert list(subcommands()) == COMMANDS
+    assert len(cli.ADD_PARSERS) == len(COMMANDS)
 
 
-def test_profiles_show_prints_the_full_json(capsys):
-    code, out, _ = run(capsys, "profiles", "show", "vcma-default")
-    assert code == 0
-    assert profiles.profile_from_json(out) == profiles.get_profile("vcma-default")
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_a_function(command, capsys):
+    parser = subcommands()[command]
+    assert callable(parser.get_default("func"))
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith(f"usage: spindiff {command} ")
 
 
-def test_unknown_profile_is_a_clear_error(capsys):
-    code, out, err = run(capsys, "profiles", "show", "nope")
-    assert code == 2 and out == ""
-    assert "unknown profile 'nope'" in err and "vcma-default" in err
-
-
-def test_rng_test_prints_one_json_object_with_the_promised_fields(capsys):
-    code, out, _ = run(
-        capsys, "rng-test", "--profile", "vcma-default", "--bits", "100000", "--samples", "100000", "--json"
+def test_cli_modules_import_neither_torch_nor_numba():
+    # the API process imports app/; it must stay light (docs/architecture.md): at module level the CLI
+    # may import nothing of diffusion/ but the plain paths of diffusion/shipped.py, and nothing of device/
+    code = (
+        "import sys, importlib, json, app.cli\n"
+        f"for group in {GROUPS!r}:\n"
+        "    importlib.import_module('app.cli.' + group)\n"
+        "app.cli.build_parser()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numba', 'scipy', 'device', 'diffusion'))))\n"
     )
-    assert code == 0
-    report = json.loads(out)
-    assert report["profile"] == "vcma-default" and report["bits"] == 100000
-    assert len(report["tests"]) >= 8
-    for test in report["tests"]:
-        assert set(test) == {"name", "p_value", "passed"} and 0.0 <= test["p_value"] <= 1.0
-    assert set(report["gaussian"]) >= {"method", "ks_p", "kurtosis"}
-    assert abs(report["bias"]) < 0.01
-    assert report["bits_per_second"] > 1e9  # 1024 devices / 95 ns cycle
-    assert report["counters"]["cycles"] > 0
-
-
-def test_rng_test_uncalibrated_reports_failure_but_exits_zero(capsys):
-    code, out, _ = run(capsys, "rng-test", "--profile", "vcma-uncalibrated", "--bits", "100000", "--samples", "10000")
-    assert code == 0
-    report = json.loads(out)
-    frequency = next(t for t in report["tests"] if t["name"] == "frequency")
-    assert not frequency["passed"] and not report["all_passed"]
-
-
-def test_rng_test_rejects_too_few_bits(capsys):
-    code, _, err = run(capsys, "rng-test", "--bits", "10")
-    assert code == 2 and "--bits" in err
-
-
-def test_bench_rng_reports_a_ratio(capsys):
-    code, out, _ = run(capsys, "bench", "rng", "--samples", "200000", "--repeats", "2", "--json")
-    assert code == 0
-    result = json.loads(out)
-    assert result["ratio_mtj_over_numpy"] > 0
-    assert result["mtj_samples_per_second"] > 0 and result["numpy_samples_per_second"] > 0
-
-
-def test_physics_check_small_run(capsys):
-    code, out, _ = run(capsys, "physics-check", "--trials", "50", "--json")
-    assert code == 0
-    rows = json.loads(out)["rows"]
-    assert {r["sweep"] for r in rows} == {"thermal", "hard_axis"} and len(rows) == 16
-
-
-def test_cli_module_does_not_import_torch_or_numba():
-    # the API process imports app/; it must stay light (docs/architecture.md)
-    code = "import sys, app.cli; print(sorted(m for m in ('torch', 'numba') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert json.loads(out) == ["diffusion", "diffusion.shipped"]
 
 
 def test_console_script_is_installed():
@@ -93,48 +72,41 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "vcma-default" in out.stdout
 
 
-@pytest.mark.parametrize("argv", [["bench"], ["profiles", "frobnicate"], []])
-def test_argument_errors_exit_2(argv):
+@pytest.mark.parametrize(
+    "argv", [["bench"], ["bench", "nope"], ["profiles", "frobnicate"], ["train"], ["generate"], ["nope"], []]
+)
+def test_argument_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
-    assert info.value.code == 2
+    assert info.value.code == 2 and "spindiff" in capsys.readouterr().err
 
 
-def test_cost_prints_a_report(capsys):
-    code, out, _ = run(capsys, "cost", "--profile", "vcma-default", "--steps", "1", "--json")
-    assert code == 0
-    report = json.loads(out)
-    assert report["profile"] == "vcma-default"
-    assert set(report["energy_j"]) >= {"array_read", "adc", "dac", "rng", "digital"}
-    assert report["area_total_mm2"] > 0 and report["latency_s"]["per_image"] > 0
-    a100 = report["ratio_ranges"]["energy_per_image_gpu_over_chip"]["a100_sxm"]
-    assert (
-        a100["low"] < a100["headline"] == report["ratios"]["energy_per_image_gpu_over_chip"]["a100_sxm"] < a100["high"]
-    )
+def test_print_json_writes_one_object_and_a_newline(capsys):
+    output.print_json({"b": 1, "a": [1.5, None, "é"]})
+    out = capsys.readouterr().out
+    assert out == '{\n  "b": 1,\n  "a": [\n    1.5,\n    null,\n    "\\u00e9"\n  ]\n}\n'  # keys in insertion order
 
 
-def test_bench_crossbar_small(capsys):
-    code, out, _ = run(
-        capsys,
-        "bench",
-        "crossbar",
-        "--profiles",
-        "ideal,vcma-lowbit",
-        "--size",
-        "64",
-        "--batch",
-        "8",
-        "--repeats",
-        "1",
-        "--json",
-    )
-    assert code == 0
-    result = json.loads(out)
-    errors = {row["profile"]: row["relative_error"] for row in result["profiles"]}
-    assert errors["ideal"] < 1e-12 and errors["vcma-lowbit"] > 0.01
-    assert "available" in result["aihwkit"]
-    engines = {row["profile"]: row for row in result["profiles"]}
-    assert (
-        engines["ideal"]["exact_torch_relative_error"] < 1e-6 and engines["ideal"]["statistical_relative_error"] < 1e-6
-    )
-    assert engines["vcma-lowbit"]["statistical_seconds"] > 0 and engines["vcma-lowbit"]["exact_torch_seconds"] > 0
+def test_fail_prints_one_line_on_stderr_and_returns_2(capsys):
+    assert output.fail("no such thing") == output.EXIT_ERROR == 2
+    assert capsys.readouterr() == ("", "spindiff: error: no such thing\n")
+
+
+class Args:
+    def __init__(self, func):
+        self.func = func
+
+
+def test_run_command_turns_a_spindiff_error_into_exit_2_and_passes_codes_through(capsys):
+    def refuse(args):
+        raise ParameterError("--knob must be positive, got -1")
+
+    assert output.run_command(Args(refuse)) == 2
+    assert capsys.readouterr().err == "spindiff: error: --knob must be positive, got -1\n"
+    assert output.run_command(Args(lambda args: 0)) == 0 and output.run_command(Args(lambda args: 3)) == 3
+
+    def crash(args):
+        raise RuntimeError("a bug, not a refusal")
+
+    with pytest.raises(RuntimeError):  # anything else is not hidden behind exit code 2
+        output.run_command(Args(crash))

@@ -301,7 +301,7 @@ def test_fine_tuning_refuses_a_changed_init(tiny_model, fashion_dir, tmp_path):
 
 
 def test_cli_fine_tunes_hardware_aware(tiny_model, fashion_dir, tmp_path, capsys):
-    from app import cli_train
+    from app import cli
 
     run = str(tmp_path / "run")
     common = [
@@ -316,9 +316,9 @@ def test_cli_fine_tunes_hardware_aware(tiny_model, fashion_dir, tmp_path, capsys
         "16",
         "--no-progress",
     ]
-    assert cli_train.main([*common, "--hardware-aware", "no-such-chip", "--steps", "1"]) == 2
+    assert cli.main([*common, "--hardware-aware", "no-such-chip", "--steps", "1"]) == 2
     assert "no-such-chip" in capsys.readouterr().err
-    assert cli_train.main([*common, "--hardware-aware", "vcma-default", "--steps", "1"]) == 0
+    assert cli.main([*common, "--hardware-aware", "vcma-default", "--steps", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["step"] == 1 and out["finished"]
     stored = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -1,21 +1,14 @@
-"""``spindiff train`` and ``spindiff export-model``: the training commands of the CLI.
+"""``spindiff train`` and ``spindiff export-model``: training the U-Net and shipping its weights.
 
-app/ never imports torch at module level (docs/architecture.md): the command functions import diffusion/
-lazily. `add_train_parser` registers both subcommands on the CLI's subparsers object; app/cli.py
-wires it. Like the other commands, each prints one JSON object on stdout; the progress bar and notes
-go to stderr. ``python -m app.cli_train train …`` runs the commands on their own.
+The command functions import diffusion/ lazily (this module imports nothing of it, nor torch).
+Each prints one JSON object on stdout; the progress bar and notes go to stderr.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
-
-def _print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+from app.cli.output import print_json
 
 
 def cmd_train(args) -> int:
@@ -40,7 +33,7 @@ def cmd_train(args) -> int:
         num_threads=args.threads,
     )
     result = training.train(config, args.data_dir, args.out, max_steps=args.max_steps, progress=not args.no_progress)
-    _print_json(
+    print_json(
         {
             "out": result.out_dir,
             "step": result.step,
@@ -83,19 +76,7 @@ def _fine_tune_base(args, stored):
     return training.fine_tune_config(init, hardware)
 
 
-def cmd_export_model(args) -> int:
-    from diffusion.checkpoints import export_model, load_model
-
-    dest = export_model(args.run, args.dest)
-    _, _, _, info = load_model(dest)  # verifies the hash and that the weights fit the config
-    _print_json(
-        {"dest": str(dest), **{k: info[k] for k in ("steps", "parameters", "sha256", "wall_seconds", "final_loss")}}
-    )
-    return 0
-
-
-def add_train_parser(sub) -> None:
-    """Register ``train`` and ``export-model`` on an argparse subparsers object."""
+def add_train(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train the U-Net on Fashion-MNIST (resumes automatically when --out holds a checkpoint)",
@@ -136,25 +117,20 @@ def add_train_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
+
+def cmd_export_model(args) -> int:
+    from diffusion.checkpoints import export_model, load_model
+
+    dest = export_model(args.run, args.dest)
+    _, _, _, info = load_model(dest)  # verifies the hash and that the weights fit the config
+    print_json(
+        {"dest": str(dest), **{k: info[k] for k in ("steps", "parameters", "sha256", "wall_seconds", "final_loss")}}
+    )
+    return 0
+
+
+def add_export_model(sub) -> None:
     p = sub.add_parser("export-model", help="write a run's EMA weights as a shippable model (safetensors + model.json)")
     p.add_argument("--run", required=True, help="training run directory")
     p.add_argument("--dest", required=True, help="model directory to write")
     p.set_defaults(func=cmd_export_model)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point (``python -m app.cli_train``), for use before app/cli.py wires the commands."""
-    parser = argparse.ArgumentParser(prog="spindiff", description="spindiff training commands")
-    add_train_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    from device.errors import SpindiffError
-
-    try:
-        return args.func(args)
-    except SpindiffError as error:
-        print(f"spindiff: error: {error}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Tests of app/cli_diffusion.py: generate, eval and bench sampling end to end on a tiny model.
+"""Tests of app/cli/generate.py: generate, eval and telemetry end to end on a tiny model (``model_dir``, conftest.py).
 
 Inception is replaced by a cheap deterministic feature map (pixel statistics) so the plumbing is
 tested here; diffusion/test_inception.py tests the real network.
@@ -12,11 +12,7 @@ import pytest
 import torch
 
 from app import cli
-from diffusion import checkpoints, inception, quality
-from diffusion.schedule import ScheduleConfig
-from diffusion.unet import UNet, UNetConfig
-
-TINY = UNetConfig(base_channels=8, channel_mults=(1, 2), num_res_blocks=1, time_embed_dim=16, norm_groups=4)
+from diffusion import inception, quality
 
 
 def run(capsys, *argv):
@@ -28,29 +24,6 @@ def run(capsys, *argv):
 def fake_features(images, batch_size=50, progress=None):
     x = np.asarray(images, dtype=np.float64).reshape(len(images), -1) / 255.0
     return np.concatenate([x[:, ::28], x[:, 14::28]], axis=1)  # 56 "features"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("model")
-    torch.manual_seed(0)
-    model = UNet(TINY)
-    data = checkpoints._weights_bytes(
-        {k: v.contiguous() for k, v in model.state_dict().items()}, {"format": checkpoints.WEIGHTS_FORMAT}
-    )
-    (root / checkpoints.MODEL_FILE).write_bytes(data)
-    info = {
-        "format": checkpoints.MODEL_FORMAT,
-        "unet": TINY.to_dict(),
-        "schedule": ScheduleConfig().to_dict(),
-        "steps": 0,
-        "wall_seconds": 0.0,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "sha256": checkpoints.sha256_file(root / checkpoints.MODEL_FILE),
-        "weights_file": checkpoints.MODEL_FILE,
-    }
-    (root / checkpoints.MODEL_INFO_FILE).write_text(json.dumps(info))
-    return root
 
 
 @pytest.fixture()
@@ -126,31 +99,6 @@ def test_eval_prints_one_row_per_configuration_with_software_first(capsys, tmp_p
 def test_eval_without_reference_explains(capsys, tmp_path, model_dir):
     code = cli.main(["eval", "--n", "2", "--model", str(model_dir), "--reference", str(tmp_path / "missing.npz")])
     assert code == 2 and "reference_stats" in capsys.readouterr().err
-
-
-def test_bench_sampling_reports_software_exact_and_statistical_rows(capsys, model_dir):
-    code = cli.main(
-        [
-            "bench",
-            "sampling",
-            "--profile",
-            "ideal",
-            "--batch",
-            "2",
-            "--steps",
-            "2",
-            "--model",
-            str(model_dir),
-            "--device",
-            "cpu",
-        ]
-    )
-    assert code == 0
-    result = json.loads(capsys.readouterr().out)
-    rows = result["rows"]
-    assert [(r["mode"], r["device"]) for r in rows] == [("software", "cpu"), ("exact", "cpu"), ("statistical", "cpu")]
-    assert rows[0]["ratio_to_software"] == 1.0 and all(r["seconds"] > 0 and r["images_per_second"] > 0 for r in rows)
-    assert rows[1]["programming_seconds"] > 0 and rows[0]["programming_seconds"] is None
 
 
 def test_generate_in_statistical_mode_records_the_mode(capsys, tmp_path, model_dir, monkeypatch):
