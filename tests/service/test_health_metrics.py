@@ -71,7 +71,8 @@ def test_importing_the_api_and_the_service_commands_loads_neither_torch_nor_numb
     code = (
         "import sys, json\n"
         "from app.api.main import create_app\n"
-        "from app import serve, cli_service, cli\n"
+        "from app import serve, cli\n"
+        "import app.cli.service\n"
         "create_app()\n"
         "cli.build_parser()\n"
         "print(json.dumps([m for m in ('torch', 'numba', 'scipy') if m in sys.modules]))\n"
