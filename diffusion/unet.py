@@ -11,7 +11,7 @@ ResBlock: GroupNorm → SiLU → Conv3×3 → + Linear(SiLU(temb)) → GroupNorm
 Conv3×3, plus the input (through a 1×1 Conv2d when the channel count changes). Down: Conv3×3 with
 stride 2 (28 → 14 → 7). Up: nearest-neighbour ×2 then Conv3×3. Skips are concatenated.
 
-Chip constraint (issue 4): the only layers are Conv2d (groups = 1, dilation = 1), Linear,
+Chip constraint: the only layers are Conv2d (groups = 1, dilation = 1), Linear,
 GroupNorm, SiLU, Dropout, nearest upsampling, concatenation and addition — no attention,
 ConvTranspose or BatchNorm — so every weight layer is a matrix product a crossbar can hold (a
 convolution via im2col). `iter_weight_layers` lists those layers in the order forward() runs them;

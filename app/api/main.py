@@ -45,5 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (generations, events, catalog, health):
         app.include_router(module.router)
-    dashboard.install(app)  # the dashboard at / (issue 6)
+    dashboard.install(app)  # the dashboard at /
     return app

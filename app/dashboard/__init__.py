@@ -1,4 +1,4 @@
-"""The generation dashboard (issue 6): submit, watch, compare — served by the API at ``/``.
+"""The generation dashboard: submit, watch, compare — served by the API at ``/``.
 
 `install` adds the pages, the dashboard's data routes under ``/dashboard`` and its static files
 (plain JavaScript and CSS written for it, nothing fetched from a CDN) to the FastAPI app.

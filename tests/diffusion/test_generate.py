@@ -93,7 +93,7 @@ def test_unknown_profile_is_a_clear_error():
         _ = GenerationRequest(profile="vcma-best").hardware
 
 
-# --- the noise source and pairing (issue 12 item 1) -----------------------------------------------
+# --- the noise source and pairing ---------------------------------------------------------------
 
 
 def x_t_digest(seed: int, shape=(2, 1, 28, 28)) -> str:
