@@ -18,6 +18,7 @@ from device import crossbar, crossbar_programming, profiles
 from device.cost import ChipFootprint, cost_report
 from device.errors import InputError
 from device.ledger import Ledger, rng_counters_delta
+from device.seed_salts import Salt
 
 
 class Chip:
@@ -148,7 +149,7 @@ def example_workload(profile: profiles.HardwareProfile, images: int = 1, steps: 
     if not (isinstance(images, int) and images >= 1 and isinstance(steps, int) and steps >= 1):
         raise InputError(f"images and steps must be positive integers, got images={images!r}, steps={steps!r}")
     chip = Chip(profile, seed)
-    data = np.random.default_rng([seed, 5])
+    data = np.random.default_rng([seed, Salt.EXAMPLE_WORKLOAD_DATA])
     for k, (fan_in, fan_out) in enumerate(EXAMPLE_LAYERS):
         chip.program_layer(f"dense{k}", data.standard_normal((fan_in, fan_out)) / math.sqrt(fan_in))
     calibration = data.standard_normal((64, EXAMPLE_LAYERS[0][0]))
@@ -156,7 +157,7 @@ def example_workload(profile: profiles.HardwareProfile, images: int = 1, steps: 
         matrix.calibrate_adc(calibration)
         calibration = np.maximum(matrix.matmul(calibration, data), 0.0)
     before = chip.ledger.copy()
-    noise = np.random.default_rng([seed, 6])
+    noise = np.random.default_rng([seed, Salt.EXAMPLE_WORKLOAD_NOISE])
     x = chip.gaussian((images, EXAMPLE_LAYERS[0][0])).astype(np.float64)
     for _ in range(steps):
         h = x

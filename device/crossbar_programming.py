@@ -37,6 +37,7 @@ from device.errors import InputError
 from device.numba_config import njit
 from device.random_streams import new_stream_states, next_u64, next_uniform
 from device.read_noise import resolve as resolve_read_noise
+from device.seed_salts import Salt
 
 
 @dataclass
@@ -110,7 +111,7 @@ def program(
     float32) is the emulator's arithmetic for the analog path.
 
     Random draws (the reproducibility contract of a chip seed): weight row k has its own
-    xoshiro256** stream, row k of ``new_stream_states(K, np.random.default_rng([seed, 11]))``. Along
+    xoshiro256** stream, row k of ``new_stream_states(K, np.random.default_rng([seed, Salt.CROSSBAR_WRITES]))``. Along
     it: for each output n, for each slice s from the MSB down (one "slice" for the analog cell),
     for the positive then the negative cell of the pair (k, n·S + s):
       1. a normal for R_P, then one for TMR (relative spread, z clipped to ±4σ);
@@ -144,7 +145,7 @@ def program(
         targets_pos, targets_neg = (t.astype(np.float64) for t in slice_bits(levels, cb.weight_bits))
     n_slices = cb.n_slices
     spread = variation if cb.cell_variation else mtj.NO_VARIATION
-    states = new_stream_states(k, np.random.default_rng([seed, 11]))
+    states = new_stream_states(k, np.random.default_rng([seed, Salt.CROSSBAR_WRITES]))
     g_pos = np.empty((k, n * n_slices))
     g_neg = np.empty((k, n * n_slices))
     counts = np.zeros((k, 3), dtype=np.int64)

@@ -25,6 +25,7 @@ from device import bernoulli, calibration, gaussian, mtj
 from device.errors import InputError
 from device.random_streams import new_stream_states
 from device.rng_parameters import CALIBRATIONS, KNOBS, SOURCES, RNGParameters  # noqa: F401 - re-exported
+from device.seed_salts import Salt
 
 
 @dataclass
@@ -74,9 +75,11 @@ class MTJRandomSource:
             self.knob = "none"
             self.knob_values = np.zeros(n)
         else:
-            self.population = mtj.sample_population(mtj_params, variation, n, np.random.default_rng([chip_seed, 1]))
+            self.population = mtj.sample_population(
+                mtj_params, variation, n, np.random.default_rng([chip_seed, Salt.MTJ_POPULATION])
+            )
             self.knob = self._resolve_knob()
-            self.probabilities = self._calibrate(np.random.default_rng([chip_seed, 2]))
+            self.probabilities = self._calibrate(np.random.default_rng([chip_seed, Salt.RNG_CALIBRATION]))
         self._thresholds = bernoulli.probability_thresholds(self.probabilities)
         self.reseed(chip_seed)
 
@@ -184,7 +187,9 @@ class MTJRandomSource:
     # --- bit streams -----------------------------------------------------------------------------
     def reseed(self, noise_seed: int) -> None:
         """Restart every device's bit stream from ``noise_seed`` (keeps population and calibration)."""
-        self._stream = _Stream(new_stream_states(self.params.n_devices, np.random.default_rng([noise_seed, 3])))
+        self._stream = _Stream(
+            new_stream_states(self.params.n_devices, np.random.default_rng([noise_seed, Salt.RNG_DEVICE_STREAMS]))
+        )
 
     def words(self, n_words: int) -> np.ndarray:
         """The next ``n_words`` 64-bit words of the output stream (uint64, shape (n_words,))."""

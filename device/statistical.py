@@ -56,6 +56,7 @@ import numpy as np
 
 from device.crossbar import ProgrammedMatrix, _check_matrix, dac_planes, ir_drop_coefficient, ir_drop_position_factor
 from device.errors import InputError
+from device.seed_salts import Salt
 from device.statistical_sums import adc_error_sums, ir_moment_sums
 
 
@@ -188,7 +189,7 @@ class ReadSums(NamedTuple):
     The GEMM results the exact read path is made of (`ProgrammedMatrix.column_currents`, F8, F9)
     and F9's drop: the current with IR drop is ``linear − drop``, and the IR fit's regressors and
     target, the ADC error's currents and noise all follow elementwise. `read_sums` computes them in
-    float64; a faster engine may supply its own (float32: diffusion/crossbar_torch.py
+    float64; a faster engine may supply its own (float32: diffusion/chip/crossbar_torch.py
     `CalibrationReads.sums`, with the exact engine's own float32 drop), whose DAC may round an
     input level the other way in a rare tie.
 
@@ -449,7 +450,7 @@ def derive(matrix: ProgrammedMatrix, x_calibration, seed: int = 0, sums=None) ->
     mu = input_magnitude(x_q, x_scale) / mean_magnitude
     gram, moments = _ir_normal_equations(matrix, first_order)
     quantisation = np.zeros((len(matrix.chunks), matrix.n_columns))
-    rng = np.random.default_rng([seed, 31])
+    rng = np.random.default_rng([seed, Salt.IR_RESIDUAL_ROWS])
     clipped = conversions = 0
     n_residual = min(RESIDUAL_ROWS, x.shape[0])  # a diagnostic: a subset suffices
     exact_total = np.zeros((n_residual, matrix.n_columns))
