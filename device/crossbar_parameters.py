@@ -75,7 +75,7 @@ class CrossbarParameters:
             output a digital gain trim that best maps its read-out onto the exact x @ W of those
             inputs (least squares). It removes the average attenuation of IR drop, which the
             ablation found to be the largest error left after closed-loop mapping. Off: gain 1.
-        in_loop_calibration: a network-level digital trim on top (used by `diffusion.chip_backend`):
+        in_loop_calibration: a network-level digital trim on top (used by `diffusion.chip.backend`):
             the calibration batch is run through the chip itself, layer by layer in execution order,
             and every layer's outputs get a gain and an offset (least squares with intercept) that
             map its read-out of the *chip's own* upstream activations onto the software network's

@@ -1,6 +1,6 @@
 """Numba kernels of the statistical model's convolution form on the CPU (float32 numpy arrays).
 
-`diffusion.crossbar_statistical.StatisticalCrossbar.conv_moments` applies a layer's
+`diffusion.chip.crossbar_statistical.StatisticalCrossbar.conv_moments` applies a layer's
 `device.statistical.StatisticalModel` to a convolution's input in torch; around its one native
 convolution that form needs a dozen elementwise passes over the input and the output (DAC
 quantisation, the channel sums that give μ and the read-noise variance, the IR gain, the noise

@@ -1,7 +1,7 @@
 """Where the shipped assets live: the models, the FID reference statistics, the FID table.
 
 Serving needs only these files (no dataset): the model's safetensors and card, and the test-set
-reference statistics with their protocol record (`diffusion.reference_stats`).
+reference statistics with their protocol record (`diffusion.metrics.reference_stats`).
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ def main(argv=None) -> None:
     parser.add_argument("--subsets", default="0,1,2", help="comma-separated subset indices k")
     args = parser.parse_args(argv)
 
-    from diffusion.evaluation import score
-    from diffusion.reference_stats import load_reference
+    from diffusion.metrics.reference_stats import load_reference
     from diffusion.shipped import REFERENCE_STATS
+    from diffusion.studies.offline_eval import score
 
     with np.load(args.images) as data:
         images = data["images"]

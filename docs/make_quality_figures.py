@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/make_quality_figures.py [--results docs/figures/quality_study.jsonl]
 
-Reads the rows `python -m diffusion.quality_study` appended (one per variant), keeps the most
+Reads the rows `python -m diffusion.studies.quality_study` appended (one per variant), keeps the most
 common (model, N, sampler, steps) setting, and writes:
 
 * docs/figures/fid_vs_adc_bits_and_sigma.svg — FID against ADC resolution and against the R_P/TMR
@@ -38,7 +38,7 @@ AXES = {
 def select_rows(rows: list[dict]) -> tuple[dict, dict]:
     """Rows of the most common (model, N, sampler, steps) setting, keyed by label (last one wins)."""
     if not rows:
-        raise SystemExit("no rows: run `python -m diffusion.quality_study` first")
+        raise SystemExit("no rows: run `python -m diffusion.studies.quality_study` first")
     setting = Counter((r["model_sha256"], r["n"], r["sampler"], r["steps"]) for r in rows).most_common(1)[0][0]
     chosen = {r["label"]: r for r in rows if (r["model_sha256"], r["n"], r["sampler"], r["steps"]) == setting}
     model, n, sampler, steps = setting

@@ -1,6 +1,6 @@
 """Progress of a running job: the record every step, an event at most every ``interval_s``.
 
-`diffusion.generate` calls the reporter after each sampler step with x̂₀, the current estimate of
+`diffusion.generation.generate` calls the reporter after each sampler step with x̂₀, the current estimate of
 the final images. The ETA is the mean time of the steps after the first (the first one also pays for
 loading and chip programming), times the steps left; it is null at step 1. Every step updates the job's progress and heartbeat (one Redis round trip); an
 event for the SSE stream is added at most every ``interval_s`` seconds and always at the last step,
@@ -54,7 +54,7 @@ class ProgressReporter:
 
 def preview_png(x0_estimate, max_images: int = 16) -> str:
     """A grid of the first ``max_images`` estimates as base64 PNG (28 px per image: a few kB)."""
-    from diffusion import images as image_io
+    from diffusion.generation import images as image_io
 
     pictures = image_io.to_uint8(x0_estimate[:max_images].detach().clamp(-1, 1).numpy())
     return base64.b64encode(image_io.png_bytes(image_io.grid(pictures))).decode()

@@ -3,7 +3,7 @@
 1. `JobStore.begin` takes the job atomically: a job that already ended (finished, cancelled) is
    left alone, a redelivered half-done job restarts from step 0 with its attempt counter raised,
    and past ``SPINDIFF_MAX_ATTEMPTS`` the job fails as ``worker_lost`` instead of looping.
-2. One library call, `diffusion.generate.generate`, with a progress reporter and a cancel check
+2. One library call, `diffusion.generation.generate.generate`, with a progress reporter and a cancel check
    that reads the job's cancel flag before every sampler step.
 3. Results are stored with this attempt's number: PNGs first, then the record's status, telemetry
    and reproducibility record in one atomic transition; a superseded attempt writes nothing.
@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import time
 
-from diffusion.request_quality import quality_block
-from diffusion.telemetry import dump, new, with_quality
+from diffusion.metrics.per_request import quality_block
+from diffusion.telemetry.report import dump, new, with_quality
 from worker import metrics_store, registry
 from worker.progress import ProgressReporter, Superseded
 from worker.runtime import Runtime
@@ -24,7 +24,7 @@ log = logging.getLogger("spindiff.worker")
 
 
 def generation_request(request: dict):
-    """The `diffusion.generate.GenerationRequest` of a stored job request.
+    """The `diffusion.generation.generate.GenerationRequest` of a stored job request.
 
     Requests stored before ``noise`` and ``paired`` existed are read as they ran then: software on
     torch noise, a chip on its MTJ array's noise, unpaired — so "run again" reproduces their images.
@@ -34,7 +34,7 @@ def generation_request(request: dict):
     API validated them with, so the worker and the API share one resolution path.
     """
     from device import profiles
-    from diffusion.generate import DEFAULT_NOISE, SOFTWARE, GenerationRequest
+    from diffusion.generation.generate import DEFAULT_NOISE, SOFTWARE, GenerationRequest
 
     hardware = request["hardware"]
     profile = hardware["profile"]
@@ -85,8 +85,8 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
     from celery.exceptions import SoftTimeLimitExceeded
 
     from device.errors import SpindiffError
-    from diffusion.generate import generate
-    from diffusion.generate_loop import Cancelled
+    from diffusion.generation.generate import generate
+    from diffusion.generation.loop import Cancelled
 
     store, settings, job_id, request = runtime.store, runtime.settings, job["id"], job["request"]
     reporter = ProgressReporter(store, job_id, attempt, settings.progress_interval_s, bool(request.get("preview")))
@@ -143,7 +143,7 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
 
 
 def _succeeded(store, job: dict, result):
-    from diffusion import images as image_io
+    from diffusion.generation import images as image_io
 
     record = {
         **result.telemetry.pop("reproducibility"),

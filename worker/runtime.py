@@ -20,7 +20,7 @@ log = logging.getLogger("spindiff.worker")
 
 
 class ChipCache(OrderedDict):
-    """`diffusion.generate`'s ``chip_cache`` with a size bound: least recently used chips are dropped."""
+    """`diffusion.generation.generate`'s ``chip_cache`` with a size bound: least recently used chips are dropped."""
 
     def __init__(self, max_size: int):
         super().__init__()
@@ -42,7 +42,7 @@ class ChipCache(OrderedDict):
 class Runtime:
     settings: Settings
     store: JobStore
-    bundles: dict  # model id → diffusion.checkpoints.ModelBundle
+    bundles: dict  # model id → diffusion.model.checkpoints.ModelBundle
     chips: ChipCache
 
     def bundle(self, model_id: str):
@@ -66,7 +66,7 @@ def init_process(settings: Settings) -> Runtime:
     import numba
     import torch
 
-    from diffusion.checkpoints import load_bundle
+    from diffusion.model.checkpoints import load_bundle
     from worker.models import model_dirs
 
     torch.set_num_threads(threads)

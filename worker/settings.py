@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # service validates and documents them with the rest
     chip_dir: str = Field(
         "",
-        description="programmed chips cached on disk (diffusion/chip_cache.py); empty: ~/.cache/spindiff/chips, 'off': none",
+        description="programmed chips cached on disk (diffusion/chip/cache.py); empty: ~/.cache/spindiff/chips, 'off': none",
     )
     chip_cache_mb: float = Field(
         4096, ge=0, description="size bound of SPINDIFF_CHIP_DIR, MB (least recently used chips deleted)"

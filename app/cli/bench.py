@@ -41,7 +41,7 @@ def run_crossbar(args) -> int:
     names = args.profiles.split(",") if args.profiles else None
     print("[bench crossbar] programming and timing a 512x512 layer per profile", file=sys.stderr)
     result = bench_crossbar(names, size=args.size, batch=args.batch, repeats=args.repeats)
-    from diffusion.engine_bench import bench_engines
+    from diffusion.chip.engine_bench import bench_engines
 
     engines = {
         r["profile"]: r
@@ -64,7 +64,7 @@ def _aihwkit_comparison(args) -> dict:
 
     if importlib.util.find_spec("aihwkit") is None:
         return {"available": False, "reason": "aihwkit is not installed (optional extra 'bench'; see README)"}
-    from diffusion.aihwkit_reference import bench_aihwkit  # torch lives in diffusion/, never in device/
+    from diffusion.chip.aihwkit_reference import bench_aihwkit  # torch lives in diffusion/, never in device/
 
     return bench_aihwkit(size=args.size, batch=args.batch, repeats=args.repeats)
 
@@ -83,7 +83,7 @@ def run_sampling(args) -> int:
     import torch
 
     from device import profiles
-    from diffusion.generate import GenerationRequest, generate
+    from diffusion.generation.generate import GenerationRequest, generate
 
     bundle = model_bundle(args.model)
     base = profiles.get_profile(args.profile)
@@ -161,8 +161,8 @@ def _software_on(bundle, args, device) -> float:
     """Seconds of the software sampler with the model on ``device`` (noise drawn there too)."""
     import torch
 
-    from diffusion.generate import GenerationRequest, make_sampler
-    from diffusion.generate_loop import sample
+    from diffusion.generation.generate import GenerationRequest, make_sampler
+    from diffusion.generation.loop import sample
 
     network = bundle.model.to(device)
 

@@ -16,13 +16,13 @@ from app.cli.output import fail, print_json
 from diffusion.shipped import MODEL_DIR as DEFAULT_MODEL_DIR
 from diffusion.shipped import REFERENCE_STATS as DEFAULT_REFERENCE
 
-#: The ``--sampler`` choices of every command (`SAMPLERS` of diffusion/generate.py, which imports torch).
+#: The ``--sampler`` choices of every command (`SAMPLERS` of diffusion/generation/generate.py, which imports torch).
 SAMPLERS = ["ddpm", "ddim"]
 
 
 def model_bundle(model_dir):
     """The model of ``--model`` (default: the shipped one), loaded with its schedule."""
-    from diffusion.checkpoints import load_bundle
+    from diffusion.model.checkpoints import load_bundle
 
     return load_bundle(model_dir or DEFAULT_MODEL_DIR)
 
@@ -39,12 +39,12 @@ def _progress_bar(total: int, label: str):
 
 
 def _use_device(args) -> None:
-    """``--device`` is ``SPINDIFF_DEVICE`` for this process (read by `diffusion.torch_device`)."""
+    """``--device`` is ``SPINDIFF_DEVICE`` for this process (read by `diffusion.chip.torch_device`)."""
     import os
 
     if getattr(args, "device", None):
         os.environ["SPINDIFF_DEVICE"] = args.device
-        from diffusion.torch_device import resolve_device
+        from diffusion.chip.torch_device import resolve_device
 
         resolve_device()  # a bad or unavailable device fails now, with its message
 
@@ -90,7 +90,7 @@ def _add_sampling_options(p) -> None:
 # --- telemetry ----------------------------------------------------------------------------------------
 def cmd_telemetry(args) -> int:
     """Read a stored report (telemetry.json of ``spindiff generate``, or a job's JSON) with the typed models."""
-    from diffusion.telemetry import dump, headline, load
+    from diffusion.telemetry.report import dump, headline, load
 
     try:
         data = json.loads(Path(args.path).read_text())
@@ -118,7 +118,7 @@ def add_telemetry(sub) -> None:
 
 # --- generate -----------------------------------------------------------------------------------------
 def cmd_generate(args) -> int:
-    from diffusion.generate import GenerationRequest, generate, write_outputs
+    from diffusion.generation.generate import GenerationRequest, generate, write_outputs
 
     _use_device(args)
     bundle = model_bundle(args.model)
@@ -138,8 +138,8 @@ def cmd_generate(args) -> int:
         result = generate(request, bundle, progress=update)
     finally:
         bar.close()
-    from diffusion.request_quality import quality_block
-    from diffusion.telemetry import headline, load, with_quality
+    from diffusion.metrics.per_request import quality_block
+    from diffusion.telemetry.report import headline, load, with_quality
 
     t0 = time.perf_counter()
     quality = quality_block(
@@ -181,40 +181,42 @@ def add_generate(sub) -> None:
 
 # --- eval ---------------------------------------------------------------------------------------------
 def cmd_eval(args) -> int:
-    from diffusion.evaluation import EvalConfig, evaluate, tqdm_step_progress
-    from diffusion.generate import SOFTWARE
-    from diffusion.reference_stats import load_reference
+    from diffusion.generation.generate import SOFTWARE, GenerationRequest
+    from diffusion.metrics.reference_stats import load_reference
+    from diffusion.studies.offline_eval import Evaluation, evaluate, tqdm_step_progress
 
     path = Path(args.reference or DEFAULT_REFERENCE)
     if not path.is_file():
         return fail(
             f"no reference statistics at {path}; compute them with "
-            "`python -m diffusion.reference_stats --split test --out PATH`"
+            "`python -m diffusion.metrics.reference_stats --split test --out PATH`"
         )
+    for flag, value in (("--n", args.n), ("--batch", args.batch)):
+        if value < 1:
+            return fail(f"{flag} must be a positive integer, got {value}")
     _use_device(args)
     reference = load_reference(path)
     bundle = model_bundle(args.model)
     configurations = [SOFTWARE] + [p for p in args.profile if p != SOFTWARE]
     rows, chip_cache = [], {}
     for name in configurations:
-        config = EvalConfig(
-            label=_label(name, args.emulation),
+        request = GenerationRequest(  # the first batch; a --batch above --n makes one batch of all N
             profile=_hardware(name, args.emulation),
-            n=args.n,
+            num_images=min(args.batch, args.n),
             steps=args.steps,
             sampler=args.sampler,
             eta=args.eta,
             seed=args.seed,
             chip_seed=args.chip_seed,
-            batch=args.batch,
             noise=args.noise,
         )
-        rows.append(evaluate(config, bundle, reference, chip_cache, progress=tqdm_step_progress(args.steps)))
+        evaluation = Evaluation(label=_label(name, args.emulation), request=request, n=args.n)
+        rows.append(evaluate(evaluation, bundle, reference, chip_cache, progress=tqdm_step_progress(args.steps)))
     if args.record:
-        from diffusion import fid_table
+        from diffusion.metrics import large_n_fids
 
         for row in rows:
-            fid_table.record(row, bundle.sha256, args.eta, reference.record)
+            large_n_fids.record(row, bundle.sha256, args.eta, reference.record)
     print_json({"reference": str(path), "model_sha256": bundle.sha256, "rows": rows})
     return 0
 

@@ -12,7 +12,7 @@ from app.cli.output import print_json
 
 
 def cmd_train(args) -> int:
-    from diffusion import train as training
+    from diffusion.model import train as training
 
     stored = training.run_config(args.out)
     if stored is not None:
@@ -56,8 +56,8 @@ def _fine_tune_base(args, stored):
     """The config of ``--hardware-aware``/``--init``: a fine-tuning of the named (default: the shipped) model."""
     from device.errors import ParameterError
     from device.profiles import get_profile
-    from diffusion import train as training
-    from diffusion.hardware_aware import HardwareAwareConfig
+    from diffusion.model import train as training
+    from diffusion.model.hardware_aware import HardwareAwareConfig
     from diffusion.shipped import MODEL_DIR
 
     if args.config is not None:
@@ -100,7 +100,7 @@ def add_train(sub) -> None:
         "--hardware-aware",
         metavar="PROFILE",
         help="fine-tune with this hardware profile's chip errors in the "
-        "forward pass (diffusion/hardware_aware.py), from --init",
+        "forward pass (diffusion/model/hardware_aware.py), from --init",
     )
     p.add_argument(
         "--init",
@@ -119,7 +119,7 @@ def add_train(sub) -> None:
 
 
 def cmd_export_model(args) -> int:
-    from diffusion.checkpoints import export_model, load_model
+    from diffusion.model.checkpoints import export_model, load_model
 
     dest = export_model(args.run, args.dest)
     _, _, _, info = load_model(dest)  # verifies the hash and that the weights fit the config

@@ -1,7 +1,7 @@
 """What the dashboard shows of one job, read from its public JSON (`app.api.views.job_view`) only.
 
-The worker writes the telemetry (``diffusion.generate`` and the cost ledger of ``device.cost``) as a
-typed report (`diffusion.telemetry`, pure pydantic: the same models the API publishes and the CLI
+The worker writes the telemetry (``diffusion.generation.generate`` and the cost ledger of ``device.cost``) as a
+typed report (`diffusion.telemetry.report`, pure pydantic: the same models the API publishes and the CLI
 reads; old stored schemas are upgraded by its loader). This module picks out of it the figures a
 person compares — energy per image by component, the GPU/TPU baselines with their ranges, area,
 latency, quality with N and intervals, the reproducibility record — and never imports the emulator.
@@ -116,7 +116,7 @@ def _accelerators(energy, chip_per_image: float | None, chip_latency: float | No
 
 
 def report(job: dict) -> Telemetry | None:
-    """The job's telemetry as the typed report (`diffusion.telemetry`), old stored schemas upgraded."""
+    """The job's telemetry as the typed report (`diffusion.telemetry.report`), old stored schemas upgraded."""
     return load(job.get("telemetry"))
 
 
@@ -281,7 +281,7 @@ def timings_view(job: dict) -> list[tuple[str, float | None]]:
 def grid_geometry(job: dict, image_size: int = 28, padding: int = 2) -> dict:
     """Where image k sits in the job's grid PNG, in the grid's own pixels (before its upscaling).
 
-    Mirrors ``diffusion.images.grid``: ⌈√N⌉ columns, ``padding`` pixels around every image. The
+    Mirrors ``diffusion.generation.images.grid``: ⌈√N⌉ columns, ``padding`` pixels around every image. The
     page lays an SVG of this size over the picture, so the click targets scale with it.
     """
     n = int((job.get("request") or {}).get("num_images") or len(job.get("images") or []) or 1)

@@ -1,6 +1,6 @@
 """What the dashboard shows of a job's stated uncertainty: ratio ranges, the bit-area metric, FIDs by N.
 
-Read from the typed report (`diffusion.telemetry`), like `app.dashboard.telemetry`:
+Read from the typed report (`diffusion.telemetry.report`), like `app.dashboard.telemetry`:
 
 * `ranges_view`: each GPU/TPU-over-chip energy ratio as headline and low–high over the cost model's
   uncertain assumptions (ADC model F3/F4, GPU/TPU utilisation, post-layout factor), with the list

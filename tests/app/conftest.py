@@ -11,9 +11,9 @@ TINY_UNET = dict(base_channels=8, channel_mults=(1, 2), num_res_blocks=1, time_e
 def model_dir(tmp_path_factory):
     import torch
 
-    from diffusion import checkpoints
-    from diffusion.schedule import ScheduleConfig
-    from diffusion.unet import UNet, UNetConfig
+    from diffusion.model import checkpoints
+    from diffusion.model.schedule import ScheduleConfig
+    from diffusion.model.unet import UNet, UNetConfig
 
     root = tmp_path_factory.mktemp("model")
     tiny = UNetConfig(**TINY_UNET)

@@ -1,7 +1,7 @@
 """Tests of app/cli/__init__.py and app/cli/output.py: one parser with every command, and what they share.
 
 The commands themselves: tests/app/test_cli_emulator.py, test_cli_bench.py, test_cli_generate.py;
-``train`` and ``export-model`` in tests/diffusion/test_train.py and test_hardware_aware.py; the
+``train`` and ``export-model`` in tests/diffusion/model/test_train.py and test_hardware_aware.py; the
 service commands in tests/service/.
 """
 

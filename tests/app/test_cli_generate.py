@@ -1,7 +1,7 @@
 """Tests of app/cli/generate.py: generate, eval and telemetry end to end on a tiny model (``model_dir``, conftest.py).
 
 Inception is replaced by a cheap deterministic feature map (pixel statistics) so the plumbing is
-tested here; diffusion/test_inception.py tests the real network.
+tested here; tests/diffusion/metrics/test_inception.py tests the real network.
 """
 
 import json
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from app import cli
-from diffusion import inception, quality
+from diffusion.metrics import fid_kid, inception
 
 
 def run(capsys, *argv):
@@ -30,10 +30,10 @@ def fake_features(images, batch_size=50, progress=None):
 def reference(monkeypatch):
     rng = np.random.default_rng(0)
     feats = rng.random((64, 56))
-    mu, sigma = quality.gaussian_stats(feats)
-    ref = quality.ReferenceStats(mu, sigma, feats, {"n": 64})
+    mu, sigma = fid_kid.gaussian_stats(feats)
+    ref = fid_kid.ReferenceStats(mu, sigma, feats, {"n": 64})
     monkeypatch.setattr(inception, "features", fake_features)
-    monkeypatch.setattr("diffusion.reference_stats.load_reference", lambda path: ref)
+    monkeypatch.setattr("diffusion.metrics.reference_stats.load_reference", lambda path: ref)
     return ref
 
 

@@ -115,7 +115,7 @@ def test_summary_and_record_keep_seeds_as_text():
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9, 10, 16, 17, 64])
 def test_grid_geometry_matches_the_grid_the_worker_draws(n):
-    from diffusion import images as image_io
+    from diffusion.generation import images as image_io
 
     pictures = np.stack([np.full((28, 28), k + 1, dtype=np.uint8) for k in range(n)])
     grid = image_io.grid(pictures)

@@ -15,8 +15,8 @@ import pytest
 from app.dashboard import telemetry, uncertainty
 from app.dashboard.routes import _report_context, templates
 from device.cost_uncertainty import ratio_ranges
-from diffusion import telemetry as report
-from diffusion.request_quality import measured_fids
+from diffusion.metrics.per_request import measured_fids
+from diffusion.telemetry import report
 
 DATA = Path(__file__).parent / "data"
 SHA = (

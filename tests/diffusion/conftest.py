@@ -1,6 +1,6 @@
 """Shared fixtures of the diffusion tests: a tiny synthetic Fashion-MNIST in IDX format, tiny configs.
 
-The IDX writer here is independent of diffusion/data.py (it follows the format description, not
+The IDX writer here is independent of diffusion/model/data.py (it follows the format description, not
 the reader), so the reader's tests can fail. The real dataset is never used in tests.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diffusion.schedule import ScheduleConfig
-from diffusion.train import TrainConfig
-from diffusion.unet import UNetConfig
+from diffusion.model.schedule import ScheduleConfig
+from diffusion.model.train import TrainConfig
+from diffusion.model.unet import UNetConfig
 
 TRAIN_N, TEST_N = 64, 32
 NAMES = {

@@ -8,7 +8,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from diffusion.images import read_record
+from diffusion.generation.images import read_record
 from tests.service.helpers import submit, wait_status
 from worker.runner import generation_request
 

@@ -1,0 +1,1 @@
+"""Tests of diffusion/chip/, one test module per module."""

@@ -1,0 +1,1 @@
+"""Tests of diffusion/generation/, one test module per module."""

@@ -1,0 +1,1 @@
+"""Tests of diffusion/metrics/, one test module per module."""

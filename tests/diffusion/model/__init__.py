@@ -1,0 +1,1 @@
+"""Tests of diffusion/model/, one test module per module."""

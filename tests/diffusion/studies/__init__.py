@@ -1,0 +1,1 @@
+"""Tests of diffusion/studies/, one test module per module."""

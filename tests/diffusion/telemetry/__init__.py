@@ -1,0 +1,1 @@
+"""Tests of diffusion/telemetry/, one test module per module."""
