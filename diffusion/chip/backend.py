@@ -37,6 +37,7 @@ from torch import nn
 from device.chip import Chip
 from device.errors import InputError
 from device.profiles import HardwareProfile
+from device.seed_salts import Salt
 from device.statistical import derive, effective_weights
 from diffusion.chip.crossbar_statistical import StatisticalCrossbar, patch_read_power, unfold_patches
 from diffusion.chip.crossbar_torch import TorchCrossbar
@@ -421,9 +422,11 @@ class ChipNetwork(nn.Module):
         finally:
             self.capture = None
         self._folded_kernels, self._software_exact = {}, {}  # the output gains change below
-        gain_pick = np.random.default_rng([self.chip.chip_seed, 26])
-        fit_pick = np.random.default_rng([self.chip.chip_seed, 25])
-        gain_noise = torch.Generator(device=self.device).manual_seed(_mix(self.chip.chip_seed, 23))
+        gain_pick = np.random.default_rng([self.chip.chip_seed, Salt.GAIN_FIT_ROWS])
+        fit_pick = np.random.default_rng([self.chip.chip_seed, Salt.STATISTICAL_FIT_ROWS])
+        gain_noise = torch.Generator(device=self.device).manual_seed(
+            _mix(self.chip.chip_seed, Salt.GAIN_CALIBRATION_NOISE)
+        )
         in_loop = self.chip.profile.crossbar.in_loop_calibration
         targets = {}
         for name, x in captured.items():
@@ -460,7 +463,7 @@ class ChipNetwork(nn.Module):
         network's exact products) belong to the same image and position.
         """
         saved = self.generator.get_state()
-        self.generator.manual_seed(_mix(self.chip.chip_seed, 24))
+        self.generator.manual_seed(_mix(self.chip.chip_seed, Salt.IN_LOOP_CALIBRATION_NOISE))
         self.trims, self.in_loop_targets, self.force_exact = {}, targets, True
         try:
             self.model(*self._to_device(inputs))
@@ -493,7 +496,7 @@ class ChipNetwork(nn.Module):
     # --- requests -----------------------------------------------------------------------------------
     def reseed_analog(self, seed: int) -> None:
         """Restart the analog noise (read/ADC, or the statistical model's) from ``seed``."""
-        self.generator.manual_seed(_mix(seed, 22))
+        self.generator.manual_seed(_mix(seed, Salt.CHIP_ANALOG_NOISE))
 
     def reseed(self, seed: int) -> None:
         """Restart the chip's analog noise (read/ADC) and its MTJ noise source for one request."""

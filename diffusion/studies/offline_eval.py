@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from device.errors import InputError
+from device.seed_salts import Salt
 from diffusion.generation import images as image_io
 from diffusion.generation.generate import SOFTWARE, GenerationRequest, generate, get_chip_network, make_sampler
 from diffusion.generation.loop import sample
@@ -194,7 +195,7 @@ def generate_with_epsilon_error(bundle, request: GenerationRequest, relative_err
     """
     if not (isinstance(relative_error, (int, float)) and 0.0 <= relative_error <= 10.0):
         raise InputError(f"relative_error must lie in [0, 10], got {relative_error!r}")
-    errors = independent_torch_generator(request.seed, stream=41)
+    errors = independent_torch_generator(request.seed, stream=Salt.INJECTED_EPSILON_ERROR)
 
     def denoise(x, t):
         eps = bundle.model(x, t)
