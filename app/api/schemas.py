@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS, samplers_taking, unused_parameter
 from worker.telemetry import Reproducibility, Telemetry  # pure pydantic: no torch in the API process
 
 SOFTWARE = "software"
@@ -13,6 +14,8 @@ Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 # Overrides are small JSON objects: {section: {key: scalar}} (validated against the profile by device.profiles).
 Overrides = dict[str, dict[str, bool | int | float | str]]
+# The sampler names of the registry (diffusion/generation/sampler_names.py: standard library only).
+SamplerName = Literal[tuple(SAMPLERS)]
 
 
 class HardwareSpec(BaseModel):
@@ -72,9 +75,16 @@ class GenerationCreate(BaseModel):
         "default", min_length=1, max_length=64, description="model id or weights SHA-256 (GET /v1/models)"
     )
     num_images: int = Field(16, ge=1, le=64, description="images in the batch")
-    sampler: Literal["ddpm", "ddim"] = "ddpm"
+    sampler: SamplerName = Field(
+        DEFAULT_SAMPLER, description="; ".join(f"{name}: {spec.description}" for name, spec in SAMPLERS.items())
+    )
     steps: int = Field(50, ge=1, le=1000, description="sampler steps (respaced from the 1000 training steps)")
-    eta: float = Field(0.0, ge=0.0, le=1.0, description="DDIM η (0 deterministic, 1 ≈ DDPM); must be 0 for ddpm")
+    eta: float = Field(
+        ETA.default,
+        ge=ETA.low,
+        le=ETA.high,
+        description=f"{ETA.description}; {'/'.join(samplers_taking(ETA.name))} only, {ETA.default:g} for the others",
+    )
     seed: int | None = Field(
         None, ge=0, lt=2**63, description="sampling seed; the server picks one when absent and returns it"
     )
@@ -115,9 +125,10 @@ class GenerationCreate(BaseModel):
 
     @field_validator("eta")
     @classmethod
-    def _eta_is_ddim_only(cls, value, info: ValidationInfo):
-        if value != 0.0 and info.data.get("sampler") == "ddpm":
-            raise ValueError("eta applies to the ddim sampler only; use sampler 'ddim' or leave eta at 0")
+    def _eta_only_where_taken(cls, value, info: ValidationInfo):
+        message = unused_parameter(info.data.get("sampler"), ETA.name, value)
+        if message:
+            raise ValueError(message)
         return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from app.cli.generate import SAMPLERS, model_bundle
+from app.cli.generate import add_sampler_option, model_bundle
 from app.cli.output import fail, print_json
 
 
@@ -204,7 +204,7 @@ def add_bench(sub) -> None:
     p.add_argument("--json", action="store_true")
     # sampling only
     p.add_argument("--model")
-    p.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
+    add_sampler_option(p)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument(
         "--modes", default="exact,statistical", help="sampling: chip emulation modes to time (comma-separated)"

@@ -2,7 +2,9 @@
 
 The commands import torch and diffusion/ inside their functions; at module level only the plain
 paths of diffusion/shipped.py (the defaults named in the help). JSON goes to stdout, progress bars
-to stderr. `model_bundle` and `SAMPLERS` are shared with ``spindiff bench sampling`` (`app.cli.bench`).
+to stderr. `model_bundle` and `add_sampler_option` are shared with ``spindiff bench sampling``
+(`app.cli.bench`). The ``--sampler`` choices are the sampler registry's names
+(`diffusion.generation.sampler_names`, standard library only).
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import time
 from pathlib import Path
 
 from app.cli.output import fail, print_json
+from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS
 from diffusion.shipped import MODEL_DIR as DEFAULT_MODEL_DIR
 from diffusion.shipped import REFERENCE_STATS as DEFAULT_REFERENCE
 
-#: The ``--sampler`` choices of every command (`SAMPLERS` of diffusion/generation/generate.py, which imports torch).
-SAMPLERS = ["ddpm", "ddim"]
+
+def add_sampler_option(p) -> None:
+    """``--sampler``: one of the registry's names, each described in the help."""
+    described = "; ".join(f"{name}: {spec.description}" for name, spec in SAMPLERS.items())
+    p.add_argument("--sampler", choices=list(SAMPLERS), default=DEFAULT_SAMPLER, help=described)
 
 
 def model_bundle(model_dir):
@@ -66,8 +72,8 @@ def _label(name: str, emulation: str | None) -> str:
 def _add_sampling_options(p) -> None:
     """The options ``generate`` and ``eval`` share: sampler, seeds, noise source, model, reference, chip mode, device."""
     p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
-    p.add_argument("--eta", type=float, default=0.0, help="DDIM η (0 deterministic, 1 = DDPM)")
+    add_sampler_option(p)
+    p.add_argument("--eta", type=float, default=ETA.default, help=ETA.description)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chip-seed", type=int, default=0)
     p.add_argument(

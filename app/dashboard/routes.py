@@ -29,6 +29,7 @@ from app.api.schemas import GenerationCreate
 from app.api.views import job_view
 from app.dashboard import figures, telemetry, uncertainty
 from app.dashboard.charts import plain, si
+from diffusion.generation.sampler_names import SAMPLERS
 from worker import models, registry
 from worker.settings import Settings
 from worker.store import JobStore
@@ -68,7 +69,12 @@ def _page(request: Request, name: str, context: dict) -> HTMLResponse:
 
 @functools.cache
 def form_fields() -> dict:
-    """Defaults, bounds and help of the request fields, from the API's own schema."""
+    """Defaults, bounds and help of the request fields, from the API's own schema.
+
+    The sampler menu's options are the schema's enum, each with what the sampler registry
+    (`diffusion.generation.sampler_names`) says of it: its description and whether it takes η (the
+    form enables the η field for those alone).
+    """
     properties = GenerationCreate.model_json_schema()["properties"]
     fields = {}
     for name in ("num_images", "steps", "eta", "seed", "chip_seed"):
@@ -78,7 +84,13 @@ def form_fields() -> dict:
         low, high = spec.get("minimum"), spec.get("maximum", spec.get("exclusiveMaximum"))
         bounds = "" if low is None else (f"{low:g}–{high:g}" if high is not None and high < 1e6 else f"≥ {low:g}")
         fields[name] = {"default": spec.get("default"), "help": spec.get("description", ""), "bounds": bounds}
-    fields["sampler"] = {"options": properties["sampler"]["enum"], "default": properties["sampler"]["default"]}
+    fields["sampler"] = {
+        "options": [
+            {"name": name, "description": SAMPLERS[name].description, "takes_eta": SAMPLERS[name].takes_eta}
+            for name in properties["sampler"]["enum"]
+        ],
+        "default": properties["sampler"]["default"],
+    }
     return fields
 
 

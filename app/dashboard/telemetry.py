@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from app.dashboard import uncertainty
+from diffusion.generation.sampler_names import DEFAULT_SAMPLER, SAMPLERS
 from worker.telemetry import Quality, Telemetry, load
 
 # Inference energy by component, in the ledger's keys (device/cost.py), in drawing order.
@@ -54,10 +55,16 @@ def overrides_text(request: dict) -> list[str]:
     ]
 
 
+def takes_eta(sampler) -> bool:
+    """Whether ``sampler`` takes η, by the sampler registry (False for a name it does not know)."""
+    spec = SAMPLERS.get(sampler) if isinstance(sampler, str) else None
+    return spec is not None and spec.takes_eta
+
+
 def summary(job: dict) -> dict:
     """The request in a line: profile, sampler, steps, images, seeds (as text)."""
     request = job.get("request") or {}
-    sampler = str(request.get("sampler", "ddpm"))
+    sampler = str(request.get("sampler", DEFAULT_SAMPLER))
     return {
         "id": job["id"],
         "short_id": job["id"][:8],
@@ -67,7 +74,7 @@ def summary(job: dict) -> dict:
         "overrides": overrides_text(request),
         "sampler": sampler,
         "sampler_text": f"{sampler.upper()}"
-        + (f" η={request.get('eta')}" if sampler == "ddim" and request.get("eta") else ""),
+        + (f" η={request.get('eta')}" if takes_eta(sampler) and request.get("eta") else ""),
         "steps": request.get("steps"),
         "num_images": request.get("num_images"),
         "seed": None if request.get("seed") is None else str(request["seed"]),
@@ -227,6 +234,7 @@ def record_view(job: dict) -> dict | None:
         "sampler": sampler.get("name"),
         "steps": sampler.get("steps"),
         "eta": sampler.get("eta"),
+        "takes_eta": takes_eta(sampler.get("name")),
         "timesteps": sampler.get("timesteps") or [],
         "code_version": record.get("code_version"),
         "profile_json": json.dumps(record.get("profile"), indent=2) if record.get("profile") else None,

@@ -48,12 +48,11 @@ from diffusion.chip.backend import ChipNetwork
 from diffusion.generation import images as image_io
 from diffusion.generation.loop import Cancelled, sample
 from diffusion.generation.noise import ArrayNoise, ChargedNoise, DigestNoise, TorchNoise
-from diffusion.generation.samplers.ddim import DDIMSampler
-from diffusion.generation.samplers.ddpm import DDPMSampler
+from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, PARAMETERS, sampler_spec, unused_parameter
+from diffusion.generation.samplers import DDIMSampler, build_sampler
 from diffusion.telemetry.report import generation_telemetry
 
 SOFTWARE = "software"
-SAMPLERS = ("ddpm", "ddim")
 NOISE_SOURCES = ("torch", "mtj")
 #: The default noise source: the one stream every profile shares (module docstring).
 DEFAULT_NOISE = "torch"
@@ -72,8 +71,8 @@ class GenerationRequest:
     profile: object = "vcma-default"
     num_images: int = 16
     steps: int = 50
-    sampler: str = "ddpm"
-    eta: float = 0.0
+    sampler: str = DEFAULT_SAMPLER  # a name of the registry (`diffusion.generation.sampler_names.SAMPLERS`)
+    eta: float = ETA.default
     seed: int = 0
     chip_seed: int = 0
     calibration_batch: int = 16
@@ -85,10 +84,16 @@ class GenerationRequest:
             raise InputError(f"num_images must be an integer in [1, 1024], got {self.num_images!r}")
         if not isinstance(self.steps, int) or self.steps < 1:
             raise InputError(f"steps must be a positive integer, got {self.steps!r}")
-        if self.sampler not in SAMPLERS:
-            raise InputError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        if not (isinstance(self.eta, (int, float)) and 0.0 <= self.eta <= 1.0):
-            raise InputError(f"eta must lie in [0, 1], got {self.eta!r}")
+        sampler_spec(self.sampler)  # an unknown name: InputError naming the known samplers
+        for parameter in PARAMETERS.values():  # the samplers' own parameters (today: eta)
+            value = getattr(self, parameter.name)
+            if isinstance(value, bool) or not (
+                isinstance(value, (int, float)) and parameter.low <= value <= parameter.high
+            ):
+                raise InputError(f"{parameter.name} must lie in [{parameter.low:g}, {parameter.high:g}], got {value!r}")
+            message = unused_parameter(self.sampler, parameter.name, value)
+            if message:
+                raise InputError(message)
         for name in ("seed", "chip_seed"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value < 2**63:
@@ -131,9 +136,9 @@ def code_version() -> str:
 
 
 def make_sampler(request: GenerationRequest, alphas_cumprod: np.ndarray):
-    if request.sampler == "ddpm":
-        return DDPMSampler(alphas_cumprod)
-    return DDIMSampler(alphas_cumprod, eta=request.eta)
+    """The request's sampler, from the registry, with the request's values of the parameters it takes."""
+    values = {name: getattr(request, name) for name in PARAMETERS}
+    return build_sampler(request.sampler, alphas_cumprod, **values)
 
 
 def request_noise(

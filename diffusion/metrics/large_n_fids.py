@@ -14,14 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from device.errors import InputError
+from diffusion.generation.sampler_names import sampler_spec
 from diffusion.shipped import FID_TABLE
 
 DEFAULT_TABLE = FID_TABLE
 
 
 def key(model_sha256: str, sampler: str, steps: int, eta: float, profile: str) -> str:
-    """The lookup key of one configuration (η only matters for DDIM)."""
-    eta_part = f"/eta={eta:g}" if sampler == "ddim" else ""
+    """The lookup key of one configuration; η is part of it only for a sampler that takes η (the registry,
+    `diffusion.generation.sampler_names`). An unknown sampler is an `InputError` naming the known ones."""
+    eta_part = f"/eta={eta:g}" if sampler_spec(sampler).takes_eta else ""
     return f"{model_sha256[:16]}/{sampler}{eta_part}/steps={int(steps)}/{profile}"
 
 

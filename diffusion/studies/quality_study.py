@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from device import profiles
+from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS
 
 DEFAULT_RESULTS = Path(__file__).resolve().parents[2] / "docs" / "figures" / "quality_study.jsonl"
 
@@ -190,8 +191,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddpm")
-    parser.add_argument("--eta", type=float, default=0.0)
+    parser.add_argument("--sampler", choices=list(SAMPLERS), default=DEFAULT_SAMPLER)
+    parser.add_argument("--eta", type=float, default=ETA.default, help=ETA.description)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--only", help="comma-separated variant labels (default: all)")

@@ -55,7 +55,8 @@ def test_every_command_has_help_and_a_function(command, capsys):
 
 def test_cli_modules_import_neither_torch_nor_numba():
     # the API process imports app/; it must stay light (docs/architecture.md): at module level the CLI
-    # may import nothing of diffusion/ but the plain paths of diffusion/shipped.py, and nothing of device/
+    # may import nothing of diffusion/ but the plain paths of diffusion/shipped.py and the sampler
+    # registry (diffusion/generation/sampler_names.py, standard library only), and nothing of device/
     code = (
         "import sys, importlib, json, app.cli\n"
         f"for group in {GROUPS!r}:\n"
@@ -64,7 +65,12 @@ def test_cli_modules_import_neither_torch_nor_numba():
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numba', 'scipy', 'device', 'diffusion'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == ["diffusion", "diffusion.shipped"]
+    assert json.loads(out) == [
+        "diffusion",
+        "diffusion.generation",
+        "diffusion.generation.sampler_names",
+        "diffusion.shipped",
+    ]
 
 
 def test_console_script_is_installed():

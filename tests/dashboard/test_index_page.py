@@ -73,6 +73,37 @@ def test_bad_form_values_show_the_fields_error_without_submitting(browse, client
     assert _jobs(client) == before
 
 
+def test_the_sampler_menu_and_the_eta_field_follow_the_sampler_registry(browse):
+    # the route passes each registry entry's description and takes_eta; the script enables η and
+    # sends it for those samplers alone (app/dashboard/routes.py form_fields, static/js/index.js)
+    from diffusion.generation.sampler_names import DEFAULT_SAMPLER, SAMPLERS
+
+    context, _ = browse()
+    page = context.new_page()
+    page.goto("/")
+    expect(page.locator(f"{ADC} input")).to_have_value("8")
+    assert page.locator("#f-sampler option").evaluate_all("(os) => os.map((o) => o.value)") == list(SAMPLERS)
+    expect(page.locator("#f-sampler")).to_have_value(DEFAULT_SAMPLER)
+    eta = page.locator("#f-eta")
+    validated = lambda r: r.url.endswith("/dashboard/validate") and r.method == "POST"  # noqa: E731
+    for name in [n for n in SAMPLERS if n != DEFAULT_SAMPLER] + [DEFAULT_SAMPLER]:
+        spec = SAMPLERS[name]
+        with page.expect_request(validated) as posted:
+            page.select_option("#f-sampler", name)
+        expect(page.locator("#h-sampler")).to_have_text(spec.description)
+        assert ("eta" in posted.value.post_data_json) == spec.takes_eta, name
+        if spec.takes_eta:
+            expect(eta).to_be_enabled()
+            with page.expect_request(validated) as posted:
+                eta.fill("0.5")
+                eta.press("Tab")
+            assert posted.value.post_data_json["eta"] == 0.5
+            expect(page.locator("#e-eta")).to_be_empty()
+        else:
+            expect(eta).to_be_disabled()
+            expect(eta).to_have_value("0")
+
+
 def test_submit_from_the_form_and_watch_it_run_and_finish(browse, client, finished_jobs):
     context, _ = browse()
     table = context.new_page()  # the jobs table in its own tab, live over SSE

@@ -11,6 +11,7 @@ import pytest
 
 from app.api.schemas import GenerationCreate
 from app.dashboard import figures, telemetry
+from diffusion.generation.sampler_names import SAMPLERS
 
 DATA = Path(__file__).parent / "data"
 
@@ -111,6 +112,16 @@ def test_summary_and_record_keep_seeds_as_text():
     record = telemetry.record_view(job)
     assert record["seed"] == str(2**63 - 1) and record["profile_hash"] == job["reproducibility"]["profile_hash"]
     assert json.loads(record["profile_json"])["crossbar"]["adc_bits"] == 8
+
+
+@pytest.mark.parametrize("sampler", [*SAMPLERS, "no-such-sampler"])
+def test_eta_is_shown_for_the_samplers_of_the_registry_that_take_it(sampler):
+    job = load("vcma")
+    job["request"].update(sampler=sampler, eta=0.5)
+    job["reproducibility"]["sampler"].update(name=sampler, eta=0.5)
+    takes_eta = sampler in SAMPLERS and SAMPLERS[sampler].takes_eta
+    assert ("η=0.5" in telemetry.summary(job)["sampler_text"]) == takes_eta
+    assert telemetry.record_view(job)["takes_eta"] == takes_eta
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9, 10, 16, 17, 64])

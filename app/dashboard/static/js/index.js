@@ -59,7 +59,7 @@ function formBody() {
     quality: { enabled: $("#f-quality").checked },
     preview: $("#f-preview").checked,
   };
-  if (sampler === "ddim") body.eta = typed($("#f-eta").value);
+  if (samplerTakesEta()) body.eta = typed($("#f-eta").value);
   if ($("#f-seed").value.trim() !== "") body.seed = typed($("#f-seed").value, { integer: true });
   const changed = profile === "software" ? null : overrides();
   if (changed) body.hardware = { profile, overrides: changed };
@@ -195,10 +195,17 @@ async function showProfile(name) {
   overrides();
 }
 
+// Whether the chosen sampler takes η, and its description: the sampler registry, passed by the
+// route (app/dashboard/routes.py form_fields) as data attributes of the menu's options.
+function samplerTakesEta() {
+  return $("#f-sampler").selectedOptions[0]?.dataset.takesEta === "true";
+}
+
 function syncSampler() {
-  const ddim = $("#f-sampler").value === "ddim";
-  $("#f-eta").disabled = !ddim;
-  if (!ddim) $("#f-eta").value = "0";
+  const takesEta = samplerTakesEta();
+  $("#f-eta").disabled = !takesEta;
+  if (!takesEta) $("#f-eta").value = "0";
+  $("#h-sampler").textContent = $("#f-sampler").selectedOptions[0]?.dataset.description || "";
 }
 
 async function setUpForm() {
