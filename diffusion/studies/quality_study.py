@@ -20,7 +20,7 @@ threads).
 
     python -m diffusion.studies.quality_study --n 200 --steps 10 --sampler ddpm \\
         --results docs/figures/quality_study.jsonl [--only adc-4,adc-6] [--jobs 8]
-    python docs/make_quality_figures.py   # figures from the JSON-lines file
+    python -m diffusion.studies.figures.quality   # figures from the JSON-lines file
 
 Cost: the chip emulator runs ≈ 0.1–0.3 s per image per step on one core (every weight is 6 bit-
 slice column pairs, IR drop and read noise need four more products per column), so N = 200 at

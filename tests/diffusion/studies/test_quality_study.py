@@ -29,19 +29,7 @@ def test_every_study_variant_builds_a_valid_profile():
 
 
 def test_study_figures_render_from_rows(tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[3] / "docs" / "make_quality_figures.py"
-    import sys
-
-    sys.path.insert(0, str(script.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("make_quality_figures", script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(script.parent))
+    from diffusion.studies.figures import quality as module
 
     def row(label, group, fid, x=None, eps=0.1):
         v = quality_study.variant(label)
@@ -158,13 +146,8 @@ def test_study_rejects_zero_jobs(capsys):
 
 
 def test_fid_spread_script_names_a_subset_the_file_cannot_fill(tmp_path):
-    import importlib.util
-    from pathlib import Path
+    from diffusion.studies import fid_spread as module
 
-    script = Path(__file__).resolve().parents[3] / "docs" / "fid_spread.py"
-    spec = importlib.util.spec_from_file_location("fid_spread", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     images = tmp_path / "few.npz"
     np.savez(images, images=np.zeros((6, 28, 28), dtype=np.uint8))
     with pytest.raises(SystemExit, match="subset 1 needs images up to 8, the file has 6"):
@@ -172,15 +155,10 @@ def test_fid_spread_script_names_a_subset_the_file_cannot_fill(tmp_path):
 
 
 def test_sample_panels_script_lays_out_one_labelled_panel_per_variant(tmp_path):
-    import importlib.util
-    from pathlib import Path
-
     from PIL import Image
 
-    script = Path(__file__).resolve().parents[3] / "docs" / "make_sample_panels.py"
-    spec = importlib.util.spec_from_file_location("make_sample_panels", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from diffusion.studies.figures import sample_panels as module
+
     for label, value in (("software", 0), ("vcma-default", 255)):
         np.savez(
             tmp_path / f"{label}-abc-ddpm10-n500-seed0-b50.npz", images=np.full((8, 28, 28), value, dtype=np.uint8)

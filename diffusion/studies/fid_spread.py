@@ -1,6 +1,6 @@
 """Sampling spread of FID at a small N: disjoint subsets of one large software run, each scored alone.
 
-    .venv/bin/python docs/fid_spread.py --n 500 --subsets 0,1,2 \\
+    python -m diffusion.studies.fid_spread --n 500 --subsets 0,1,2 \\
         [--images docs/figures/software10k.images/software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz]
 
 Prints one JSON line per subset (images [k·n, (k+1)·n) of the run: independent seeds) with its FID
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
-DEFAULT_IMAGES = (
-    Path(__file__).parent / "figures" / "software10k.images" / "software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz"
-)
+from diffusion.studies.figures import FIGURES
+
+DEFAULT_IMAGES = FIGURES / "software10k.images" / "software-b0fa69e64cb5-ddpm10-n10000-seed0-b100.npz"
 
 
 def main(argv=None) -> None:

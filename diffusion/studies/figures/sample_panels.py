@@ -1,6 +1,6 @@
 """Side-by-side sample grids of several study variants (same seeds), from the images the quality study kept.
 
-    .venv/bin/python docs/make_sample_panels.py [--images docs/figures/headline.images] \\
+    python -m diffusion.studies.figures.sample_panels [--images docs/figures/headline.images] \\
         [--labels software,vcma-default,in-loop,vcma-precise] [--count 24] [--out docs/images/chip_profiles_ddpm10.png]
 
 Each panel is the first ``count`` images of one variant (6 per row, 2× scale) under its label, so the
@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-DOCS = Path(__file__).parent
+from diffusion.studies.figures import DOCS as _DOCS
+
+DOCS = _DOCS  # docs/ of the repository
 COLUMNS, SCALE, PAD, TITLE = 6, 2, 4, 18
 
 

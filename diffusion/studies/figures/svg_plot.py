@@ -1,7 +1,6 @@
 """Tiny plain-SVG plotting for the docs figures (no plotting library in the project's dependencies).
 
-Used by docs/make_physics_figures.py and docs/make_quality_figures.py, which import it as a sibling
-module (run them as ``python docs/make_….py``).
+Used by the figure scripts of diffusion/studies/figures/ (``python -m diffusion.studies.figures.<name>``).
 """
 
 from __future__ import annotations

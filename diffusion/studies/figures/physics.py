@@ -1,6 +1,6 @@
 """Make the figures of docs/physics.md (plain SVG, no plotting library needed).
 
-    .venv/bin/python docs/make_physics_figures.py [--trials 4000]
+    python -m diffusion.studies.figures.physics [--trials 4000]
 
 Writes docs/figures/psw_compact_vs_macrospin.svg (compact model curves with the macrospin
 Monte-Carlo points and 2σ error bars, both regimes), docs/figures/calibration_histogram.svg
@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
-from svg_plot import W  # docs/svg_plot.py, next to this script
-from svg_plot import panel as _panel
-from svg_plot import svg as _svg
 
 from device import agreement, mtj, profiles
+from diffusion.studies.figures import FIGURES
+from diffusion.studies.figures.svg_plot import W
+from diffusion.studies.figures.svg_plot import panel as _panel
+from diffusion.studies.figures.svg_plot import svg as _svg
 
-OUT = Path(__file__).parent / "figures"
+OUT = FIGURES
 
 
 def agreement_figure(trials: int) -> list[dict]:

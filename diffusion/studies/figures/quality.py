@@ -1,6 +1,6 @@
 """Figures and table of docs/quality.md from the quality study's JSON-lines results.
 
-    .venv/bin/python docs/make_quality_figures.py [--results docs/figures/quality_study.jsonl]
+    python -m diffusion.studies.figures.quality [--results docs/figures/quality_study.jsonl]
 
 Reads the rows `python -m diffusion.studies.quality_study` appended (one per variant), keeps the most
 common (model, N, sampler, steps) setting, and writes:
@@ -25,9 +25,10 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from svg_plot import H, W, panel, svg  # docs/svg_plot.py, next to this script
+from diffusion.studies.figures import FIGURES
+from diffusion.studies.figures.svg_plot import H, W, panel, svg
 
-OUT = Path(__file__).parent / "figures"
+OUT = FIGURES
 SHARED_POINTS = {"adc_bits": ("vcma-default", 8.0), "sigma": ("vcma-default", 0.05)}
 AXES = {
     "adc_bits": ("FID vs ADC resolution", "ADC bits", [4, 5, 6, 7, 8], ".0f"),
