@@ -76,18 +76,22 @@ def fashion_dir(fashion) -> Path:
 TINY_UNET = UNetConfig(base_channels=8, channel_mults=(1, 2), num_res_blocks=1, time_embed_dim=16, norm_groups=4)
 
 
+#: A run that takes milliseconds per step: a 2-level 8-channel U-Net, T = 100, batch 16.
+TINY_CONFIG = TrainConfig(
+    unet=TINY_UNET,
+    schedule=ScheduleConfig(kind="linear", num_train_timesteps=100, beta_start=1e-3, beta_end=0.1),
+    batch_size=16,
+    lr=2e-3,
+    warmup_steps=2,
+    total_steps=6,
+    checkpoint_every=2,
+    log_every=1,
+    seed=3,
+    num_threads=1,
+)
+
+
 @pytest.fixture
 def tiny_config() -> TrainConfig:
-    """A run that takes milliseconds per step: a 2-level 8-channel U-Net, T = 100, batch 16."""
-    return TrainConfig(
-        unet=TINY_UNET,
-        schedule=ScheduleConfig(kind="linear", num_train_timesteps=100, beta_start=1e-3, beta_end=0.1),
-        batch_size=16,
-        lr=2e-3,
-        warmup_steps=2,
-        total_steps=6,
-        checkpoint_every=2,
-        log_every=1,
-        seed=3,
-        num_threads=1,
-    )
+    """`TINY_CONFIG` (frozen, so every test gets the same one)."""
+    return TINY_CONFIG

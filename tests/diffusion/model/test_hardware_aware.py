@@ -243,21 +243,10 @@ def test_invalid_hardware_aware_configs_raise(kwargs, match):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, fashion_dir):
     """A tiny model trained for 4 steps and exported (the starting point of the fine-tuning tests)."""
-    from diffusion.model.schedule import ScheduleConfig
-    from tests.diffusion.conftest import TINY_UNET
+    from tests.diffusion.conftest import TINY_CONFIG
 
     root = tmp_path_factory.mktemp("tiny_model")
-    config = TrainConfig(
-        unet=TINY_UNET,
-        schedule=ScheduleConfig(kind="linear", num_train_timesteps=100, beta_start=1e-3, beta_end=0.1),
-        batch_size=16,
-        lr=2e-3,
-        warmup_steps=2,
-        total_steps=4,
-        checkpoint_every=4,
-        seed=3,
-        num_threads=1,
-    )
+    config = replace(TINY_CONFIG, total_steps=4, checkpoint_every=4, log_every=50)
     train(config, fashion_dir, root / "run", progress=False)
     return checkpoints.export_model(root / "run", root / "model")
 
