@@ -1,12 +1,9 @@
 """A configuration's measured FIDs with their N and their spread over seed sets, for the telemetry.
 
-FID is biased at finite N by a model-dependent amount (quality.md), so an FID means something only
-with its N and is compared only with FIDs at the same N. This module gathers, for one configuration
-(the `diffusion.metrics.large_n_fids` key), every FID measured offline: the table's entry (its largest N) and
-the seed sets of ``diffusion/assets/fid_seed_sets.json`` (several disjoint seed sets at one N). The
-sets of an N are used only while the table's entry at that N is one of them: a configuration
-re-measured since (say on another chip) keeps only its new table value.
-Each N gives one point: the mean over its sets, their range, and a standard deviation —
+FID is biased at finite N by a model-dependent amount (docs/quality.md), so an FID means something
+only with its N and is compared only with FIDs at the same N. This module gathers, for one
+configuration, the entries of the shipped table (`diffusion.metrics.large_n_fids`: one per N and
+seed set). Each N gives one point: the mean over its seed sets, their range, and a standard deviation —
 
 * the configuration's own over its sets when it has at least three;
 * otherwise software's at the same N, stated as such (the sampling spread depends mostly on N:
@@ -26,27 +23,15 @@ from pathlib import Path
 from diffusion.metrics import large_n_fids
 from diffusion.shipped import FID_TABLE
 
-SEED_SETS = Path(FID_TABLE).with_name("fid_seed_sets.json")
-SOFTWARE = "software"
+SOFTWARE = large_n_fids.SOFTWARE
 MIN_SETS_FOR_SD = 3
 
 
-def load_sets(path: str | Path = SEED_SETS) -> dict:
-    """The seed-set file as {key: [rows]} (empty when absent; ``_about`` dropped); read as `large_n_fids.load` reads."""
-    return {k: v for k, v in large_n_fids.load(path).items() if not k.startswith("_")}
-
-
-def _raw_points(key: str, table: dict, sets: dict) -> dict[int, list[dict]]:
-    """N → the measurements (rows with fid, kid_mean, kid_std, source) of one configuration."""
+def _raw_points(entries: list[dict]) -> dict[int, list[dict]]:
+    """N → the entries (fid, kid_mean, kid_std, source, …) of one configuration."""
     by_n: dict[int, list[dict]] = {}
-    for row in sets.get(key, []):
-        by_n.setdefault(int(row["n"]), []).append(row)
-    entry = table.get(key)
-    if entry is not None:
-        n, rows = int(entry["n"]), by_n.get(int(entry["n"]), [])
-        if not any(abs(float(r["fid"]) - float(entry["fid"])) < 1e-9 for r in rows):
-            # the table's entry is not one of the sets (re-measured since, e.g. on another chip): the sets are stale
-            by_n[n] = [{**entry, "source": "diffusion/assets/fid_table.json"}]
+    for entry in entries:
+        by_n.setdefault(int(entry["n"]), []).append(entry)
     return by_n
 
 
@@ -78,12 +63,13 @@ def _point(n: int, rows: list[dict], software_sd: dict | None) -> dict:
         "interval": None if sd is None else {"low": mean - sd, "high": mean + sd, "kind": "mean ± 1 sd over seed sets"},
         "kid_mean": statistics.fmean(kids) if kids else None,
         "kid_std": statistics.fmean(kid_stds) if kid_stds else None,
+        "seed_sets": [{f: r.get(f) for f in ("seed", "batch", "images")} for r in rows],
         "sources": sorted({str(r.get("source", "")) for r in rows}),
     }
 
 
-def _software_sd(model_sha256: str, sampler: str, steps: int, eta: float, table: dict, sets: dict) -> dict[int, dict]:
-    raw = _raw_points(large_n_fids.key(model_sha256, sampler, steps, eta, SOFTWARE), table, sets)
+def _software_sd(model_sha256: str, sampler: str, steps: int, eta: float, table_path) -> dict[int, dict]:
+    raw = _raw_points(large_n_fids.entries(model_sha256, sampler, steps, eta, SOFTWARE, table_path))
     return {
         n: {"sd": statistics.stdev([float(r["fid"]) for r in rows]), "sets": len(rows)}
         for n, rows in raw.items()
@@ -92,32 +78,17 @@ def _software_sd(model_sha256: str, sampler: str, steps: int, eta: float, table:
 
 
 def fid_points(
-    model_sha256: str,
-    sampler: str,
-    steps: int,
-    eta: float,
-    profile: str,
-    table_path: str | Path = FID_TABLE,
-    sets_path: str | Path = SEED_SETS,
+    model_sha256: str, sampler: str, steps: int, eta: float, profile: str, table_path: str | Path = FID_TABLE
 ) -> list[dict]:
     """Every measured FID of this configuration, one JSON-ready point per N, ascending N (module docstring)."""
-    table, sets = large_n_fids.load(table_path), load_sets(sets_path)
-    spread = _software_sd(model_sha256, sampler, steps, eta, table, sets)
-    raw = _raw_points(large_n_fids.key(model_sha256, sampler, steps, eta, profile), table, sets)
+    spread = _software_sd(model_sha256, sampler, steps, eta, table_path)
+    raw = _raw_points(large_n_fids.entries(model_sha256, sampler, steps, eta, profile, table_path))
     return [_point(n, rows, spread.get(n)) for n, rows in sorted(raw.items())]
 
 
 def software_points(
-    model_sha256: str,
-    sampler: str,
-    steps: int,
-    eta: float,
-    at_n,
-    table_path: str | Path = FID_TABLE,
-    sets_path: str | Path = SEED_SETS,
+    model_sha256: str, sampler: str, steps: int, eta: float, at_n, table_path: str | Path = FID_TABLE
 ) -> list[dict]:
     """The software baseline's points at the N's in ``at_n`` only (those that were measured)."""
     wanted = {int(n) for n in at_n}
-    return [
-        p for p in fid_points(model_sha256, sampler, steps, eta, SOFTWARE, table_path, sets_path) if p["n"] in wanted
-    ]
+    return [p for p in fid_points(model_sha256, sampler, steps, eta, SOFTWARE, table_path) if p["n"] in wanted]

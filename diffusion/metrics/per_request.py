@@ -36,7 +36,14 @@ def quality_block(
 
     entry = large_n_fids.lookup(bundle.sha256, sampler, steps, eta, profile_label)
     calibrated = (
-        None if entry is None else {"value": entry["fid"], "n": entry["n"], "source": "diffusion/assets/fid_table.json"}
+        None
+        if entry is None
+        else {
+            "value": entry["fid"],
+            "n": entry["n"],
+            "source": "diffusion/assets/fid_table.json",
+            "sets": entry["sets"],  # the value is the mean over this many seed sets at that N
+        }
     )
     measured = measured_fids(bundle.sha256, sampler, steps, eta, profile_label)
     if not enabled:

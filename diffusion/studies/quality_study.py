@@ -214,7 +214,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--record",
         action="store_true",
-        help="also store rows of unmodified presets and software in the FID table (diffusion/assets/fid_table.json)",
+        help="also store rows of unmodified presets (either emulation mode) and software in the FID table "
+        "(diffusion/assets/fid_table.json)",
     )
     parser.add_argument(
         "--jobs",
@@ -255,6 +256,7 @@ def main(argv=None) -> int:
     reference = None
     for v in pending:
         profile = v.profile()
+        request = _evaluation(v, args).request
         kept = images_dir / f"{_key(v.label, bundle.sha256, args)}.npz"
         if not kept.is_file():
             _generate_batches([v], args, bundle, images_dir, model_dir, jobs=1)
@@ -286,6 +288,8 @@ def main(argv=None) -> int:
             "eta": args.eta,
             "seed": args.seed,
             "batch": args.batch,
+            "noise": request.noise,
+            "chip_seed": None if profile == "software" else request.chip_seed,
             **score(images, reference),
             "images_per_second": images.shape[0] / seconds,
             "energy_per_image_j": energy,
@@ -295,12 +299,29 @@ def main(argv=None) -> int:
         }
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
-        if args.record and not v.overrides and not v.injected_error:
+        label = table_label(v)
+        if args.record and label is not None:
             from diffusion.metrics import large_n_fids
 
-            large_n_fids.record({**row, "profile": v.base}, bundle.sha256, args.eta, reference.record)
+            large_n_fids.record(
+                {**row, "profile": label}, bundle.sha256, args.eta, reference.record, source=str(results)
+            )
         print(json.dumps({k: row[k] for k in ("label", "n", "fid", "kid_mean", "images_per_second")}), flush=True)
     return 0
+
+
+def table_label(v: Variant) -> str | None:
+    """The FID-table label of a variant that is a preset as shipped (``name``, or ``name/statistical`` when
+    its only override is the emulation mode), or None for a modified one, which the table does not hold."""
+    if v.injected_error:
+        return None
+    if not v.overrides:
+        return v.base
+    if v.overrides == {"crossbar": {"emulation": "statistical"}}:
+        return f"{v.base}/statistical"
+    if v.overrides == {"crossbar": {"emulation": "exact"}}:
+        return v.base
+    return None
 
 
 # --- image generation: one file per batch, so a study can be stopped, resumed and run in parallel ---

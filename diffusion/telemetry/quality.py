@@ -76,6 +76,9 @@ class FidPoint(Open):
     interval: Interval | None = None
     kid_mean: float | None = None
     kid_std: float | None = None
+    seed_sets: list[dict] = Field(
+        default_factory=list, description="per value: first seed, batch size and image slice of its seed set"
+    )
     sources: list[str] = Field(default_factory=list)
 
 

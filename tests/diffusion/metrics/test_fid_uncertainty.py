@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 
 import pytest
 
-from device.errors import InputError
 from diffusion.metrics import fid_uncertainty, large_n_fids
 from diffusion.metrics.per_request import measured_fids
 
@@ -18,27 +16,19 @@ SOFTWARE_500 = [62.4, 59.8, 61.6, 61.3, 59.5]
 
 @pytest.fixture()
 def files(tmp_path):
-    key = lambda profile: large_n_fids.key(SHA, "ddpm", 10, 0.0, profile)  # noqa: E731
-    table = {
-        key("software"): {"fid": 38.7, "n": 10000, "kid_mean": 0.031, "kid_std": 0.0014},
-        key("chip"): {"fid": 89.7, "n": 500, "kid_mean": 0.058, "kid_std": 0.0024},
-        key("stale"): {"fid": 70.0, "n": 500},
-    }
-    sets = {
-        "_about": "test",
-        key("software"): [
-            {"n": 500, "fid": v, "kid_mean": 0.03, "kid_std": 0.002, "source": f"set {k}"}
-            for k, v in enumerate(SOFTWARE_500)
-        ],
-        key("chip"): [{"n": 500, "fid": 89.7, "source": "a"}, {"n": 500, "fid": 91.0, "source": "b"}],
-        key("stale"): [
-            {"n": 500, "fid": 81.6, "source": "an older chip"},
-            {"n": 500, "fid": 81.4, "source": "an older chip"},
-        ],
-    }
-    (tmp_path / "table.json").write_text(json.dumps(table))
-    (tmp_path / "sets.json").write_text(json.dumps(sets))
-    return {"table_path": tmp_path / "table.json", "sets_path": tmp_path / "sets.json"}
+    path = tmp_path / "table.json"
+    ref = {"dataset": "fashion-mnist", "split": "test", "n": 10000}
+
+    def add(profile, n, fid, seed, **extra):
+        row = {"profile": profile, "n": n, "steps": 10, "sampler": "ddpm", "seed": seed, "batch": 50, "fid": fid}
+        large_n_fids.record({**row, **extra}, SHA, 0.0, ref, path, source=f"set {seed}")
+
+    add("software", 10000, 38.7, 0, kid_mean=0.031, kid_std=0.0014)
+    for k, value in enumerate(SOFTWARE_500):
+        add("software", 500, value, 1000 * k, kid_mean=0.03, kid_std=0.002)
+    add("chip", 500, 89.7, 0)
+    add("chip", 500, 91.0, 500)
+    return {"table_path": path}
 
 
 def points(profile, files):
@@ -81,20 +71,14 @@ def test_software_is_given_only_at_the_chips_n(files):
     assert fid_uncertainty.software_points(SHA, "ddpm", 10, 0.0, [128], **files) == []
 
 
-def test_sets_of_a_re_measured_configuration_are_dropped(files):
-    (stale,) = points("stale", files)
-    assert stale["values"] == [70.0] and stale["sources"] == ["diffusion/assets/fid_table.json"]
+def test_every_value_carries_its_seed_set(files):
+    (chip,) = points("chip", files)
+    assert chip["seed_sets"] == [{"seed": 0, "batch": 50, "images": None}, {"seed": 500, "batch": 50, "images": None}]
+    assert chip["values"] == [89.7, 91.0] and chip["sources"] == ["set 0", "set 500"]
 
 
 def test_an_unknown_configuration_has_no_points(files):
     assert points("nothing", files) == []
-
-
-def test_a_broken_sets_file_is_refused(tmp_path):
-    (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(InputError, match="not valid JSON"):
-        fid_uncertainty.load_sets(tmp_path / "bad.json")
-    assert fid_uncertainty.load_sets(tmp_path / "absent.json") == {}
 
 
 def test_the_shipped_tables_put_software_beside_vcma_default_at_n_500_only():

@@ -109,6 +109,14 @@ def _study_images(images_dir, label, n, steps):
         return data["images"], kept
 
 
+def test_only_presets_as_shipped_go_into_the_fid_table_each_under_its_emulation_mode():
+    assert quality_study.table_label(quality_study.variant("software")) == "software"
+    assert quality_study.table_label(quality_study.variant("vcma-default")) == "vcma-default"
+    assert quality_study.table_label(quality_study.variant("vcma-default-statistical")) == "vcma-default/statistical"
+    assert quality_study.table_label(quality_study.variant("adc-4")) is None  # a modified preset
+    assert quality_study.table_label(quality_study.variant("software-eps-0.04")) is None  # an injected ε error
+
+
 def test_study_writes_one_file_per_batch_resumes_and_runs_in_parallel(tmp_path):
     """--jobs spreads batches over processes; a stopped study regenerates only its missing batches."""
     common = ["--n", "5", "--batch", "2", "--steps", "2", "--only", "software", "--generate-only"]
