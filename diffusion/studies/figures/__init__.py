@@ -2,7 +2,8 @@
 
 ``python -m diffusion.studies.figures.physics`` (compact model against the macrospin, calibration),
 ``python -m diffusion.studies.figures.quality`` (the quality study's FIDs, ε errors and sweeps),
-``python -m diffusion.studies.figures.sample_panels`` (image panels); `svg_plot` is their plotting
+``python -m diffusion.studies.figures.sample_panels`` (image panels),
+``python -m diffusion.studies.figures.fid_energy`` (FID against energy per image, from the FID table); `svg_plot` is their plotting
 helper (numpy only).
 """
 

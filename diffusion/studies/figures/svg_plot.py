@@ -25,12 +25,14 @@ def panel(
     x_format=".2f",
     hlines=(),
     notes=(),
+    x_labels=None,
 ):
     """SVG group for one panel: curves [(xs, ys, colour, label)], points [(xs, ys, err, colour)].
 
     ``x_ticks``: explicit tick positions (default 5 even ticks); ``hlines``: [(y, colour, label)]
     dashed horizontal reference lines, listed in the legend after the curves. Error bars are ±2·err.
     ``notes``: [(x, y, text)] small labels written just right of the data point (x, y).
+    ``x_labels``: the text of each of ``x_ticks`` (e.g. 10^x for a log axis; default the tick formatted).
     """
     (xmin, xmax), (ymin, ymax) = x_range, y_range
     sx = lambda x: x0 + LEFT + (x - xmin) / (xmax - xmin) * (W - LEFT - RIGHT)  # noqa: E731
@@ -39,11 +41,10 @@ def panel(
     parts.append(
         f'<rect x="{sx(xmin)}" y="{sy(ymax)}" width="{sx(xmax) - sx(xmin)}" height="{sy(ymin) - sy(ymax)}" fill="none" stroke="#333"/>'
     )
-    for tick in np.linspace(xmin, xmax, 5) if x_ticks is None else x_ticks:
+    ticks = list(np.linspace(xmin, xmax, 5) if x_ticks is None else x_ticks)
+    for tick, text in zip(ticks, x_labels or [f"{t:{x_format}}" for t in ticks]):
         parts.append(f'<line x1="{sx(tick)}" y1="{sy(ymin)}" x2="{sx(tick)}" y2="{sy(ymin) + 5}" stroke="#333"/>')
-        parts.append(
-            f'<text x="{sx(tick)}" y="{sy(ymin) + 18}" text-anchor="middle" font-size="11">{tick:{x_format}}</text>'
-        )
+        parts.append(f'<text x="{sx(tick)}" y="{sy(ymin) + 18}" text-anchor="middle" font-size="11">{text}</text>')
     for tick in np.linspace(ymin, ymax, 6):
         parts.append(f'<line x1="{sx(xmin) - 5}" y1="{sy(tick)}" x2="{sx(xmin)}" y2="{sy(tick)}" stroke="#333"/>')
         parts.append(f'<line x1="{sx(xmin)}" y1="{sy(tick)}" x2="{sx(xmax)}" y2="{sy(tick)}" stroke="#ddd"/>')
