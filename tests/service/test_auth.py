@@ -1,4 +1,6 @@
-"""Optional API keys: every route but health and metrics needs one; per-key rate limit."""
+"""Optional API keys: every route but health and metrics needs one; per-key rate limit.
+
+In process (``make_api``, tests/service/conftest.py): keys and limits are the API's own business."""
 
 from __future__ import annotations
 
@@ -7,47 +9,42 @@ import time
 from tests.service.helpers import TINY
 
 
-def test_keys_are_required_when_configured(make_service):
-    svc = make_service(
-        {"SPINDIFF_API_KEYS": "alpha-key, beta-key", "SPINDIFF_RATE_LIMIT_PER_MINUTE": "1000"}
-    ).start_api()
-    with svc.client() as client:
-        for path in ("/healthz", "/metrics"):
-            assert client.get(path).status_code == 200
-        assert client.get("/readyz").status_code == 503  # open, but no worker here
-        for method, path in [
-            ("GET", "/v1/profiles"),
-            ("GET", "/v1/models"),
-            ("GET", "/v1/generations"),
-            ("POST", "/v1/generations"),
-            ("GET", "/v1/generations/whatever"),
-        ]:
-            response = client.request(method, path, json=TINY if method == "POST" else None)
-            assert response.status_code == 401, (path, response.text)
-            assert (
-                response.json()["error"]["code"] == "api_key_required"
-                and response.headers["WWW-Authenticate"] == "Bearer"
-            )
-        wrong = client.get("/v1/profiles", headers={"Authorization": "Bearer alpha-kex"})
-        assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "api_key_invalid"
-        assert client.get("/v1/profiles", headers={"Authorization": "Bearer alpha-key"}).status_code == 200
-        assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200
-        created = client.post("/v1/generations", json=TINY, headers={"X-API-Key": "beta-key"})
-        assert created.status_code == 202
+def test_keys_are_required_when_configured(make_api):
+    client = make_api(api_keys="alpha-key, beta-key", rate_limit_per_minute=1000).client
+    for path in ("/healthz", "/metrics"):
+        assert client.get(path).status_code == 200
+    assert client.get("/readyz").status_code == 503  # open, but no worker here
+    for method, path in [
+        ("GET", "/v1/profiles"),
+        ("GET", "/v1/models"),
+        ("GET", "/v1/generations"),
+        ("POST", "/v1/generations"),
+        ("GET", "/v1/generations/whatever"),
+        ("GET", "/v1/generations/whatever/events"),
+        ("POST", "/v1/generations/whatever/cancel"),
+    ]:
+        response = client.request(method, path, json=TINY if method == "POST" else None)
+        assert response.status_code == 401, (path, response.text)
         assert (
-            client.get(f"/v1/generations/{created.json()['id']}", headers={"X-API-Key": "alpha-key"}).status_code == 200
+            response.json()["error"]["code"] == "api_key_required" and response.headers["WWW-Authenticate"] == "Bearer"
         )
+    wrong = client.get("/v1/profiles", headers={"Authorization": "Bearer alpha-kex"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "api_key_invalid"
+    assert client.get("/v1/profiles", headers={"Authorization": "Bearer alpha-key"}).status_code == 200
+    assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200
+    created = client.post("/v1/generations", json=TINY, headers={"X-API-Key": "beta-key"})
+    assert created.status_code == 202
+    assert client.get(f"/v1/generations/{created.json()['id']}", headers={"X-API-Key": "alpha-key"}).status_code == 200
 
 
-def test_rate_limit_per_key(make_service):
-    svc = make_service({"SPINDIFF_API_KEYS": "alpha-key,beta-key", "SPINDIFF_RATE_LIMIT_PER_MINUTE": "3"}).start_api()
+def test_rate_limit_per_key(make_api):
+    client = make_api(api_keys="alpha-key,beta-key", rate_limit_per_minute=3).client
     if time.time() % 60 > 50:  # stay inside one fixed one-minute window
         time.sleep(61 - time.time() % 60)
-    with svc.client() as client:
-        alpha = {"Authorization": "Bearer alpha-key"}
-        codes = [client.get("/v1/models", headers=alpha).status_code for _ in range(4)]
-        assert codes == [200, 200, 200, 429]
-        limited = client.get("/v1/models", headers=alpha)
-        assert 1 <= int(limited.headers["Retry-After"]) <= 61 and limited.json()["error"]["code"] == "rate_limited"
-        assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200  # per key
-        assert client.get("/healthz").status_code == 200
+    alpha = {"Authorization": "Bearer alpha-key"}
+    codes = [client.get("/v1/models", headers=alpha).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/v1/models", headers=alpha)
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61 and limited.json()["error"]["code"] == "rate_limited"
+    assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200  # per key
+    assert client.get("/healthz").status_code == 200

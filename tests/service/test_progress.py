@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import redis
 import torch
 
-from tests.service.cluster import next_db
 from worker.progress import ProgressReporter, Superseded
 from worker.store import JobStore
 
@@ -20,10 +18,8 @@ class Clock:
 
 
 @pytest.fixture()
-def store(redis_server):
-    client = redis.Redis.from_url(f"redis://127.0.0.1:{redis_server.port}/{next_db()}")
-    client.flushdb()
-    store = JobStore(client)
+def store(redis_client):
+    store = JobStore(redis_client)
     store.create("j", {"num_images": 2}, profile_label="software", body_hash="h")
     store.begin("j", 3, {})
     return store

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
-from tests.service.cluster import next_db
 from worker import metrics_store, registry
 from worker.store import JobStore
 
@@ -15,10 +13,8 @@ REQUEST = {"num_images": 2, "steps": 3}
 
 
 @pytest.fixture()
-def store(redis_server):
-    client = redis.Redis.from_url(f"redis://127.0.0.1:{redis_server.port}/{next_db()}")
-    client.flushdb()
-    return JobStore(client, retention_s=3600)
+def store(redis_client):
+    return JobStore(redis_client, retention_s=3600)
 
 
 def make(store, job_id="a", **kwargs):

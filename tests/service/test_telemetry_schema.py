@@ -1,5 +1,6 @@
-"""The typed telemetry through the service: published in the OpenAPI schema, returned with schema_version 2,
-and jobs stored before it (schema-1 records, kept in tests/dashboard/data/) still read and render."""
+"""The typed telemetry through the service: published in the OpenAPI schema and jobs stored before it
+(schema-1 records, kept in tests/dashboard/data/) still read and render (in process, the ``api``
+fixture); a new chip job, run by the cluster's worker, is returned with schema_version 2."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from tests.service.helpers import submit, wait_status
 DATA = Path(__file__).resolve().parents[1] / "dashboard" / "data"
 
 
-def test_the_openapi_schema_types_the_telemetry(service):
-    with service.client() as client:
-        spec = client.get("/openapi.json").json()
+def test_the_openapi_schema_types_the_telemetry(api):
+    spec = api.client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
     job = schemas["Job"]["properties"]
     assert {"$ref": "#/components/schemas/Telemetry"} in job["telemetry"]["anyOf"]
@@ -46,11 +46,11 @@ def test_the_openapi_schema_types_the_telemetry(service):
     assert "W" in schemas["AcceleratorBaseline"]["properties"]["tdp_w"]["description"]  # units stated
 
 
-def test_a_job_stored_before_schema_2_still_reads_and_renders(service):
+def test_a_job_stored_before_schema_2_still_reads_and_renders(api):
     old = json.loads((DATA / "vcma_job.json").read_text())
     assert "schema_version" not in old["telemetry"]
     job_id = "0ld5c4e3a1000000000000000000001"
-    store = service.store
+    store = api.store
     store.create(job_id, old["request"], profile_label="vcma-default", body_hash="old-schema")
     store.begin(job_id, 3, {"pid": 0})
     assert (
@@ -63,22 +63,18 @@ def test_a_job_stored_before_schema_2_still_reads_and_renders(service):
         )
         == "ok"
     )
-    with service.client() as client:
-        got = client.get(f"/v1/generations/{job_id}")
-        assert got.status_code == 200, got.text
-        telemetry = got.json()["telemetry"]
-        assert (
-            telemetry["schema_version"] == 2
-            and telemetry["upgraded_from"] == 1
-            and telemetry["energy"]["kind"] == "chip"
-        )
-        assert telemetry["energy"]["energy_per_image_j"] == old["telemetry"]["energy"]["energy_per_image_j"]
-        assert telemetry["energy"]["counts"] == old["telemetry"]["energy"]["counts"]  # documented extras kept
-        assert (
-            telemetry["energy"]["ratio_ranges"] is None and telemetry["energy"]["energy_per_bit_area"]["chip_j_mm2"] > 0
-        )
-        page = client.get(f"/dashboard/jobs/{job_id}/report")
-        assert page.status_code == 200 and "stored before telemetry schema 2" in page.text
+    client = api.client
+    got = client.get(f"/v1/generations/{job_id}")
+    assert got.status_code == 200, got.text
+    telemetry = got.json()["telemetry"]
+    assert (
+        telemetry["schema_version"] == 2 and telemetry["upgraded_from"] == 1 and telemetry["energy"]["kind"] == "chip"
+    )
+    assert telemetry["energy"]["energy_per_image_j"] == old["telemetry"]["energy"]["energy_per_image_j"]
+    assert telemetry["energy"]["counts"] == old["telemetry"]["energy"]["counts"]  # documented extras kept
+    assert telemetry["energy"]["ratio_ranges"] is None and telemetry["energy"]["energy_per_bit_area"]["chip_j_mm2"] > 0
+    page = client.get(f"/dashboard/jobs/{job_id}/report")
+    assert page.status_code == 200 and "stored before telemetry schema 2" in page.text
 
 
 def test_a_new_chip_job_returns_schema_2_with_ratio_ranges(service):
