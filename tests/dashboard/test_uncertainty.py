@@ -1,6 +1,7 @@
 """What the dashboard shows of the stated uncertainty (app/dashboard/uncertainty.py and the report templates):
 FIDs only beside FIDs of the same N, KID with ± and N, the energy-ratio ranges with their assumptions, the
-bit-area metric on both bases — for reports of schema 2 and for the schema-1 jobs kept in tests/dashboard/data/."""
+bit-area metric on both bases — for reports of schema 2 (the jobs of tests/dashboard/data/current/, written by
+tests/dashboard/fixtures.py) and for the schema-1 jobs kept in tests/dashboard/data/."""
 
 from __future__ import annotations
 
@@ -14,18 +15,18 @@ import pytest
 
 from app.dashboard import telemetry, uncertainty
 from app.dashboard.routes import _report_context, templates
-from device.cost_uncertainty import ratio_ranges
 from diffusion.metrics.per_request import measured_fids
 from diffusion.telemetry import report
+from tests.dashboard import fixtures
 
-DATA = Path(__file__).parent / "data"
+LEGACY = Path(__file__).parent / "data"  # jobs stored before telemetry schema 2, frozen on purpose
 SHA = (
     "b0fa69e64cb54501279ff36db3bad1a70b9b74e85dc2c1d96ed4c168dc2ddca6"  # the shipped model: its FID tables have entries
 )
 
 
-def load(name: str) -> dict:
-    return json.loads((DATA / f"{name}_job.json").read_text())
+def legacy(name: str) -> dict:
+    return json.loads((LEGACY / f"{name}_job.json").read_text())
 
 
 def quality(n: int, profile: str) -> dict:
@@ -39,17 +40,10 @@ def quality(n: int, profile: str) -> dict:
 
 
 def current(name: str, n: int) -> dict:
-    """A job of ``name``'s fixture with a schema-2 report, as the worker now stores it."""
-    job = load(name)
-    old = job["telemetry"]
-    parts = {
-        key: old[key]
-        for key in ("request", "timings", "energy", "programming", "noise_samples", "workload")
-        if key in old
-    }
-    chip = "energy_j" in old["energy"]
-    made = report.generation_telemetry(**parts, ratio_ranges=ratio_ranges(old["energy"]) if chip else None)
-    job["telemetry"] = report.with_quality(made, quality(n, "vcma-default" if chip else "software"), 1.0)
+    """A job of ``name``'s fixture as the worker stores it now, with the quality block of ``n`` images
+    of the shipped model (whose offline FID tables have entries)."""
+    job = fixtures.load(name)
+    job["telemetry"] = report.with_quality(job["telemetry"], quality(n, job["request"]["hardware"]["profile"]), 1.0)
     job["request"]["num_images"] = n
     return job
 
@@ -143,7 +137,7 @@ def test_the_bit_area_metric_is_shown_on_both_bases_with_its_definition():
 
 @pytest.mark.parametrize("name", ["vcma", "software", "cancelled"])
 def test_old_stored_jobs_still_render(name):
-    job = load(name)
+    job = legacy(name)
     html = render("_job_report.html", job)
     assert 'id="job-report"' in html and " style=" not in html
     if name != "software":
@@ -151,8 +145,17 @@ def test_old_stored_jobs_still_render(name):
         assert 'id="bit-area"' in html  # derived from what it stored
 
 
+@pytest.mark.parametrize("name", fixtures.NAMES)
+def test_jobs_as_stored_now_render(name):
+    html = render("_job_report.html", fixtures.load(name))
+    assert 'id="job-report"' in html and " style=" not in html
+    assert "stored before telemetry schema 2" not in text(html)
+    if name != "software":
+        assert 'id="bit-area"' in html
+
+
 def test_an_old_job_with_a_calibrated_fid_shows_it_with_its_n_and_no_invented_spread():
-    job = load("vcma")
+    job = legacy("vcma")
     job["telemetry"]["quality"] = {
         "n": 2,
         "batch_fid": {"value": 212.5, "n": 2, "reference_n": 10000, "note": "small n"},
