@@ -3,8 +3,9 @@
 1. `JobStore.begin` takes the job atomically: a job that already ended (finished, cancelled) is
    left alone, a redelivered half-done job restarts from step 0 with its attempt counter raised,
    and past ``SPINDIFF_MAX_ATTEMPTS`` the job fails as ``worker_lost`` instead of looping.
-2. One library call, `diffusion.generation.generate.generate`, with a progress reporter and a cancel check
-   that reads the job's cancel flag before every sampler step.
+2. One library call, `diffusion.generation.generate.generate` (through `worker.runtime.Runtime.generate`,
+   with the process's models and chips), with a progress reporter and a cancel check that reads the
+   job's cancel flag before every sampler step.
 3. Results are stored with this attempt's number: PNGs first, then the record's status, telemetry
    and reproducibility record in one atomic transition; a superseded attempt writes nothing.
 """
@@ -85,7 +86,6 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
     from celery.exceptions import SoftTimeLimitExceeded
 
     from device.errors import SpindiffError
-    from diffusion.generation.generate import generate
     from diffusion.generation.loop import Cancelled
 
     store, settings, job_id, request = runtime.store, runtime.settings, job["id"], job["request"]
@@ -94,12 +94,11 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
         if store.cancel_requested(job_id):
             raise Cancelled(0, request["steps"])
         bundle = runtime.bundle(request["model"])
-        result = generate(
+        result = runtime.generate(
             generation_request(request),
-            bundle,
+            request["model"],
             progress=reporter,
             cancel=lambda: store.cancel_requested(job_id),
-            chip_cache=runtime.chips,
         )
         t0 = time.perf_counter()
         quality = quality_block(

@@ -40,6 +40,12 @@ class ChipCache(OrderedDict):
 
 @dataclass
 class Runtime:
+    """What `worker.runner.run_job` runs a job with: settings, the job store, the models and the chips.
+
+    ``run_job`` uses only ``settings``, ``store``, ``bundle(model_id)`` (its ``sha256``, for the
+    quality block) and ``generate``; tests/service/test_runner.py passes a fake with those four.
+    """
+
     settings: Settings
     store: JobStore
     bundles: dict  # model id → diffusion.model.checkpoints.ModelBundle
@@ -47,6 +53,12 @@ class Runtime:
 
     def bundle(self, model_id: str):
         return self.bundles[model_id]
+
+    def generate(self, request, model_id: str, progress, cancel):
+        """`diffusion.generation.generate.generate` of ``request`` on model ``model_id``, with this process's chips."""
+        from diffusion.generation.generate import generate
+
+        return generate(request, self.bundle(model_id), progress=progress, cancel=cancel, chip_cache=self.chips)
 
 
 _runtime: Runtime | None = None

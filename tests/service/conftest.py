@@ -65,15 +65,18 @@ class Api:
 
 
 @pytest.fixture()
-def make_api(redis_server, monkeypatch):
-    """``make_api(**settings)``: in-process APIs, each on an emptied Redis database, closed after the test.
-
-    The settings are the defaults plus what the test names: the developer's ``SPINDIFF_*`` and
-    ``REDIS_URL`` variables are removed for the test, as `tests.service.cluster` does for its processes.
-    """
+def clean_env(monkeypatch):
+    """No ``SPINDIFF_*`` or ``REDIS_URL`` of the developer's during the test, so that `Settings` built in
+    this process are the defaults plus what the test names (`tests.service.cluster` does the same for
+    the processes it starts)."""
     for name in list(os.environ):
         if name.startswith("SPINDIFF_") or name == "REDIS_URL":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture()
+def make_api(redis_server, clean_env):
+    """``make_api(**settings)``: in-process APIs, each on an emptied Redis database, closed after the test."""
     made: list[Api] = []
 
     def make(**values) -> Api:
