@@ -63,7 +63,7 @@ def _point(n: int, rows: list[dict], software_sd: dict | None) -> dict:
         "interval": None if sd is None else {"low": mean - sd, "high": mean + sd, "kind": "mean ± 1 sd over seed sets"},
         "kid_mean": statistics.fmean(kids) if kids else None,
         "kid_std": statistics.fmean(kid_stds) if kid_stds else None,
-        "seed_sets": [{f: r.get(f) for f in ("seed", "batch", "images")} for r in rows],
+        "seed_sets": [{f: r.get(f) for f in ("seed", "batch", "images", "noise")} for r in rows],
         "sources": sorted({str(r.get("source", "")) for r in rows}),
     }
 

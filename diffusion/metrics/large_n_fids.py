@@ -10,14 +10,16 @@ configuration, each with its N. The table is a JSON file shipped with the model
       "batch": 50, "images": null, "fid": 89.7, "kid_mean": 0.058, "kid_std": 0.0024, ...}, ...]}
 
 An entry is identified by `IDENTITY`: the configuration (model hash prefix, sampler, η for samplers
-that take it, steps, profile, emulation mode — ``null`` for software), the number of images N and
-the seed set (first seed and batch size: batch k of an evaluation is seeded ``seed + k·batch``,
-so the two together fix every image; ``images`` names a slice of a larger run when the set is one).
+that take it, steps, profile, emulation mode — ``null`` for software), the noise source (``torch``:
+the stream every profile shares, so a chip and software at one seed set see the same x_T and step
+noise — paired; ``mtj``: the chip's own MTJ array), the number of images N and the seed set (first
+seed and batch size: batch k of an evaluation is seeded ``seed + k·batch``, so the two together fix
+every image; ``images`` names a slice of a larger run when the set is one).
 Recording a measurement with the identity of an existing entry replaces it; any other identity is
 a new entry, so a configuration's FIDs at several N and on several seed sets sit side by side and
 chip and software can be compared from the table at equal N and seeds. Besides the scores an
-entry keeps the chip seed, the noise source, the energy per image, the reference statistics'
-protocol, its source and the date.
+entry keeps the chip seed, the energy per image, the reference statistics' protocol, its source
+and the date.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ EMULATION_MODES = ("exact", "statistical")
 
 #: the fields that name one entry: the configuration, then N and the seed set
 CONFIGURATION = ("model", "sampler", "eta", "steps", "profile", "emulation")
-IDENTITY = (*CONFIGURATION, "n", "seed", "batch", "images")
+IDENTITY = (*CONFIGURATION, "noise", "n", "seed", "batch", "images")
+NOISE_SOURCES = ("torch", "mtj")
 
 ABOUT = (
     "FIDs measured offline (the Fashion-MNIST test split, 10 000 images, the pinned Inception and the "
@@ -149,22 +152,25 @@ def record(
     """Store one evaluation row (profile label, n, steps, sampler, seed, batch, fid, kid_*) in the table.
 
     Replaces the entry of the same `IDENTITY`, else adds one; returns the configuration's `key`.
-    Optional row fields kept: ``images`` (a slice of a larger run), ``chip_seed``, ``noise``,
-    ``profile_hash``, ``energy_per_image_j``.
+    Optional row fields: ``noise`` (default ``torch``, the requests' default), ``images`` (a slice of
+    a larger run), and kept as they are ``chip_seed``, ``profile_hash``, ``energy_per_image_j``.
     """
     for field in ("profile", "n", "steps", "sampler", "seed", "batch", "fid"):
         if field not in row:
             raise InputError(f"an eval row needs {field!r}, got keys {sorted(row)}")
+    if row.get("noise") not in (None, *NOISE_SOURCES):
+        raise InputError(f"an eval row's noise must be one of {NOISE_SOURCES}, got {row['noise']!r}")
     entry = {
         **configuration(model_sha256, row["sampler"], row["steps"], eta, row["profile"]),
         "n": int(row["n"]),
         "seed": None if row["seed"] is None else int(row["seed"]),
         "batch": None if row["batch"] is None else int(row["batch"]),
         "images": row.get("images"),
+        "noise": row.get("noise") or "torch",
         "fid": float(row["fid"]),
         "kid_mean": row.get("kid_mean"),
         "kid_std": row.get("kid_std"),
-        **{f: row[f] for f in ("chip_seed", "noise", "profile_hash", "energy_per_image_j") if row.get(f) is not None},
+        **{f: row[f] for f in ("chip_seed", "profile_hash", "energy_per_image_j") if row.get(f) is not None},
         "reference": {
             **{k: reference_record.get(k) for k in ("dataset", "split", "n")},
             "weights_sha256": reference_record.get("weights_sha256")

@@ -42,6 +42,7 @@ import numpy as np
 from device import profiles
 from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS
 
+PROTOCOL_NOISE = "protocol"
 DEFAULT_RESULTS = Path(__file__).resolve().parents[2] / "docs" / "figures" / "quality_study.jsonl"
 
 
@@ -174,15 +175,17 @@ def load_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _done(rows, label, args, model_sha256) -> bool:
+def _done(rows, v: Variant, args, model_sha256) -> bool:
+    noise = variant_noise(v, args)
     return any(
-        r["label"] == label
+        r["label"] == v.label
         and r["n"] == args.n
         and r["sampler"] == args.sampler
         and r["steps"] == args.steps
         and r["model_sha256"] == model_sha256
         and r.get("seed", 0) == args.seed
         and r.get("batch", args.batch) == args.batch
+        and r.get("noise", variant_noise(v, argparse.Namespace(noise=PROTOCOL_NOISE))) == noise  # rows before --noise
         for r in rows
     )
 
@@ -195,6 +198,13 @@ def main(argv=None) -> int:
     parser.add_argument("--eta", type=float, default=ETA.default, help=ETA.description)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument(
+        "--noise",
+        choices=[PROTOCOL_NOISE, "torch"],
+        default=PROTOCOL_NOISE,
+        help="protocol: chips on their own MTJ noise, software on torch; torch: every variant on the shared "
+        "torch stream (chip and software paired image for image)",
+    )
     parser.add_argument("--only", help="comma-separated variant labels (default: all)")
     parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument("--model", help="model directory (default: the shipped model)")
@@ -247,7 +257,7 @@ def main(argv=None) -> int:
     images_dir = Path(args.images_dir) if args.images_dir else results.with_suffix(".images")
     images_dir.mkdir(parents=True, exist_ok=True)
     model_dir = str(args.model or MODEL_DIR)
-    pending = [v for v in chosen if not _done(load_rows(results), v.label, args, bundle.sha256)]
+    pending = [v for v in chosen if not _done(load_rows(results), v, args, bundle.sha256)]
     for v in chosen:
         if v not in pending:
             print(f"{v.label}: already in {results}, skipped", file=sys.stderr)
@@ -329,7 +339,17 @@ def table_label(v: Variant) -> str | None:
 
 def _key(label: str, model_sha256: str, args) -> str:
     """Names a variant's image files; the batch size is part of it because batch k is seeded seed + k·batch."""
-    return f"{label}-{model_sha256[:12]}-{args.sampler}{args.steps}-n{args.n}-seed{args.seed}-b{args.batch}"
+    paired = "-torchnoise" if getattr(args, "noise", PROTOCOL_NOISE) == "torch" else ""
+    return f"{label}-{model_sha256[:12]}-{args.sampler}{args.steps}-n{args.n}-seed{args.seed}-b{args.batch}{paired}"
+
+
+def variant_noise(v: Variant, args) -> str:
+    """The noise source of a variant's requests: with ``--noise protocol`` (the default) chips draw from
+    their own MTJ array and software from torch (docs/quality.md); with ``--noise torch`` every variant
+    draws from the one torch stream, so a chip and software at one seed share x_T and every step's noise."""
+    if getattr(args, "noise", PROTOCOL_NOISE) == "torch":
+        return "torch"
+    return "torch" if v.base == "software" else "mtj"
 
 
 def _batch_path(images_dir: Path, label: str, model_sha256: str, args, start: int) -> Path:
@@ -341,8 +361,7 @@ def _evaluation(v: Variant, args):
     from diffusion.generation.generate import GenerationRequest
     from diffusion.studies.offline_eval import Evaluation
 
-    # the study's protocol (docs/quality.md): chips draw their noise from their own MTJ array, software from torch
-    noise = "torch" if v.base == "software" else "mtj"
+    noise = variant_noise(v, args)
     request = GenerationRequest(
         profile=v.profile(),
         num_images=args.batch,

@@ -77,7 +77,8 @@ class FidPoint(Open):
     kid_mean: float | None = None
     kid_std: float | None = None
     seed_sets: list[dict] = Field(
-        default_factory=list, description="per value: first seed, batch size and image slice of its seed set"
+        default_factory=list,
+        description="per value: first seed, batch size, image slice and noise source of its seed set",
     )
     sources: list[str] = Field(default_factory=list)
 

@@ -106,6 +106,7 @@ def _software_at_same_seeds(row: dict, software: dict | None, entries: list[dict
     if software is None:
         return None, "no software FID at this N"
     sets = {(s["seed"], s["batch"], s["images"]) for s in row["seed_sets"]}
+    noises = {s["noise"] for s in row["seed_sets"]}
     same = [
         e["fid"]
         for e in entries
@@ -115,7 +116,8 @@ def _software_at_same_seeds(row: dict, software: dict | None, entries: list[dict
         and (e["seed"], e["batch"], e["images"]) in sets
     ]
     if len(same) == len(sets):
-        return sum(same) / len(same), "same seed sets"
+        paired = noises == {"torch"}  # software always runs on torch noise
+        return sum(same) / len(same), "paired: same seeds and noise" if paired else "same seeds, chip on MTJ noise"
     return software["fid"], f"all {software['sets']} software sets"
 
 

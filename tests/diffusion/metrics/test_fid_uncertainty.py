@@ -73,7 +73,10 @@ def test_software_is_given_only_at_the_chips_n(files):
 
 def test_every_value_carries_its_seed_set(files):
     (chip,) = points("chip", files)
-    assert chip["seed_sets"] == [{"seed": 0, "batch": 50, "images": None}, {"seed": 500, "batch": 50, "images": None}]
+    assert chip["seed_sets"] == [
+        {"seed": 0, "batch": 50, "images": None, "noise": "torch"},
+        {"seed": 500, "batch": 50, "images": None, "noise": "torch"},
+    ]
     assert chip["values"] == [89.7, 91.0] and chip["sources"] == ["set 0", "set 500"]
 
 

@@ -67,6 +67,17 @@ def test_the_emulation_mode_is_part_of_the_configuration(tmp_path):
         large_n_fids.parse_label("vcma-default/fast")
 
 
+def test_the_noise_source_is_part_of_the_identity(tmp_path):
+    path = tmp_path / "table.json"
+    chip = {**ROW, "profile": "vcma-default", "n": 500}
+    large_n_fids.record({**chip, "fid": 90.0, "noise": "mtj"}, "f" * 64, 0.0, REF, path)
+    large_n_fids.record({**chip, "fid": 88.0}, "f" * 64, 0.0, REF, path)  # torch noise: paired with software
+    found = large_n_fids.entries("f" * 64, "ddpm", 10, 0.0, "vcma-default", path)
+    assert sorted((e["noise"], e["fid"]) for e in found) == [("mtj", 90.0), ("torch", 88.0)]
+    with pytest.raises(InputError, match="noise must be one of"):
+        large_n_fids.record({**chip, "fid": 1.0, "noise": "dice"}, "f" * 64, 0.0, REF, path)
+
+
 def test_bad_rows_and_files(tmp_path):
     with pytest.raises(InputError, match="needs 'fid'"):
         large_n_fids.record({**ROW, "n": 1}, "a" * 64, 0.0, {}, tmp_path / "t.json")

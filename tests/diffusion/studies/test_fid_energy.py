@@ -37,7 +37,7 @@ def test_rows_hold_each_chip_against_software_on_the_same_seed_sets(tmp_path):
     assert default["fid"] == pytest.approx(91.0) and default["sets"] == 2
     assert default["energy_per_image_j"] == pytest.approx(8.8e-5)
     # paired: software's mean over seed sets (0, 50) and (500, 25) only, not its third set
-    assert (default["software_fid"], default["software_basis"]) == (pytest.approx(61.0), "same seed sets")
+    assert (default["software_fid"], default["software_basis"]) == (pytest.approx(61.0), "paired: same seeds and noise")
     assert rows["vcma-precise"]["software_fid"] == pytest.approx(60.0)
     assert rows["software"]["fid"] == pytest.approx(60.333, abs=1e-3) and rows["software"]["sd"] == pytest.approx(
         1.528, abs=1e-3
@@ -53,7 +53,7 @@ def test_the_figure_draws_one_point_per_chip_and_software_as_a_line(tmp_path):
     assert "software, default (GPU; FID 60.3)" in drawing and "stroke-dasharray" in drawing
     text = fid_energy.table(rows, "ddpm", 10, 500, {SHA[:16]: "default"})
     assert "| default | vcma-default | exact | 500 | 0, 50; 500, 25 | 91.00 |" in text
-    assert "+49.2 % (same seed sets)" in text and "| 88.0 |" in text
+    assert "+49.2 % (paired: same seeds and noise)" in text and "| 88.0 |" in text
 
 
 def test_main_writes_both_files_and_a_table_without_chip_entries_is_refused(tmp_path):

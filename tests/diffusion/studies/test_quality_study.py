@@ -117,6 +117,37 @@ def test_only_presets_as_shipped_go_into_the_fid_table_each_under_its_emulation_
     assert quality_study.table_label(quality_study.variant("software-eps-0.04")) is None  # an injected ε error
 
 
+def test_noise_torch_pairs_every_variant_on_one_stream_and_keeps_its_own_files():
+    import argparse
+
+    chip, software = quality_study.variant("vcma-default"), quality_study.variant("software")
+    protocol = argparse.Namespace(noise="protocol", sampler="ddpm", steps=10, n=500, seed=0, batch=50)
+    paired = argparse.Namespace(**{**vars(protocol), "noise": "torch"})
+    assert (quality_study.variant_noise(chip, protocol), quality_study.variant_noise(software, protocol)) == (
+        "mtj",
+        "torch",
+    )
+    assert (quality_study.variant_noise(chip, paired), quality_study.variant_noise(software, paired)) == (
+        "torch",
+        "torch",
+    )
+    assert quality_study._key("vcma-default", "ab" * 32, protocol) != quality_study._key(
+        "vcma-default", "ab" * 32, paired
+    )
+    row = {
+        "label": "vcma-default",
+        "n": 500,
+        "sampler": "ddpm",
+        "steps": 10,
+        "model_sha256": "ab" * 32,
+        "seed": 0,
+        "batch": 50,
+    }
+    assert quality_study._done([row], chip, protocol, "ab" * 32)  # a row from before --noise: the protocol's
+    assert not quality_study._done([row], chip, paired, "ab" * 32)
+    assert quality_study._done([{**row, "noise": "torch"}], chip, paired, "ab" * 32)
+
+
 def test_study_writes_one_file_per_batch_resumes_and_runs_in_parallel(tmp_path):
     """--jobs spreads batches over processes; a stopped study regenerates only its missing batches."""
     common = ["--n", "5", "--batch", "2", "--steps", "2", "--only", "software", "--generate-only"]
