@@ -1,6 +1,6 @@
 """Dependencies of the routes: the service objects kept on the app, "job or 404", API keys.
 
-The service objects (settings, job store, Celery client, async Redis for SSE) are made once in
+The service objects (settings, job store, Celery client, async Redis for SSE, rate limiter) are made once in
 `app.api.main.create_app` and kept in ``app.state``; routes ask for them here.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 
 from fastapi import Depends, Request
 
@@ -53,8 +52,9 @@ def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def api_key(request: Request, config: Settings = Depends(settings), jobs: JobStore = Depends(store)) -> str | None:
-    """When ``SPINDIFF_API_KEYS`` is set: the caller's key id, checked in constant time and rate limited."""
+def api_key(request: Request, config: Settings = Depends(settings)) -> str | None:
+    """When ``SPINDIFF_API_KEYS`` is set: the caller's key id, checked in constant time and rate limited
+    (`app.api.rate_limit.RateLimiter`, kept on the app)."""
     keys = config.api_key_list
     if not keys:
         return None
@@ -73,26 +73,5 @@ def api_key(request: Request, config: Settings = Depends(settings), jobs: JobSto
     if not matched:
         raise ApiError(401, "api_key_invalid", "unknown API key", headers={"WWW-Authenticate": "Bearer"})
     ident = key_id(presented)
-    _rate_limit(jobs, ident, config.rate_limit_per_minute)
+    request.app.state.rate_limiter.check(ident)
     return ident
-
-
-def _rate_limit(jobs: JobStore, ident: str, per_minute: int) -> None:
-    """Fixed one-minute windows per key in Redis, shared by all API replicas."""
-    if per_minute <= 0:
-        return
-    now = time.time()
-    window = int(now // 60)
-    key = f"spindiff:rate:{ident}:{window}"
-    pipe = jobs.r.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 120)
-    count, _ = pipe.execute()
-    if count > per_minute:
-        retry = max(1, int(60 - now % 60) + 1)
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"more than {per_minute} requests this minute for this API key; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )

@@ -7,6 +7,8 @@ service. Nothing here imports torch or numba (profiles resolve in this process t
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aredis
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 
 from app import dashboard
 from app.api import errors
+from app.api.rate_limit import RateLimiter
 from app.api.routes import catalog, events, generations, health
 from worker.celery_app import make_celery
 from worker.settings import Settings, get_settings
@@ -26,7 +29,8 @@ and their images fetched as PNG carrying the reproducibility record. Errors are
 /healthz, /readyz and /metrics needs `Authorization: Bearer KEY`."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
+    """The app for ``settings`` (default: the environment's); ``clock`` is the rate limiter's wall clock."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.redis, health_check_interval=30, socket_timeout=60, socket_connect_timeout=5
     )
     app.state.celery = make_celery(settings)
+    app.state.rate_limiter = RateLimiter(app.state.store.r, settings.rate_limit_per_minute, clock)
     errors.install(app)
     for module in (generations, events, catalog, health):
         app.include_router(module.router)

@@ -14,6 +14,7 @@ Two layers, one real Redis (`app.embedded_redis.EmbeddedRedis`, one server per t
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -76,13 +77,14 @@ def clean_env(monkeypatch):
 
 @pytest.fixture()
 def make_api(redis_server, clean_env):
-    """``make_api(**settings)``: in-process APIs, each on an emptied Redis database, closed after the test."""
+    """``make_api(clock=time.time, **settings)``: in-process APIs, each on an emptied Redis database, closed after the test."""
     made: list[Api] = []
 
-    def make(**values) -> Api:
+    def make(clock=time.time, **values) -> Api:
+        """``clock``: the rate limiter's (a `tests.service.helpers.Clock` steps it); ``values``: `Settings` fields."""
         url = f"redis://127.0.0.1:{redis_server.port}/{next_db()}"
         settings = Settings(redis_url=url, **values)
-        app = create_app(settings)
+        app = create_app(settings, clock=clock)
         app.state.store.r.flushdb()
         client = TestClient(app, raise_server_exceptions=True)
         client.__enter__()  # runs the lifespan: the async Redis of the SSE route closes on exit

@@ -1,4 +1,4 @@
-"""Small helpers of the service tests: waiting with a timeout, submitting, reading SSE."""
+"""Small helpers of the service tests: a clock to step, waiting with a timeout, submitting, reading SSE."""
 
 from __future__ import annotations
 
@@ -9,6 +9,16 @@ import httpx
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 TINY = {"num_images": 2, "steps": 3, "hardware": "software", "quality": {"enabled": False}}
+
+
+class Clock:
+    """A clock the test steps (``clock.now += 0.5``), injected where the code would read the time."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition not met", on_fail=None):

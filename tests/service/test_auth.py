@@ -1,12 +1,11 @@
 """Optional API keys: every route but health and metrics needs one; per-key rate limit.
 
-In process (``make_api``, tests/service/conftest.py): keys and limits are the API's own business."""
+In process (``make_api``, tests/service/conftest.py): keys and limits are the API's own business; the
+rate limiter runs on a clock the test steps (the limiter itself: tests/service/test_rate_limit.py)."""
 
 from __future__ import annotations
 
-import time
-
-from tests.service.helpers import TINY
+from tests.service.helpers import TINY, Clock
 
 
 def test_keys_are_required_when_configured(make_api):
@@ -38,13 +37,15 @@ def test_keys_are_required_when_configured(make_api):
 
 
 def test_rate_limit_per_key(make_api):
-    client = make_api(api_keys="alpha-key,beta-key", rate_limit_per_minute=3).client
-    if time.time() % 60 > 50:  # stay inside one fixed one-minute window
-        time.sleep(61 - time.time() % 60)
+    clock = Clock(60 * 29_000_000 + 30.0)  # half-way through a one-minute window
+    client = make_api(api_keys="alpha-key,beta-key", rate_limit_per_minute=3, clock=clock).client
     alpha = {"Authorization": "Bearer alpha-key"}
     codes = [client.get("/v1/models", headers=alpha).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     limited = client.get("/v1/models", headers=alpha)
-    assert 1 <= int(limited.headers["Retry-After"]) <= 61 and limited.json()["error"]["code"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "31" and limited.json()["error"]["code"] == "rate_limited"
     assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200  # per key
-    assert client.get("/healthz").status_code == 200
+    assert client.get("/v1/models", headers={"X-API-Key": "nobody"}).status_code == 401  # the key is checked first
+    assert client.get("/healthz").status_code == 200 and client.get("/metrics").status_code == 200  # never limited
+    clock.now += 31  # the next window
+    assert client.get("/v1/models", headers=alpha).status_code == 200

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.service.helpers import Clock
 from worker.progress import ProgressReporter, Superseded
 from worker.store import JobStore
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture()
