@@ -8,6 +8,7 @@ service commands in tests/service/.
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,8 +75,11 @@ def test_cli_modules_import_neither_torch_nor_numba():
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "app.cli", "profiles"], capture_output=True, text=True)
-    assert out.returncode == 0 and "vcma-default" in out.stdout
+    script = Path(sys.executable).with_name("spindiff")  # pyproject's [project.scripts], beside the venv's python
+    out = subprocess.run([str(script), "profiles"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "vcma-default" in out.stdout, out.stderr
+    out = subprocess.run([sys.executable, "-m", "app.cli", "profiles"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "vcma-default" in out.stdout, out.stderr  # what the service tests start
 
 
 @pytest.mark.parametrize(

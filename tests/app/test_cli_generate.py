@@ -27,32 +27,26 @@ def fake_features(images, batch_size=50, progress=None):
 
 
 @pytest.fixture()
-def reference(monkeypatch):
+def reference(monkeypatch, tmp_path) -> Path:
+    """A ``--reference`` file whose loading and features are the cheap stand-ins above (64 reference images)."""
     rng = np.random.default_rng(0)
     feats = rng.random((64, 56))
     mu, sigma = fid_kid.gaussian_stats(feats)
     ref = fid_kid.ReferenceStats(mu, sigma, feats, {"n": 64})
     monkeypatch.setattr(inception, "features", fake_features)
     monkeypatch.setattr("diffusion.metrics.reference_stats.load_reference", lambda path: ref)
-    return ref
+    path = tmp_path / "stats.npz"
+    path.write_bytes(b"placeholder")  # exists; loading is monkeypatched
+    return path
+
+
+def generate_argv(model_dir, out) -> list[str]:
+    return [*"generate --profile software --n 3 --steps 2 --out".split(), str(out), "--model", str(model_dir)]
 
 
 def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
-    code = cli.main(
-        [
-            "generate",
-            "--profile",
-            "software",
-            "--n",
-            "3",
-            "--steps",
-            "2",
-            "--out",
-            str(tmp_path / "out"),
-            "--model",
-            str(model_dir),
-        ]
-    )
+    missing = tmp_path / "no-stats.npz"
+    code = cli.main([*generate_argv(model_dir, tmp_path / "out"), "--reference", str(missing)])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert (
@@ -62,16 +56,22 @@ def test_generate_writes_images_and_telemetry(capsys, tmp_path, model_dir):
     )
     telemetry = json.loads((tmp_path / "out" / "telemetry.json").read_text())
     assert telemetry["schema_version"] == 2 and telemetry["energy"]["kind"] == "gpu_baseline"
-    quality = telemetry["quality"]
-    if quality.get("available") is False:  # a checkout without the shipped reference statistics
-        assert "reference statistics" in quality["reason"]
-    else:  # the shipped statistics: batch KID and a batch FID labelled with its N = 3
-        assert quality["n"] == 3 and quality["batch_fid"]["n"] == 3 and "mean" in quality["batch_kid"]
+    quality = telemetry["quality"]  # without reference statistics it says where it looked and how to make them
+    assert quality["available"] is False and f"no reference statistics at {missing}" in quality["reason"]
+    assert "python -m diffusion.metrics.reference_stats" in quality["reason"]
+
+
+def test_generate_scores_its_batch_against_the_reference(capsys, tmp_path, model_dir, reference):
+    assert cli.main([*generate_argv(model_dir, tmp_path / "out"), "--reference", str(reference)]) == 0
+    quality = json.loads((tmp_path / "out" / "telemetry.json").read_text())["quality"]
+    # a batch KID and a batch FID labelled with its N = 3, against the reference's N
+    assert quality["available"] is True and quality["n"] == 3 and quality["batch_fid"]["n"] == 3
+    assert quality["batch_fid"]["reference_n"] == 64 and quality["batch_fid"]["value"] > 0
+    assert quality["batch_kid"]["n"] == 3 and quality["batch_kid"]["subset_size"] == 3
+    assert quality["reference"]["n"] == 64 and quality["fid_calibrated"]["value"] is None  # a random tiny model
 
 
 def test_eval_prints_one_row_per_configuration_with_software_first(capsys, tmp_path, model_dir, reference):
-    ref_file = tmp_path / "stats.npz"
-    ref_file.write_bytes(b"placeholder")  # exists; loading is monkeypatched
     code = cli.main(
         [
             "eval",
@@ -86,7 +86,7 @@ def test_eval_prints_one_row_per_configuration_with_software_first(capsys, tmp_p
             "--model",
             str(model_dir),
             "--reference",
-            str(ref_file),
+            str(reference),
         ]
     )
     assert code == 0
@@ -130,8 +130,7 @@ def test_generate_in_statistical_mode_records_the_mode(capsys, tmp_path, model_d
 
 def test_unavailable_device_is_a_clear_error(capsys, tmp_path, model_dir, monkeypatch):
     monkeypatch.setenv("SPINDIFF_DEVICE", "auto")
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a machine without CUDA, GPU or not
     code = cli.main(
         [
             "generate",
@@ -169,6 +168,8 @@ def test_generate_paired_with_mtj_noise_writes_the_twin(capsys, tmp_path, model_
             str(model_dir),
             "--out",
             str(tmp_path),
+            "--reference",
+            str(reference),
         ]
     )
     assert code == 0
@@ -182,7 +183,7 @@ def test_generate_paired_with_mtj_noise_writes_the_twin(capsys, tmp_path, model_
 
 
 def test_generate_rejects_an_unknown_noise_source(capsys, tmp_path, model_dir):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         cli.main(
             [
                 "generate",
@@ -196,7 +197,7 @@ def test_generate_rejects_an_unknown_noise_source(capsys, tmp_path, model_dir):
                 str(model_dir),
             ]
         )
-    assert "--noise" in capsys.readouterr().err
+    assert exited.value.code == 2 and "argument --noise: invalid choice: 'quantum'" in capsys.readouterr().err
 
 
 def test_telemetry_reads_a_stored_report_of_any_schema(capsys, tmp_path):

@@ -7,6 +7,9 @@ from pydantic import ValidationError
 
 from worker.settings import Settings
 
+# the defaults are tested, not the developer's SPINDIFF_* or REDIS_URL (tests/service/conftest.py)
+pytestmark = pytest.mark.usefixtures("clean_env")
+
 
 def test_derived_defaults(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
