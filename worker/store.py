@@ -137,6 +137,13 @@ class JobStore:
         raw = self.r.hgetall(self.job_key(job_id))
         return _decode(raw) if raw else None
 
+    def get_many(self, job_ids) -> list[dict | None]:
+        """The records of several jobs (None for one that does not exist), in order, in one round trip."""
+        pipe = self.r.pipeline()
+        for job_id in job_ids:
+            pipe.hgetall(self.job_key(job_id))
+        return [_decode(raw) if raw else None for raw in pipe.execute()]
+
     def exists(self, job_id: str) -> bool:
         return bool(self.r.exists(self.job_key(job_id)))
 

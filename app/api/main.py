@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from app import dashboard
 from app.api import errors
 from app.api.rate_limit import RateLimiter
-from app.api.routes import catalog, events, generations, health
+from app.api.routes import catalog, events, generations, health, sweeps
 from worker.celery_app import make_celery
 from worker.settings import Settings, get_settings
 from worker.store import JobStore
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.celery = make_celery(settings)
     app.state.rate_limiter = RateLimiter(app.state.store.r, settings.rate_limit_per_minute, clock)
     errors.install(app)
-    for module in (generations, events, catalog, health):
+    for module in (generations, events, sweeps, catalog, health):
         app.include_router(module.router)
     dashboard.install(app)  # the dashboard at /
     return app
