@@ -46,8 +46,20 @@ def _resolve_hardware(body: GenerationCreate) -> tuple[dict, str]:
         raise ApiError(
             422, "invalid_profile", str(error), f"hardware.overrides.{failing}" if failing else field
         ) from None
-    label = spec.profile + ("+overrides" if spec.overrides else "")
-    return {"profile": spec.profile, "overrides": spec.overrides, "profile_hash": resolved.hash}, label
+    return {"profile": spec.profile, "overrides": spec.overrides, "profile_hash": resolved.hash}, profile_label(
+        spec.profile, spec.overrides
+    )
+
+
+def profile_label(profile: str, overrides: dict | None) -> str:
+    """The job's profile label (metrics, and the FID table's lookup in the worker's quality block): the
+    preset's name, ``name/statistical`` when the only override is the statistical emulation mode (the
+    same chip, emulated by its reduced model: the FID table holds both modes), else ``name+overrides``."""
+    if not overrides or overrides == {"crossbar": {"emulation": "exact"}}:
+        return profile
+    if overrides == {"crossbar": {"emulation": "statistical"}}:
+        return f"{profile}/statistical"
+    return f"{profile}+overrides"
 
 
 def _retry_after(jobs: JobStore, depth: int) -> int:
