@@ -6,6 +6,7 @@ request field at fault (dotted, e.g. ``hardware.overrides.rng.dac_bits``) or is 
 
 from __future__ import annotations
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -78,6 +79,22 @@ async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     )
 
 
+#: seconds a client is asked to wait when the job store is unreachable
+STORE_RETRY_S = 5
+
+
+async def _on_store_down(_: Request, exc: redis.exceptions.RedisError) -> JSONResponse:
+    """Redis unreachable (refused, timed out, or gone mid-command): 503 in the error shape, connection kept."""
+    return JSONResponse(
+        body(
+            "store_unavailable",
+            f"the job store (Redis) is unreachable ({type(exc).__name__}); nothing was changed, retry in {STORE_RETRY_S} s",
+        ),
+        status_code=503,
+        headers={"Retry-After": str(STORE_RETRY_S)},
+    )
+
+
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body("internal_error", f"unexpected {type(exc).__name__}; see the API log"), status_code=500)
 
@@ -86,6 +103,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    for unreachable in (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        app.add_exception_handler(unreachable, _on_store_down)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
@@ -94,4 +113,5 @@ RESPONSES = {
     401: {"description": "missing or unknown API key", "model": None},
     422: {"description": "invalid request; `error.field` names the field"},
     429: {"description": "rate limit or queue cap reached; see Retry-After"},
+    503: {"description": "the job store or the queue is unreachable; see Retry-After"},
 }
