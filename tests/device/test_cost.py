@@ -354,7 +354,12 @@ def test_programming_phase_report_and_one_time_energy():
     g_r = 0.5 * (1 / 5e3 + 1 / (5e3 * 2.24 / 1.04))
     write = MTJ.capacitance * 2.25 + 2.25 * g_w * 30e-9 + 20e-15
     assert e["programming"] == approx(1000 * write + 3000 * 0.01 * g_r * 5e-9, rel=1e-9)
-    assert e["rng_calibration"] > 0
+    # the RNG's calibration: 10⁶ cycles with 5·10⁵ resets, priced as the inference RNG's actions
+    c, v, t = MTJ.capacitance, 1.5, 30e-9
+    pulse = c * v**2 + v**2 / 5e3 * t + 20e-15
+    reset = c * v**2 + v**2 / (5e3 * (1 + 9 + 1.2) / (1 + 9)) * t + 20e-15
+    reads = 5 * 10**5 * 0.01 / 5e3 * 5e-9 + 5 * 10**5 * 0.01 / (5e3 * 2.24 / 1.04) * 5e-9
+    assert e["rng_calibration"] == approx(10**6 * pulse + 5 * 10**5 * reset + reads, rel=1e-9)
     assert _report()["programming_phase_energy_j"] == approx(report["energy_total_j"], rel=1e-12)
     crossbar = SimpleNamespace(write_pulse_voltage=1.0, write_pulse_width=10e-9, read_voltage=0.2, read_time=1e-9)
     assert _report(phase="programming", crossbar=crossbar)["energy_j"]["programming"] < e["programming"]

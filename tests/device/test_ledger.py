@@ -88,7 +88,7 @@ def test_ledger_validation_names_the_offending_key(call, word):
 
 def test_failed_add_changes_nothing():
     ledger = Ledger()
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="shift_adds must be >= 0, got -1"):
         ledger.add("inference", adc_conversions=5, shift_adds=-1)
     assert ledger == Ledger()
 
@@ -119,5 +119,5 @@ def test_diff_rejects_a_later_before():
     b.add("programming", write_pulses=1)
     with pytest.raises(InputError, match="programming.write_pulses"):
         Ledger.diff(a, b)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="can only merge a Ledger, got dict"):
         Ledger().merge({"inference": {}})

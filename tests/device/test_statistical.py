@@ -427,9 +427,9 @@ def test_ir_moment_sums_equal_numpy():
     np.testing.assert_array_equal(
         ir_moment_sums(strided, p_neg, drop, powers), ir_moment_sums(p_pos, p_neg, drop, powers)
     )
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"p_pos, p_neg and drop must be \(B, C\) of one shape"):
         ir_moment_sums(p_pos, p_neg[:10], drop, powers)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"powers must be \(L, B\) with L ≤ 3 and B = 300, got \(4, 300\)"):
         ir_moment_sums(p_pos, p_neg, drop, np.ones((4, 300)))
 
 
@@ -450,5 +450,5 @@ def test_adc_error_sums_equal_numpy(with_drop, with_noise):
     lsb = full_scale / 8
     np.testing.assert_allclose(got, np.sum(error * error, axis=0), rtol=1e-12)
     assert clipped == np.count_nonzero((noisy >= full_scale - 0.5 * lsb) | (noisy < -full_scale - 0.5 * lsb)) > 0
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"z must be \(400, 9\) and full_scale \(9,\), got \(5, 9\)"):
         adc_error_sums(linear, drop, variance, z[:5], full_scale, 0.002, 4)

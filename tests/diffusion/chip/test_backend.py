@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from device import profiles
+from device.chip import Chip
 from diffusion.chip import backend as CB
 
 
@@ -56,24 +57,64 @@ def test_ideal_profile_reproduces_software(toy):
 
 
 def test_default_profile_is_close_and_calibration_helps(toy):
-    x = torch.randn(4, 1, 28, 28)
-    with torch.no_grad():
-        ref = toy(x).numpy()
-    plain = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=2)
-    calibrated = CB.ChipNetwork(
-        toy, small("vcma-default"), chip_seed=2, calibration_inputs=(torch.randn(8, 1, 28, 28),)
-    )
-    err = lambda y: np.linalg.norm(y - ref) / np.linalg.norm(ref)  # noqa: E731
-    e_plain, e_cal = err(plain(x).numpy()), err(calibrated(x).numpy())
-    assert e_cal < 0.5 and e_cal <= e_plain * 1.05
-    assert calibrated.chip.ledger.counts("programming")["write_pulses"] > 0
+    """Relative output error ‖y_chip − y‖/‖y‖ of vcma-default (64 RNG devices) without and with ADC/gain
+    calibration, on three chips. Measured when written over chip seeds 0–23 (inputs and calibration batch
+    from ``Generator().manual_seed(100 + chip seed)``): uncalibrated 0.089–0.125, calibrated 0.062–0.113,
+    the error of each chip cut by 1.08–1.76×, of three chips pooled by 1.21–1.50× (seeds 0–2: 1.48×).
+    Tolerances: 1.5× the worst of each, and a pooled cut of at least 1.15×."""
+    err = lambda y, ref: np.linalg.norm(y - ref) / np.linalg.norm(ref)  # noqa: E731
+    errors = {"plain": [], "calibrated": []}
+    for chip_seed in (0, 1, 2):
+        data = torch.Generator().manual_seed(100 + chip_seed)
+        x, calibration = torch.randn(4, 1, 28, 28, generator=data), torch.randn(8, 1, 28, 28, generator=data)
+        with torch.no_grad():
+            ref = toy(x).numpy()
+        plain = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=chip_seed)
+        calibrated = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=chip_seed, calibration_inputs=(calibration,))
+        assert not plain.trims and all(np.all(np.asarray(m.output_gain) == 1.0) for m in plain.chip.layers.values())
+        assert any(np.any(np.asarray(m.output_gain) != 1.0) for m in calibrated.chip.layers.values())
+        errors["plain"].append(err(plain(x).numpy(), ref))
+        errors["calibrated"].append(err(calibrated(x).numpy(), ref))
+    assert max(errors["plain"]) < 0.19 and max(errors["calibrated"]) < 0.17, errors
+    assert np.mean(errors["plain"]) > 1.15 * np.mean(errors["calibrated"]), errors
 
 
-def test_programming_is_once_and_layers_have_distinct_variation(toy):
-    net = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=3)
+def test_programming_is_once_and_layers_have_distinct_variation(toy, monkeypatch):
+    """Every layer is written once, when the network is built; calibration and two requests (reseed,
+    forward) read the same programmed cells and charge nothing more to the programming phase."""
+    from device import crossbar_programming
+
+    written = []
+    program = crossbar_programming.program
+
+    def counting_program(weights, *args, **kwargs):
+        written.append(np.shape(weights))
+        return program(weights, *args, **kwargs)
+
+    monkeypatch.setattr(crossbar_programming, "program", counting_program)
+    net = CB.ChipNetwork(toy, small("vcma-default"), chip_seed=3, calibration_inputs=_calibration(8))
     assert set(net.chip.layers) == {"conv1", "down", "head"}
-    a, b = net.chip.layers["conv1"], net.chip.layers["down"]
-    assert not np.allclose(a.g_pos[:9, :8], b.g_pos[:9, :8])
+    assert written == [(9, 8), (72, 8), (8 * 14 * 14, 10)]  # one programming per layer, in model order
+    layers = dict(net.chip.layers)
+    assert all(net.exact[name].matrix is layers[name] for name in layers)
+    programming = net.chip.ledger.counts("programming")
+    assert programming["write_pulses"] > 0 and programming["write_verify_reads"] >= programming["write_pulses"]
+    x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(8))
+    for seed in (1, 2):  # two requests on the programmed chip
+        net.reseed(seed)
+        net(x)
+    assert len(written) == 3
+    assert all(net.chip.layers[name] is layers[name] and net.exact[name].matrix is layers[name] for name in layers)
+    assert net.chip.ledger.counts("programming") == programming
+    inference = net.chip.ledger.counts("inference")
+    assert inference["macs"] > 0 and inference["write_pulses"] == inference["write_verify_reads"] == 0
+    # the cells' variation is drawn per layer (seeded by chip seed and name): the same weights written
+    # under another name get other cells; under the same name on a chip of the same seed, the same ones
+    same = Chip(small("vcma-default"), chip_seed=3, compute_dtype=np.float32)
+    again, other = same.program_layer("conv1", net.weights["conv1"]), same.program_layer("copy", net.weights["conv1"])
+    np.testing.assert_array_equal(again.g_pos, layers["conv1"].g_pos)
+    np.testing.assert_array_equal(again.g_neg, layers["conv1"].g_neg)
+    assert not np.allclose(other.g_pos, again.g_pos) and not np.allclose(other.g_neg, again.g_neg)
 
 
 def test_fit_trim_recovers_gain_and_offset_and_guards_silent_outputs():

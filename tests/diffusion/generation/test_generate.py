@@ -45,9 +45,24 @@ def test_chip_request_is_reproducible_and_reports_costs(bundle):
     second = generate(request, bundle, chip_cache=cache)  # same programmed chip, reseeded noise
     np.testing.assert_array_equal(first.images, second.images)
     assert len(cache) == 1 and second.telemetry["timings"]["programming_s"] == 0.0
-    energy = first.telemetry["energy"]
-    assert energy["energy_total_j"] > 0 and energy["energy_j"]["rng"] > 0 and energy["energy_j"]["adc"] > 0
-    assert first.telemetry["programming"]["energy_total_j"] > 0
+    energy, counts = first.telemetry["energy"], first.telemetry["energy"]["counts"]
+    # the request's ledger is this request's work: the network's MACs (2 images × 2 steps), the noise
+    # it drew (x_T and one z: DDPM's last step takes none), no programming
+    assert (
+        counts["macs"]
+        == 2 * first.telemetry["workload"]["macs_per_image"]
+        == second.telemetry["energy"]["counts"]["macs"]
+    )
+    assert counts["gaussian_samples"] == first.telemetry["noise_samples"] == 2 * 784 * 2
+    assert counts["write_pulses"] == counts["rng_calibration_cycles"] == 0
+    assert energy["energy_j"]["programming"] == energy["energy_j"]["rng_calibration"] == 0.0
+    assert energy["energy_j"]["rng"] > 0 and energy["energy_j"]["adc"] > 0
+    assert energy["energy_total_j"] == pytest.approx(sum(energy["energy_j"].values()), rel=1e-12)
+    assert energy["energy_per_image_j"] == pytest.approx(energy["energy_total_j"] / 2, rel=1e-12)
+    programming = first.telemetry["programming"]  # the chip's one-off cost, the same for the second request
+    assert programming["counts"]["write_pulses"] > 0 and programming["counts"]["macs"] == 0
+    assert programming["energy_total_j"] == programming["programming_phase_energy_j"] > 0
+    assert second.telemetry["programming"]["energy_total_j"] == programming["energy_total_j"]
     record = first.telemetry["reproducibility"]
     assert record["profile_hash"] == request.hardware.hash and record["seed"] == 9
     assert record["sampler"]["timesteps"] == [999, 499]

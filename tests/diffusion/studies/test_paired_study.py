@@ -53,6 +53,8 @@ def test_paired_study_writes_both_spreads_and_the_grid(tmp_path, monkeypatch):
     assert Image.open(grid).size[0] > 0
 
 
-def test_paired_study_needs_three_sets(tmp_path):
-    with pytest.raises(SystemExit):
+def test_paired_study_needs_three_sets(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
         paired_study.main(["--sets", "2", "--out", str(tmp_path / "x.json")])
+    assert info.value.code == 2 and "--sets must be at least 3 for a spread, got 2" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
