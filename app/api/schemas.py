@@ -23,6 +23,7 @@ class HardwareSpec(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as the schema says: no "1" or true for an integer, no "yes" for a boolean
         json_schema_extra={
             "examples": [
                 {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 6}, "rng": {"dac_bits": 8}}}
@@ -44,7 +45,7 @@ class HardwareSpec(BaseModel):
 
 
 class QualityOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     enabled: bool = Field(True, description="batch KID/FID against the reference statistics (when installed)")
 
@@ -57,6 +58,7 @@ class GenerationCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as the schema says: no "1" or true for an integer, no "yes" for a boolean
         json_schema_extra={
             "examples": [
                 GENERATION_EXAMPLE,

@@ -30,6 +30,7 @@ class SweepCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as the schema says: no "1" or true for an integer, no "yes" for a boolean
         json_schema_extra={
             "examples": [
                 SWEEP_EXAMPLE,
