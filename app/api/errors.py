@@ -21,11 +21,19 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field, self.headers = status, code, message, field, headers
 
 
+def printable(text: str | None) -> str | None:
+    """``text`` with lone UTF-16 surrogates (valid in a JSON string, not in UTF-8) written as ``\\udXXX``,
+    so that an error quoting the client's input can always be encoded."""
+    return None if text is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def body(code: str, message: str, field: str | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "field": field}}
+    return {"error": {"code": code, "message": printable(message), "field": printable(field)}}
 
 
 def _field(loc) -> str | None:
+    if len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], int):
+        return None  # a JSON parse error's character offset, not a field
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     # drop pydantic's union-branch labels ("str", "HardwareSpec") from the path
     parts = [
@@ -40,7 +48,11 @@ def _validation_message(error: dict) -> str:
     if error.get("type") == "extra_forbidden":
         message = "unknown field (see the request schema at /docs)"
     elif error.get("type") == "json_invalid":
-        return f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
+        where = error.get("loc", ())
+        at = f" at character {where[1]}" if len(where) == 2 and isinstance(where[1], int) else ""
+        return f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}{at}"
+    elif error.get("type") == "model_attributes_type" and field is None:
+        return "the body must be a JSON object (send it with Content-Type: application/json)"
     return f"{field}: {message}" if field else message
 
 
@@ -56,7 +68,7 @@ async def _on_validation(_: Request, exc: RequestValidationError) -> JSONRespons
     first = errors[0] if errors else {}
     payload = body("validation_error", _validation_message(first), _field(first.get("loc", ())))
     payload["error"]["details"] = [
-        {"field": _field(e.get("loc", ())), "message": _validation_message(e)} for e in errors
+        {"field": printable(_field(e.get("loc", ()))), "message": printable(_validation_message(e))} for e in errors
     ]
     return JSONResponse(payload, status_code=422)
 
@@ -70,6 +82,11 @@ _CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403:
 
 async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's answer to a body it cannot decode (not UTF-8): a validation error like any other bad JSON
+        return JSONResponse(
+            body("validation_error", "the body is not valid JSON: it is not UTF-8 text"), status_code=422
+        )
     if exc.status_code == 404 and message == "Not Found":
         message = "no such route; the API is described at /docs"
     return JSONResponse(
