@@ -9,12 +9,17 @@ histogram is one hash per label set: a field per bucket (non-cumulative counts),
 from __future__ import annotations
 
 import math
+import os
+import time
 
 import redis
 
 KEY = "spindiff:metrics:"
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 ENERGY_BUCKETS = (1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+#: the sorted set of the latest job ends (score: the time), from which the queue's drain rate is measured
+FINISHED = f"{KEY}finished"
+FINISHED_KEPT = 500
 
 
 def _bucket(value: float, buckets: tuple) -> str:
@@ -35,6 +40,9 @@ def record_job(
 ) -> None:
     """One finished job: its run time, the images it made, and the chip energy per image (chip jobs)."""
     pipe = client.pipeline(transaction=False)
+    now = time.time()
+    pipe.zadd(FINISHED, {f"{now!r}-{os.getpid()}-{os.urandom(4).hex()}": now})
+    pipe.zremrangebyrank(FINISHED, 0, -FINISHED_KEPT - 1)
     _observe(pipe, f"{KEY}duration:{outcome}", duration_s, DURATION_BUCKETS)
     if images:
         pipe.hincrby(f"{KEY}images", profile, int(images))
@@ -65,3 +73,17 @@ def snapshot(client: redis.Redis) -> dict:
         elif kind == "images":
             out["images"] = {k.decode(): int(v) for k, v in client.hgetall(key).items()}
     return out
+
+
+def drain_rate(client: redis.Redis, window_s: float = 600.0, now: float | None = None) -> float | None:
+    """Jobs finished per second over the last ``window_s`` seconds, by all workers together; None with
+    fewer than two job ends in the window (nothing to measure a rate from).
+
+    The rate is (k − 1) / (t_last − t_first) over the k ends in the window: the pace at which the queue
+    has been draining, whatever the number of workers or the size of the jobs.
+    """
+    now = time.time() if now is None else now
+    ends = [score for _, score in client.zrangebyscore(FINISHED, now - window_s, now, withscores=True)]
+    if len(ends) < 2 or ends[-1] <= ends[0]:
+        return None
+    return (len(ends) - 1) / (ends[-1] - ends[0])

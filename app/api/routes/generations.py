@@ -62,8 +62,14 @@ def profile_label(profile: str, overrides: dict | None) -> str:
     return f"{profile}+overrides"
 
 
-def _retry_after(jobs: JobStore, depth: int) -> int:
-    """Seconds until a slot is likely free: queue depth × mean job time / worker processes, in [1, 600]."""
+def retry_after_s(jobs: JobStore, depth: int) -> int:
+    """Seconds until a slot is likely free, in [1, 600]: the queue depth over its measured drain rate
+    (`worker.metrics_store.drain_rate`: job ends per second over the last 10 minutes, all workers); with
+    fewer than two recent ends, depth × mean job time / worker processes (30 s before any job ended).
+    Used wherever work is refused on a full queue (generations and sweeps)."""
+    rate = metrics_store.drain_rate(jobs.r)
+    if rate is not None:
+        return int(min(600, max(1, round(max(1, depth) / rate))))
     mean = 30.0
     finished = metrics_store.snapshot(jobs.r)["duration"].get("succeeded")
     if finished and finished["count"]:
@@ -132,7 +138,7 @@ def create_generation(
         response.headers["Location"] = f"/v1/generations/{existing['id']}"
         return job_view(existing, config.max_attempts)
     if result.outcome == "full":
-        retry = _retry_after(jobs, result.depth or 0)
+        retry = retry_after_s(jobs, result.depth or 0)
         raise ApiError(
             429,
             "queue_full",

@@ -1,17 +1,16 @@
 """/v1/sweeps: design-space sweeps — submit, read (with the Pareto front), export as CSV, watch, cancel.
 
 A sweep expands its axes into points (`worker.sweep_plan`), validates every point's profile before
-anything is queued, stores one ordinary generation job per point and fans them out on the
-existing workers as one Celery ``group`` (so more workers on more machines make a sweep faster).
+anything is queued, stores one ordinary generation job per point (`SweepStore.submit`, the call
+``spindiff sweep`` makes too) and fans them out on the existing workers as one Celery ``group`` (so
+more workers on more machines make a sweep faster).
 Results are read back from the point jobs (`worker.sweep_results`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
-import uuid
 
 from celery import group
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -19,6 +18,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api import deps
 from app.api.errors import ApiError
+from app.api.routes.generations import retry_after_s
 from app.api.schemas import ErrorResponse
 from app.api.sweep_schemas import MAX_SWEEP_IMAGES, Sweep, SweepCreate, SweepList
 from worker import models
@@ -44,21 +44,6 @@ def _sweep_or_404(sweep_id: str, sweeps: SweepStore) -> dict:
     if sweep is None:
         raise ApiError(404, "sweep_not_found", f"no sweep {sweep_id!r} (unknown id, or removed after retention)", "id")
     return sweep
-
-
-def point_request(body: SweepCreate, model: dict, overrides: dict, profile_hash: str, seed: int, sweep: dict) -> dict:
-    """The stored request of one point's generation job (the shape `/v1/generations` stores)."""
-    request = body.model_dump(mode="json", exclude={"profile", "overrides", "emulation", "axes", "points"})
-    request.update(
-        model=model["id"],
-        model_sha256=model["sha256"],
-        seed=seed,
-        paired=False,
-        preview=False,
-        hardware={"profile": body.profile, "overrides": overrides, "profile_hash": profile_hash},
-        sweep=sweep,
-    )
-    return request
 
 
 @router.post(
@@ -94,7 +79,7 @@ def create_sweep(
         )
     depth = jobs.counts().get("queued", 0)
     if config.queue_cap and depth + len(points) > config.queue_cap:
-        retry = 30
+        retry = retry_after_s(jobs, depth + len(points) - config.queue_cap)
         raise ApiError(
             429,
             "queue_full",
@@ -102,23 +87,10 @@ def create_sweep(
             f"nothing was queued, retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
-    sweep_id = uuid.uuid4().hex
     seed = body.seed if body.seed is not None else secrets.randbits(63)
-    stored = []
-    for point in points:
-        job_id = uuid.uuid4().hex
-        job_request = point_request(
-            body, model, point.overrides, point.profile_hash, seed, {"id": sweep_id, "point": point.index}
-        )
-        body_hash = hashlib.sha256(json.dumps(job_request, sort_keys=True).encode()).hexdigest()
-        jobs.create(job_id, job_request, profile_label=f"{body.profile}+sweep", body_hash=body_hash)
-        stored.append(
-            {"index": point.index, "values": point.values, "profile_hash": point.profile_hash, "job_id": job_id}
-        )
-    accepted = body.model_dump(mode="json")
-    accepted.update(seed=seed, model=model["id"], model_sha256=model["sha256"])
     sweeps = _sweeps(request)
-    sweeps.create(sweep_id, accepted, stored)
+    sweep = sweeps.submit(body.model_dump(mode="json"), model, points, seed)
+    stored = sweep["points"]
     signatures = [
         celery.signature(GENERATE, args=[p["job_id"]], options={"task_id": p["job_id"], "queue": config.queue})
         for p in stored
@@ -131,8 +103,7 @@ def create_sweep(
         raise ApiError(
             503, "queue_unavailable", f"the job queue is unreachable ({type(error).__name__}); retry later"
         ) from None
-    response.headers["Location"] = f"/v1/sweeps/{sweep_id}"
-    sweep = sweeps.get(sweep_id)
+    response.headers["Location"] = f"/v1/sweeps/{sweep['id']}"
     return summary(sweep, sweeps.point_jobs(sweep))
 
 
