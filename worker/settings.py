@@ -80,7 +80,12 @@ class Settings(BaseSettings):
     )
     progress_interval_s: float = Field(0.5, ge=0.0, description="least time between two progress events of a job")
     heartbeat_interval_s: float = Field(5.0, gt=0.0, description="worker liveness beat (alive for 3 beats)")
-    api_keys: SecretStr | None = Field(None, description="comma-separated API keys; unset: no authentication")
+    api_keys: SecretStr | None = Field(
+        None, description="comma-separated API keys; unset: no authentication. Each key sees only its own jobs"
+    )
+    admin_api_keys: SecretStr | None = Field(
+        None, description="comma-separated admin API keys: valid keys that see and cancel every key's jobs"
+    )
     rate_limit_per_minute: int = Field(120, ge=0, description="requests per minute per API key (0: unlimited)")
     log_level: str = Field("info", description="log level of the API and the workers")
 
@@ -123,9 +128,16 @@ class Settings(BaseSettings):
 
     @property
     def api_key_list(self) -> list[str]:
-        if self.api_keys is None:
-            return []
-        return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
+        """Every key the API accepts: the ordinary keys and the admin keys."""
+        return _keys(self.api_keys) + self.admin_key_list
+
+    @property
+    def admin_key_list(self) -> list[str]:
+        return _keys(self.admin_api_keys)
+
+
+def _keys(secret: SecretStr | None) -> list[str]:
+    return [] if secret is None else [key.strip() for key in secret.get_secret_value().split(",") if key.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -98,10 +98,16 @@ class JobStore:
         body_hash: str,
         idempotency_key: str | None = None,
         queue_cap: int = 0,
+        owner: str = "",
     ) -> CreateResult:
-        """Store a new queued job, unless the idempotency key is known or the queue is full."""
+        """Store a new queued job, unless the idempotency key is known or the queue is full.
+
+        ``owner``: the id of the API key that made it ("" without keys); the job is then listed in
+        that owner's index too (`list` with ``owner``).
+        """
         now = time.time()
         fields = {
+            "owner": owner,
             "id": job_id,
             "created_at": repr(now),
             "request": dumps(request),
@@ -130,7 +136,14 @@ class JobStore:
             return CreateResult("existing", existing_id, existing_hash)
         if outcome == "full":
             return CreateResult("full", depth=int(value))
+        if owner:
+            seq = int(self.r.hget(self.job_key(job_id), "seq"))
+            self.r.zadd(self.owner_key(owner), {job_id: seq})
         return CreateResult("created", job_id, body_hash)
+
+    @staticmethod
+    def owner_key(owner: str) -> str:
+        return f"{PREFIX}owner:{owner}"
 
     def get(self, job_id: str) -> dict | None:
         """The job record with JSON fields decoded and numbers parsed, or None."""
@@ -152,9 +165,12 @@ class JobStore:
         return value.decode() if value is not None else None
 
     def list(
-        self, status: str | None = None, limit: int = 20, before: int | None = None
+        self, status: str | None = None, limit: int = 20, before: int | None = None, owner: str | None = None
     ) -> tuple[list[dict], int | None]:
-        """Newest first: (jobs, cursor of the next page or None). ``before`` is a creation sequence number."""
+        """Newest first: (jobs, cursor of the next page or None). ``before`` is a creation sequence number;
+        ``owner`` (an API key id) lists only that owner's jobs."""
+        if owner is not None:
+            return self._list_owned(owner, status, limit, before)
         index = f"{PREFIX}status:{status}" if status else f"{PREFIX}jobs"
         upper = f"({before}" if before is not None else "+inf"
         entries = self.r.zrevrangebyscore(index, upper, "-inf", start=0, num=limit + 1, withscores=True)
@@ -172,6 +188,27 @@ class JobStore:
             self._forget(gone)
         cursor = int(page[-1][1]) if more and page else None
         return jobs, cursor
+
+    def _list_owned(self, owner: str, status: str | None, limit: int, before: int | None):
+        """`list` over one owner's index, the status filter applied to the records (read in chunks)."""
+        index, upper, found, more = self.owner_key(owner), f"({before}" if before is not None else "+inf", [], False
+        while True:
+            entries = self.r.zrevrangebyscore(index, upper, "-inf", start=0, num=4 * (limit + 1), withscores=True)
+            if not entries:
+                break
+            records = self.get_many([job_id.decode() for job_id, _ in entries])
+            gone = [job_id for (job_id, _), record in zip(entries, records) if record is None]
+            if gone:
+                self.r.zrem(index, *gone)
+            for record in records:
+                if record is not None and (status is None or record["status"] == status):
+                    found.append(record)
+            if len(found) > limit:
+                more = True
+                break
+            upper = f"({int(entries[-1][1])}"
+        page = found[:limit]
+        return page, (page[-1]["seq"] if more and page else None)
 
     def _forget(self, job_ids) -> None:
         pipe = self.r.pipeline()

@@ -28,18 +28,6 @@ def celery(request: Request):
     return request.app.state.celery
 
 
-def job_or_404(job_id: str, jobs: JobStore = Depends(store)) -> dict:
-    job = jobs.get(job_id)
-    if job is None:
-        raise ApiError(
-            404,
-            "job_not_found",
-            f"no generation job {job_id!r} (unknown id, or removed after the retention period)",
-            "id",
-        )
-    return job
-
-
 def _presented_key(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -75,3 +63,31 @@ def api_key(request: Request, config: Settings = Depends(settings)) -> str | Non
     ident = key_id(presented)
     request.app.state.rate_limiter.check(ident)
     return ident
+
+
+def owner_scope(caller: str | None = Depends(api_key), config: Settings = Depends(settings)) -> str | None:
+    """Whose jobs the caller may see: its own key id, or None for all (no keys configured, or an admin key).
+
+    Jobs belong to the key that made them; another key gets 404 for them, as for an unknown id, so
+    that ids cannot be probed.
+    """
+    if caller is None or caller in {key_id(k) for k in config.admin_key_list}:
+        return None
+    return caller
+
+
+def visible(record: dict, owner: str | None) -> bool:
+    """Whether a job or sweep record is the caller's to see (``owner`` from `owner_scope`)."""
+    return owner is None or record.get("owner", "") == owner
+
+
+def job_or_404(job_id: str, jobs: JobStore = Depends(store), owner: str | None = Depends(owner_scope)) -> dict:
+    job = jobs.get(job_id)
+    if job is None or not visible(job, owner):
+        raise ApiError(
+            404,
+            "job_not_found",
+            f"no generation job {job_id!r} (unknown id, or removed after the retention period)",
+            "id",
+        )
+    return job

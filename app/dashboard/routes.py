@@ -162,11 +162,12 @@ def compare_report(
     ids: str = Query(..., max_length=400, description="2–4 job ids, comma-separated"),
     jobs: JobStore = Depends(deps.store),
     config: Settings = Depends(deps.settings),
+    owner: str | None = Depends(deps.owner_scope),
 ) -> HTMLResponse:
     found = []
     for job_id in _ids(ids):
         record = jobs.get(job_id)
-        if record is None:
+        if record is None or not deps.visible(record, owner):
             raise ApiError(
                 404,
                 "job_not_found",
@@ -226,8 +227,8 @@ def _row(record: dict) -> dict:
     }
 
 
-def _snapshot(store: JobStore, limit: int) -> tuple[str, list[str]]:
-    records, _ = store.list(None, limit, None)
+def _snapshot(store: JobStore, limit: int, owner: str | None = None) -> tuple[str, list[str]]:
+    records, _ = store.list(None, limit, None, owner=owner)
     payload = {"items": [_row(r) for r in records], "counts": store.counts(), "workers": len(registry.alive(store.r))}
     return json.dumps(payload, sort_keys=True), [r["id"] for r in records if r["status"] in ACTIVE]
 
@@ -238,7 +239,12 @@ def _snapshot(store: JobStore, limit: int) -> tuple[str, list[str]]:
     summary="The newest jobs as Server-Sent Events (the live jobs table)",
     responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
 )
-async def jobs_stream(request: Request, limit: int = Query(25, ge=1, le=100), jobs: JobStore = Depends(deps.store)):
+async def jobs_stream(
+    request: Request,
+    limit: int = Query(25, ge=1, le=100),
+    jobs: JobStore = Depends(deps.store),
+    owner: str | None = Depends(deps.owner_scope),
+):
     """A ``jobs`` event with the newest ``limit`` jobs, status counts and live workers whenever any
     of it changes: woken by the events of the queued and running jobs, and re-read every second
     for new jobs."""
@@ -247,7 +253,7 @@ async def jobs_stream(request: Request, limit: int = Query(25, ge=1, le=100), jo
     async def stream():
         last, positions = None, {}
         while True:
-            payload, active = await run_in_threadpool(_snapshot, jobs, limit)
+            payload, active = await run_in_threadpool(_snapshot, jobs, limit, owner)
             if payload != last:
                 last = payload
                 yield ServerSentEvent(data=payload, event="jobs")

@@ -33,7 +33,9 @@ def test_keys_are_required_when_configured(make_api):
     assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200
     created = client.post("/v1/generations", json=TINY, headers={"X-API-Key": "beta-key"})
     assert created.status_code == 202
-    assert client.get(f"/v1/generations/{created.json()['id']}", headers={"X-API-Key": "alpha-key"}).status_code == 200
+    job_url = f"/v1/generations/{created.json()['id']}"
+    assert client.get(job_url, headers={"X-API-Key": "beta-key"}).status_code == 200
+    assert client.get(job_url, headers={"X-API-Key": "alpha-key"}).status_code == 404  # beta's job (test_tenancy.py)
 
 
 def test_rate_limit_per_key(make_api):

@@ -116,7 +116,13 @@ def create_generation(
     if idempotency_key:
         idem = f"{caller or 'anonymous'}:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
     result = jobs.create(
-        job_id, request, profile_label=label, body_hash=body_hash, idempotency_key=idem, queue_cap=config.queue_cap
+        job_id,
+        request,
+        profile_label=label,
+        body_hash=body_hash,
+        idempotency_key=idem,
+        queue_cap=config.queue_cap,
+        owner=caller or "",
     )
     if result.outcome == "existing":
         if result.body_hash != body_hash:
@@ -169,8 +175,9 @@ def list_generations(
     cursor: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page"),
     config: Settings = Depends(deps.settings),
     jobs: JobStore = Depends(deps.store),
+    owner: str | None = Depends(deps.owner_scope),
 ) -> dict:
-    records, next_seq = jobs.list(status, limit, int(cursor) if cursor else None)
+    records, next_seq = jobs.list(status, limit, int(cursor) if cursor else None, owner=owner)
     return {
         "items": [job_view(r, config.max_attempts, full=False) for r in records],
         "next_cursor": None if next_seq is None else str(next_seq),
