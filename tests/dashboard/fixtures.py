@@ -6,10 +6,10 @@
 Each record is what ``GET /v1/generations/{id}`` returns for a job run end to end in this process:
 the API app (`app.api.main.create_app`, over Starlette's TestClient) validates the request and
 stores it in an embedded Redis, `worker.runner.run_job` runs it (`diffusion.generation.generate`,
-the quality block, the store's transitions) on a tiny model trained for two steps on synthetic
-images (``TINY_CONFIG`` of tests/diffusion/conftest.py, exported like a shipped model), and the API
-reads it back. `REQUESTS` lists the three jobs: a software job, a vcma-default chip job, and a chip
-job cancelled after its third step (the store's own cancel, requested when step 3 is recorded).
+the quality block, the store's transitions) on a tiny model (the U-Net of ``TINY_CONFIG`` in
+tests/diffusion/conftest.py, exported like a shipped model), and the API reads it back. `REQUESTS`
+lists the three jobs: a software job, a vcma-default chip job, and a chip job cancelled after its
+third step (the store's own cancel, requested when step 3 is recorded).
 
 tests/dashboard/test_fixtures.py regenerates them and fails when the committed records' structure
 (keys, value types, nesting) differs from what the code writes now, so that a telemetry change
@@ -27,7 +27,6 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "current"
@@ -66,15 +65,23 @@ def _environment(**values: str):
 
 
 def tiny_model(directory: Path) -> Path:
-    """A model directory as `spindiff export-model` writes it, of ``TINY_CONFIG`` trained for two steps."""
-    from diffusion.model.checkpoints import export_model
-    from diffusion.model.train import train
-    from tests.diffusion.conftest import TINY_CONFIG, write_dataset
+    """A model directory as `spindiff export-model` writes it: the ``TINY_CONFIG`` U-Net of
+    tests/diffusion/conftest.py at its seeded initialisation (untrained: the records' structure does not
+    depend on what the network learnt, and training would cost the test seconds)."""
+    import torch
 
-    write_dataset(directory / "data")
-    config = replace(TINY_CONFIG, total_steps=2, checkpoint_every=2, log_every=50)
-    train(config, directory / "data", directory / "run", progress=False)
-    return export_model(directory / "run", directory / "model")
+    from diffusion.model import checkpoints
+    from diffusion.model.unet import UNet
+    from tests.diffusion.conftest import TINY_CONFIG
+
+    run = directory / "run"
+    run.mkdir(parents=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(TINY_CONFIG.seed)
+        weights = UNet(TINY_CONFIG.unet).state_dict()
+    checkpoints.write_config(run, TINY_CONFIG.to_dict())
+    checkpoints.save_checkpoint(run, weights, weights, {"step": 0, "wall_seconds": 0.0})
+    return checkpoints.export_model(run, directory / "model")
 
 
 def make_records(workdir: Path) -> dict[str, dict]:
