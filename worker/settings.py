@@ -87,6 +87,8 @@ class Settings(BaseSettings):
         None, description="comma-separated admin API keys: valid keys that see and cancel every key's jobs"
     )
     rate_limit_per_minute: int = Field(120, ge=0, description="requests per minute per API key (0: unlimited)")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body the API reads (413 above)")
+    body_timeout_s: float = Field(30.0, gt=0.0, description="408 when a request body stalls this long between chunks")
     log_level: str = Field("info", description="log level of the API and the workers")
 
     @model_validator(mode="after")

@@ -80,7 +80,9 @@ async def _on_api_error(_: Request, exc: ApiError) -> JSONResponse:
 _CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
 
 
-async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc.__cause__, ApiError):  # FastAPI's 400 around an error raised while reading the body
+        return await _on_api_error(request, exc.__cause__)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 400 and message == "There was an error parsing the body":
         # FastAPI's answer to a body it cannot decode (not UTF-8): a validation error like any other bad JSON

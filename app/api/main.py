@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from app import dashboard
 from app.api import errors
+from app.api.limits import BodyLimits
 from app.api.rate_limit import RateLimiter
 from app.api.routes import catalog, events, generations, health, sweeps
 from worker.celery_app import make_celery
@@ -51,4 +52,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     for module in (generations, events, sweeps, catalog, health):
         app.include_router(module.router)
     dashboard.install(app)  # the dashboard at /
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     return app
