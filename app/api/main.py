@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from app import dashboard
 from app.api import errors
+from app.api.event_hub import EventHub
 from app.api.limits import BodyLimits
 from app.api.rate_limit import RateLimiter
 from app.api.routes import catalog, events, generations, health, sweeps
@@ -30,6 +31,10 @@ and their images fetched as PNG carrying the reproducibility record. Errors are
 /healthz, /readyz and /metrics needs `Authorization: Bearer KEY`."""
 
 
+#: connections of the async Redis pool (event streams' short reads); streams are not bounded by it
+ASYNC_REDIS_CONNECTIONS = 32
+
+
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
     """The app for ``settings`` (default: the environment's); ``clock`` is the rate limiter's wall clock."""
     settings = settings or get_settings()
@@ -37,15 +42,25 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        await app.state.events.close()
         await app.state.aredis.aclose()
 
     app = FastAPI(title="spindiff", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = JobStore.from_url(settings.redis, settings.retention_s)
-    # socket_timeout above the SSE route's blocking XREAD (events.BLOCK_MS)
-    app.state.aredis = aredis.Redis.from_url(
-        settings.redis, health_check_interval=30, socket_timeout=60, socket_connect_timeout=5
+    # Async Redis for the event streams: short calls only (the one blocking XREAD is the hub's own
+    # connection), from a pool that makes a burst wait for a free connection instead of failing.
+    app.state.aredis = aredis.Redis(
+        connection_pool=aredis.BlockingConnectionPool.from_url(
+            settings.redis,
+            max_connections=ASYNC_REDIS_CONNECTIONS,
+            timeout=10,
+            health_check_interval=30,
+            socket_timeout=30,
+            socket_connect_timeout=5,
+        )
     )
+    app.state.events = EventHub(settings.redis, app.state.aredis)
     app.state.celery = make_celery(settings)
     app.state.rate_limiter = RateLimiter(app.state.store.r, settings.rate_limit_per_minute, clock)
     errors.install(app)

@@ -248,7 +248,7 @@ async def jobs_stream(
     """A ``jobs`` event with the newest ``limit`` jobs, status counts and live workers whenever any
     of it changes: woken by the events of the queued and running jobs, and re-read every second
     for new jobs."""
-    aredis = request.app.state.aredis
+    hub = request.app.state.events
 
     async def stream():
         last, positions = None, {}
@@ -261,9 +261,7 @@ async def jobs_stream(
             if not positions:
                 await asyncio.sleep(WAKE_MS / 1000)
                 continue
-            answer = await aredis.xread(
-                {JobStore.events_key(k): v for k, v in positions.items()}, block=WAKE_MS, count=100
-            )
+            answer = await hub.read({JobStore.events_key(k): v for k, v in positions.items()}, WAKE_MS / 1000)
             for key, entries in answer or []:
                 job_id = (key.decode() if isinstance(key, bytes) else key).split(":")[2]
                 last_id = entries[-1][0]

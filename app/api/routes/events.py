@@ -45,7 +45,7 @@ async def job_events(
             f"Last-Event-ID must be an event id such as 1732800000000-0, got {last_event_id!r}",
             "Last-Event-ID",
         )
-    aredis = request.app.state.aredis
+    aredis, hub = request.app.state.aredis, request.app.state.events
     key = JobStore.events_key(job["id"])
     cursor = last_event_id or "0-0"
     if last_event_id and job["status"] in TERMINAL and not await aredis.xread({key: cursor}, count=1):
@@ -54,7 +54,7 @@ async def job_events(
     async def stream():
         position = cursor
         while True:
-            answer = await aredis.xread({key: position}, block=BLOCK_MS, count=100)
+            answer = await hub.read({key: position}, BLOCK_MS / 1000)
             if not answer:
                 if not await aredis.exists(JobStore.job_key(job["id"])):
                     return  # removed by retention while watched
