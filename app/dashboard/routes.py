@@ -1,10 +1,10 @@
-"""The dashboard's routes: three pages, two HTML fragments, a dry-run validation and the jobs stream.
+"""The dashboard's routes: five pages, three HTML fragments, a dry-run validation and the jobs stream.
 
-Pages (``/``, ``/jobs/{id}``, ``/compare``) are shells without data, so a browser can open them
-without an API key; their scripts fetch everything else with the key from sessionStorage in an
-``Authorization`` header (an ``<img src>`` or an ``EventSource`` could not send it). The fragments
-are server-rendered HTML with SVG charts, made from the job records alone: this process never
-loads torch or numba.
+Pages (``/``, ``/jobs/{id}``, ``/compare``, ``/sweeps``, ``/sweeps/{id}``) are shells without data, so
+a browser can open them without an API key; their scripts fetch everything else with the key from
+sessionStorage in an ``Authorization`` header (an ``<img src>`` or an ``EventSource`` could not send
+it). The fragments are server-rendered HTML with SVG charts, made from the job (and sweep) records
+alone: this process never loads torch or numba.
 """
 
 from __future__ import annotations
@@ -25,14 +25,18 @@ from starlette.templating import Jinja2Templates
 from app.api import deps
 from app.api.errors import ApiError
 from app.api.routes.generations import ERRORS, _resolve_hardware
+from app.api.routes.sweeps import _SWEEP_ID
 from app.api.schemas import GenerationCreate
+from app.api.sweep_schemas import MAX_POINTS, MAX_SWEEP_IMAGES, SweepCreate
 from app.api.views import job_view
-from app.dashboard import figures, telemetry, uncertainty
+from app.dashboard import figures, sweeps, telemetry, uncertainty
 from app.dashboard.charts import plain, si
 from diffusion.generation.sampler_names import SAMPLERS
 from worker import models, registry
 from worker.settings import Settings
 from worker.store import JobStore
+from worker.sweep_results import summary as sweep_summary
+from worker.sweep_store import SweepStore
 
 HERE = Path(__file__).resolve().parent
 JOB_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -68,14 +72,15 @@ def _page(request: Request, name: str, context: dict) -> HTMLResponse:
 
 
 @functools.cache
-def form_fields() -> dict:
-    """Defaults, bounds and help of the request fields, from the API's own schema.
+def form_fields(schema: type[GenerationCreate] | type[SweepCreate] = GenerationCreate) -> dict:
+    """Defaults, bounds and help of the request fields, from the API's own schema (of a generation,
+    or of a sweep for the sweep form).
 
     The sampler menu's options are the schema's enum, each with what the sampler registry
     (`diffusion.generation.sampler_names`) says of it: its description and whether it takes η (the
     form enables the η field for those alone).
     """
-    properties = GenerationCreate.model_json_schema()["properties"]
+    properties = schema.model_json_schema()["properties"]
     fields = {}
     for name in ("num_images", "steps", "eta", "seed", "chip_seed"):
         spec = dict(properties[name])
@@ -107,6 +112,22 @@ def job_page(request: Request, job_id: str = PathParam(..., pattern=JOB_ID)) -> 
 @pages.get("/compare", response_class=HTMLResponse)
 def compare_page(request: Request, ids: str = Query("", max_length=400)) -> HTMLResponse:
     return _page(request, "compare.html", {"page": "compare", "ids": ",".join(_ids(ids, required=False))})
+
+
+@pages.get("/sweeps", response_class=HTMLResponse)
+def sweeps_page(request: Request) -> HTMLResponse:
+    context = {
+        "page": "sweeps",
+        "fields": form_fields(SweepCreate),
+        "limits": {"points": MAX_POINTS, "images": MAX_SWEEP_IMAGES},
+        "parameter_types": sweeps.parameter_types(),
+    }
+    return _page(request, "sweeps.html", context)
+
+
+@pages.get("/sweeps/{sweep_id}", response_class=HTMLResponse)
+def sweep_page(request: Request, sweep_id: str = PathParam(..., pattern=_SWEEP_ID)) -> HTMLResponse:
+    return _page(request, "sweep.html", {"page": "sweep", "sweep_id": sweep_id})
 
 
 def _ids(text: str, required: bool = True) -> list[str]:
@@ -185,6 +206,31 @@ def compare_report(
         request,
         "_compare_report.html",
         {"columns": columns, "figures": charts, "quality_rows": quality_rows},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@data.get(
+    "/sweeps/{sweep_id}/report",
+    response_class=HTMLResponse,
+    summary="A sweep as HTML: status, the FID/energy scatter with its Pareto front (SVG), the points (the sweep page's body)",
+    responses=ERRORS,
+)
+def sweep_report(
+    request: Request,
+    sweep_id: str = PathParam(..., pattern=_SWEEP_ID),
+    jobs: JobStore = Depends(deps.store),
+    owner: str | None = Depends(deps.owner_scope),
+) -> HTMLResponse:
+    store = SweepStore(jobs)
+    sweep = store.get(sweep_id)
+    # another key's sweep is 404, as an unknown id is (a record stored before sweeps had owners: everyone's)
+    if sweep is None or ("owner" in sweep and not deps.visible(sweep, owner)):
+        raise ApiError(404, "sweep_not_found", f"no sweep {sweep_id!r} (unknown id, or removed after retention)", "id")
+    return templates.TemplateResponse(
+        request,
+        "_sweep_report.html",
+        sweeps.report_context(sweep_summary(sweep, store.point_jobs(sweep))),
         headers={"Cache-Control": "no-store"},
     )
 

@@ -21,8 +21,8 @@ from markupsafe import Markup
 
 from app.dashboard.charts import _nice_step, si
 
-WIDTH = 480
-HEIGHT = 300
+WIDTH = 420
+HEIGHT = 280
 LEFT, RIGHT, TOP, BOTTOM = 52.0, 14.0, 10.0, 44.0
 RADIUS = 5.5
 MAX_LABELS = 24  # more points than this: no index labels beside the dots (they would overlap)

@@ -11,8 +11,9 @@ batch FID set per point, so that the four points spread out and the Pareto front
 | 2 | 8 | 1e-9 | 1.60 | 505.0 | no (point 1 beats it on both) |
 | 3 | 8 | 4e-9 | 2.10 | the record's own | yes (best FID) |
 
-`seed_sweep` stores it through the stores' own methods (`JobStore.create`, `begin`, `finish`,
-`SweepStore.create`): nothing is sent to Celery, so the service's worker never sees these jobs.
+`seed_sweep` stores it through the stores' own methods (`JobStore.create`, `begin`, `progress`,
+`finish`, `SweepStore.create`): nothing is sent to Celery, so the service's worker never sees these
+jobs, and a test can move each point on itself (`start_point`, `progress_point`, `finish_point`).
 `summary_of` builds the API's view of the same sweep in memory, for tests without Redis.
 """
 
@@ -86,37 +87,63 @@ def _point_request(sweep: dict, model: dict, point, sweep_id: str) -> dict:
     return request
 
 
-def seed_sweep(store: JobStore, model: dict) -> dict:
-    """Store the finished sweep and its four succeeded point jobs; returns the sweep record (`SweepStore.get`)."""
-    base = record()
-    sweep = body(base["request"]["num_images"])
+WORKER = {"host": "sweep-test", "pid": 0}
+
+
+def seed_sweep(store: JobStore, model: dict, owner: str = "", finish: bool = True) -> dict:
+    """Store the sweep and its four point jobs, ``owner``'s (an API key id, as `app.api.deps.key_id`
+    names it; "" without keys), each run to success unless ``finish`` is false (then they stay
+    queued: `start_point`, `progress_point` and `finish_point` move them on); returns the sweep
+    record (`SweepStore.get`)."""
+    sweep = body(record()["request"]["num_images"])
     sweep_id = uuid.uuid4().hex
     stored = []
-    for point, scale, fid in zip(plan("vcma-default", None, None, AXES, None), ENERGY_SCALE, FIDS):
+    for point in plan("vcma-default", None, None, AXES, None):
         job_id = uuid.uuid4().hex
         request = _point_request(sweep, model, point, sweep_id)
         body_hash = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        assert (
-            store.create(job_id, request, profile_label="vcma-default+sweep", body_hash=body_hash).outcome == "created"
-        )
-        outcome, attempt = store.begin(job_id, 3, {"host": "sweep-test", "pid": 0})
-        assert outcome == "started", (outcome, attempt)
-        reproducibility = {**base["reproducibility"], "job_id": job_id, "hardware": request["hardware"]}
-        reproducibility["profile_hash"] = point.profile_hash
-        fields = {
-            "telemetry": point_telemetry(base, scale, fid),
-            "reproducibility": reproducibility,
-            "progress": {"step": 3, "total": 3, "eta_s": 0.0},
-        }
-        done = store.finish(job_id, int(attempt), "succeeded", fields, {"status": "succeeded", "images": 0})
-        assert done == "ok", done
+        created = store.create(job_id, request, profile_label="vcma-default+sweep", body_hash=body_hash, owner=owner)
+        assert created.outcome == "created", created
         stored.append(
             {"index": point.index, "values": point.values, "profile_hash": point.profile_hash, "job_id": job_id}
         )
     accepted = {**sweep, "model": model["id"], "model_sha256": model["sha256"]}
     sweeps = SweepStore(store)
-    sweeps.create(sweep_id, accepted, stored)
-    return sweeps.get(sweep_id)
+    sweeps.create(sweep_id, accepted, stored, owner=owner)
+    created = sweeps.get(sweep_id)
+    if finish:
+        for k in range(len(stored)):
+            finish_point(store, created, k, start_point(store, created, k))
+    return created
+
+
+def start_point(store: JobStore, sweep: dict, k: int) -> int:
+    """Point ``k``'s job taken as a worker takes it (`JobStore.begin`); returns the attempt."""
+    outcome, attempt = store.begin(sweep["points"][k]["job_id"], 3, WORKER)
+    assert outcome == "started", (outcome, attempt)
+    return int(attempt)
+
+
+def progress_point(store: JobStore, sweep: dict, k: int, attempt: int, step: int, total: int = 3) -> None:
+    """A progress record and event of point ``k``'s job, as `worker.progress.ProgressReporter` writes them."""
+    progress = {"step": step, "total": total, "elapsed_s": 0.1 * step, "eta_s": None}
+    assert store.progress(sweep["points"][k]["job_id"], attempt, progress, dict(progress)) != "stale"
+
+
+def finish_point(store: JobStore, sweep: dict, k: int, attempt: int) -> None:
+    """Point ``k``'s job succeeded with the fixture's telemetry, scaled for this point (the table above)."""
+    base = record()
+    point = sweep["points"][k]
+    job = store.get(point["job_id"])
+    reproducibility = {**base["reproducibility"], "job_id": point["job_id"], "hardware": job["request"]["hardware"]}
+    reproducibility["profile_hash"] = point["profile_hash"]
+    fields = {
+        "telemetry": point_telemetry(base, ENERGY_SCALE[k], FIDS[k]),
+        "reproducibility": reproducibility,
+        "progress": {"step": 3, "total": 3, "eta_s": 0.0},
+    }
+    done = store.finish(point["job_id"], attempt, "succeeded", fields, {"status": "succeeded", "images": 0})
+    assert done == "ok", done
 
 
 def summary_of(statuses: tuple[str, ...] = ("succeeded",) * 4) -> dict:

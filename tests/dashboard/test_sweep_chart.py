@@ -11,11 +11,22 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from app.dashboard import sweeps
-from app.dashboard.sweep_chart import HEIGHT, LEFT, RIGHT, TOP, WIDTH, LinearAxis, LogAxis, ScatterPoint, scatter
+from app.dashboard.sweep_chart import (
+    BOTTOM,
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    TOP,
+    WIDTH,
+    LinearAxis,
+    LogAxis,
+    ScatterPoint,
+    scatter,
+)
 from tests.dashboard.sweep_data import FRONT, summary_of
 
 SVG = "{http://www.w3.org/2000/svg}"
-BOTTOM_Y = HEIGHT - 44.0
+BOTTOM_Y = HEIGHT - BOTTOM
 
 
 def _dots(svg: str) -> dict[int, dict]:

@@ -50,6 +50,23 @@ function setUpKeyButton() {
   $("#key-dialog").addEventListener("cancel", (event) => event.preventDefault()); // Esc would leave requests hanging
 }
 
+// JSON with exact big integers: seeds reach 2^63, beyond a JS number's exact range, so a seed
+// typed as digits travels as those digits.
+const BIG = "\u0000big:";
+export function bodyJson(body) {
+  return JSON.stringify(body, (_, value) => (typeof value === "bigint" ? `${BIG}${value}` : value))
+    .replace(/"\\u0000big:(-?\d+)"/g, "$1");
+}
+
+// A typed value as the API should see it: digits → integer, a number → number, else the text
+// itself (the API answers 422 naming the field, which is the check we want).
+export function typed(text, { integer = false } = {}) {
+  const trimmed = text.trim();
+  if (/^-?\d+$/.test(trimmed)) return Math.abs(Number(trimmed)) > Number.MAX_SAFE_INTEGER ? BigInt(trimmed) : Number(trimmed);
+  if (!integer && trimmed !== "" && Number.isFinite(Number(trimmed))) return Number(trimmed);
+  return trimmed;
+}
+
 export class ApiError extends Error {
   constructor(status, error) {
     super(error?.message || `HTTP ${status}`);

@@ -1,6 +1,6 @@
 // The jobs page: the submit form (profile parameters as overrides, checked by the server before
 // anything is queued) and the live jobs table fed by /dashboard/jobs/stream.
-import { $, $$, ApiError, ago, api, getJson, jsonOf, progressText, showError, start, streamEvents } from "./common.js";
+import { $, $$, ApiError, ago, api, bodyJson, getJson, jsonOf, progressText, showError, start, streamEvents, typed } from "./common.js";
 
 const profiles = new Map(); // name → {profile, description, hash} from GET /v1/profiles/{name}
 const selected = new Set(); // job ids ticked for comparison
@@ -8,23 +8,6 @@ const OPEN_SECTIONS = ["crossbar", "rng"]; // the parameter groups shown unfolde
 const succeeded = new Set();
 
 // ---- the form ---------------------------------------------------------------------------------
-
-// JSON with exact big integers: seeds reach 2^63, beyond a JS number's exact range, so a seed
-// typed as digits travels as those digits.
-const BIG = "\u0000big:";
-function bodyJson(body) {
-  return JSON.stringify(body, (_, value) => (typeof value === "bigint" ? `${BIG}${value}` : value))
-    .replace(/"\\u0000big:(-?\d+)"/g, "$1");
-}
-
-// A typed value as the API should see it: digits → integer, a number → number, else the text
-// itself (the API answers 422 naming the field, which is the check we want).
-function typed(text, { integer = false } = {}) {
-  const trimmed = text.trim();
-  if (/^-?\d+$/.test(trimmed)) return Math.abs(Number(trimmed)) > Number.MAX_SAFE_INTEGER ? BigInt(trimmed) : Number(trimmed);
-  if (!integer && trimmed !== "" && Number.isFinite(Number(trimmed))) return Number(trimmed);
-  return trimmed;
-}
 
 function overrides() {
   const found = {};
