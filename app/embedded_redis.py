@@ -7,10 +7,12 @@ protected mode. Data lives in ``data_dir``; the port is a free one unless given.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 
 def free_port() -> int:
@@ -28,15 +30,25 @@ def redis_server_binary() -> str:
 class EmbeddedRedis:
     """``with EmbeddedRedis(dir) as r: r.url`` — starts on enter, shuts down (AOF flushed) on exit."""
 
-    def __init__(self, data_dir: str | Path, port: int | None = None, appendonly: bool = True):
+    def __init__(
+        self, data_dir: str | Path, port: int | None = None, appendonly: bool = True, password: str | None = None
+    ):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.password = password
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The URL clients connect with (the password in it when there is one)."""
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def display_url(self) -> str:
+        """`url` with the password masked, for logs."""
+        return f"redis://{':***@' if self.password else ''}127.0.0.1:{self.port}/0"
 
     def config(self) -> str:
         return (
@@ -52,6 +64,7 @@ class EmbeddedRedis:
                     'save ""',
                     "daemonize no",
                     f"logfile {self.data_dir / 'redis.log'}",
+                    *([f"requirepass {self.password}"] if self.password else []),
                 ]
             )
             + "\n"
@@ -60,17 +73,23 @@ class EmbeddedRedis:
     def start(self, timeout_s: float = 20.0) -> EmbeddedRedis:
         import redis
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # private to this user: the config holds the password, the append-only file every job
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
         conf = self.data_dir / "redis.conf"
+        conf.touch(mode=0o600)
+        conf.chmod(0o600)
         conf.write_text(self.config())
-        # its own session: a Ctrl-C in the terminal reaches `spindiff serve`, which stops Redis last
+        # its own session: a Ctrl-C in the terminal reaches `spindiff serve`, which stops Redis last;
+        # umask 077: the files Redis writes (AOF, log) are the user's only
         self.proc = subprocess.Popen(
             [redis_server_binary(), str(conf)],
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: os.umask(0o077),
         )
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout_s
         while True:
             try:

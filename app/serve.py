@@ -9,6 +9,7 @@ one that puts a running job back on the queue, then SIGKILL), then Redis (AOF fl
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -61,10 +62,11 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
     env = dict(os.environ)
     redis_server = None
     if not settings.redis_url:
-        redis_server = EmbeddedRedis(settings.data_dir / "redis").start()
+        # a fresh password each start: only this process and the children it hands the URL to get in
+        redis_server = EmbeddedRedis(settings.data_dir / "redis", password=secrets.token_urlsafe(24)).start()
         env["REDIS_URL"] = redis_server.url
         settings = Settings(redis_url=redis_server.url)
-        _say(f"Redis {redis_server.url} (append-only file in {redis_server.data_dir})")
+        _say(f"Redis {redis_server.display_url} (password-protected; append-only file in {redis_server.data_dir})")
     else:
         _say("using the Redis at REDIS_URL")
     worker = start_worker(env, concurrency)

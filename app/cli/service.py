@@ -11,6 +11,11 @@ import sys
 
 def cmd_serve(args) -> int:
     from app.serve import serve
+    from worker.settings import get_settings
+
+    warning = open_without_keys_warning(args.host, get_settings().api_key_list)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
 
     return serve(args.host, args.port, concurrency=args.concurrency, grace_s=args.grace)
 
@@ -30,11 +35,24 @@ def add_serve(sub) -> None:
     p.set_defaults(func=cmd_serve)
 
 
+def open_without_keys_warning(host: str, keys: list[str]) -> str | None:
+    """The warning to print when the API listens beyond this machine with no API keys, else None."""
+    if keys or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (
+        f"warning: the API listens on {host} with no API keys: anyone who can reach it can queue jobs and read "
+        "every result. Set SPINDIFF_API_KEYS (and SPINDIFF_ADMIN_API_KEYS), or listen on 127.0.0.1."
+    )
+
+
 def cmd_api(args) -> int:
     import uvicorn
 
     from worker.settings import get_settings
 
+    warning = open_without_keys_warning(args.host, get_settings().api_key_list)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     uvicorn.run(
         "app.api.main:create_app",
         factory=True,

@@ -1,4 +1,4 @@
-"""Optional API keys: every route but health and metrics needs one; per-key rate limit.
+"""Optional API keys: every route but /healthz and /readyz needs one; per-key rate limit.
 
 In process (``make_api``, tests/service/conftest.py): keys and limits are the API's own business; the
 rate limiter runs on a clock the test steps (the limiter itself: tests/service/test_rate_limit.py)."""
@@ -10,9 +10,11 @@ from tests.service.helpers import TINY, Clock
 
 def test_keys_are_required_when_configured(make_api):
     client = make_api(api_keys="alpha-key, beta-key", rate_limit_per_minute=1000).client
-    for path in ("/healthz", "/metrics"):
-        assert client.get(path).status_code == 200
-    assert client.get("/readyz").status_code == 503  # open, but no worker here
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "hosts" not in ready.json()["checks"]["workers"]  # open, names no host
+    assert client.get("/metrics").status_code == 401  # Prometheus sends a key as its bearer token
+    assert client.get("/metrics", headers={"Authorization": "Bearer alpha-key"}).status_code == 200
     for method, path in [
         ("GET", "/v1/profiles"),
         ("GET", "/v1/models"),
@@ -48,6 +50,6 @@ def test_rate_limit_per_key(make_api):
     assert limited.headers["Retry-After"] == "31" and limited.json()["error"]["code"] == "rate_limited"
     assert client.get("/v1/models", headers={"X-API-Key": "beta-key"}).status_code == 200  # per key
     assert client.get("/v1/models", headers={"X-API-Key": "nobody"}).status_code == 401  # the key is checked first
-    assert client.get("/healthz").status_code == 200 and client.get("/metrics").status_code == 200  # never limited
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 503  # never limited
     clock.now += 31  # the next window
     assert client.get("/v1/models", headers=alpha).status_code == 200

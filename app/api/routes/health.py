@@ -1,6 +1,8 @@
 """/healthz (the process is up), /readyz (Redis reachable, a worker alive), /metrics (Prometheus).
 
-None of them needs an API key: load balancers, compose healthchecks and Prometheus call them.
+/healthz and /readyz need no API key (load balancers and compose healthchecks call them; with keys
+set /readyz names no host); /metrics needs one when keys are set (Prometheus sends it as a bearer
+token: ``authorization: {credentials: KEY}`` in the scrape config).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def healthz() -> dict:
 
 
 @router.get("/readyz", summary="Ready to take jobs: Redis reachable and at least one worker alive")
-def readyz(jobs: JobStore = Depends(deps.store)) -> JSONResponse:
+def readyz(jobs: JobStore = Depends(deps.store), config: Settings = Depends(deps.settings)) -> JSONResponse:
+    """Public (load balancers call it); with API keys set it names no internal host."""
     checks: dict = {}
     try:
         jobs.r.ping()
@@ -33,8 +36,9 @@ def readyz(jobs: JobStore = Depends(deps.store)) -> JSONResponse:
             "ok": bool(workers),
             "alive": len(workers),
             "processes": sum(int(w.get("concurrency") or 0) for w in workers),
-            "hosts": sorted(w["hostname"] for w in workers),
         }
+        if not config.api_key_list:
+            checks["workers"]["hosts"] = sorted(w["hostname"] for w in workers)
         if not workers:
             checks["workers"]["message"] = "no worker is alive: start one with `spindiff worker`"
     except Exception as error:  # noqa: BLE001 - any Redis failure means not ready
@@ -46,6 +50,10 @@ def readyz(jobs: JobStore = Depends(deps.store)) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(jobs: JobStore = Depends(deps.store), config: Settings = Depends(deps.settings)) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (needs a key when API keys are set)", response_class=Response)
+def metrics(
+    jobs: JobStore = Depends(deps.store),
+    config: Settings = Depends(deps.settings),
+    _caller: str | None = Depends(deps.api_key),
+) -> Response:
     return Response(render(jobs, config.queue), media_type="text/plain; version=0.0.4; charset=utf-8")
