@@ -9,11 +9,14 @@ emulation mode (``crossbar.emulation``).
 
 Every point's profile is built here (`device.profiles.resolve`, numba-free) before anything is
 queued; a value that fails is reported with its axis, its position and the profile's own message.
-Imports no torch.
+`point_request` is the stored request of a point's job, shared by ``POST /v1/sweeps``
+(app/api/routes/sweeps.py) and ``spindiff sweep`` (app/cli/sweep.py) through `SweepStore.submit`
+(worker/sweep_store.py). Imports no torch.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from dataclasses import dataclass
@@ -41,6 +44,30 @@ class Point:
     values: dict
     overrides: dict
     profile_hash: str
+
+
+#: fields of a sweep's body that describe the sweep, not the generation each point runs
+SWEEP_FIELDS = ("profile", "overrides", "emulation", "axes", "points")
+
+
+def point_request(body: dict, model: dict, overrides: dict, profile_hash: str, seed: int, sweep: dict) -> dict:
+    """The stored request of one point's generation job (the shape ``/v1/generations`` stores).
+
+    ``body`` is the sweep's body as JSON (the fields of ``SweepCreate``, app/api/sweep_schemas.py),
+    ``model`` the resolved model (``id``, ``sha256``; `worker.models.resolve`), ``overrides`` and
+    ``profile_hash`` the point's (`Point`), ``sweep`` ``{"id": sweep id, "point": index}``.
+    """
+    request = {key: copy.deepcopy(value) for key, value in body.items() if key not in SWEEP_FIELDS}
+    request.update(
+        model=model["id"],
+        model_sha256=model["sha256"],
+        seed=seed,
+        paired=False,
+        preview=False,
+        hardware={"profile": body["profile"], "overrides": overrides, "profile_hash": profile_hash},
+        sweep=sweep,
+    )
+    return request
 
 
 def nested(values: dict) -> dict:

@@ -7,6 +7,7 @@ module                 commands
 `app.cli.bench`        ``bench rng``, ``bench crossbar``, ``bench sampling``
 `app.cli.train`        ``train``, ``export-model``
 `app.cli.generate`     ``generate``, ``eval``, ``telemetry``
+`app.cli.sweep`        ``sweep``
 `app.cli.service`      ``serve``, ``api``, ``worker``
 `app.cli.output`       shared: JSON on stdout, ``spindiff: error: …`` and exit code 2
 =====================  =====================================================================
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import bench, emulator, generate, service, train
+from app.cli import bench, emulator, generate, service, sweep, train
 from app.cli.output import run_command
 
 #: Each adds one subcommand (parser, options, ``func``) to the subparsers; in ``--help`` order.
@@ -35,6 +36,7 @@ ADD_PARSERS = (
     generate.add_telemetry,
     generate.add_generate,
     generate.add_eval,
+    sweep.add_sweep,
     service.add_serve,
     service.add_api,
     service.add_worker,

@@ -1,6 +1,7 @@
 """Tests of app/cli/__init__.py and app/cli/output.py: one parser with every command, and what they share.
 
-The commands themselves: tests/app/test_cli_emulator.py, test_cli_bench.py, test_cli_generate.py;
+The commands themselves: tests/app/test_cli_emulator.py, test_cli_bench.py, test_cli_generate.py,
+test_cli_sweep.py;
 ``train`` and ``export-model`` in tests/diffusion/model/test_train.py and test_hardware_aware.py; the
 service commands in tests/service/.
 """
@@ -27,12 +28,13 @@ COMMANDS = [
     "telemetry",
     "generate",
     "eval",
+    "sweep",
     "serve",
     "api",
     "worker",
     "physics-check",
 ]
-GROUPS = ["bench", "emulator", "generate", "output", "service", "train"]
+GROUPS = ["bench", "emulator", "generate", "output", "service", "sweep", "train"]
 
 
 def subcommands():

@@ -42,6 +42,47 @@ def test_explicit_points_are_taken_as_listed():
     assert [p.overrides for p in points] == [{"crossbar": {"adc_bits": 6}}, {"crossbar": {"read_noise": 0.005}}]
 
 
+def test_a_points_job_request_is_the_generation_shape_without_the_sweep_fields():
+    # the one builder of point jobs, shared by POST /v1/sweeps and `spindiff sweep` (through SweepStore.submit)
+    body = {
+        "model": "default",
+        "profile": "vcma-default",
+        "overrides": {"rng": {"dac_bits": 8}},
+        "emulation": "statistical",
+        "axes": {"crossbar.adc_bits": [6, 8]},
+        "points": None,
+        "num_images": 4,
+        "sampler": "ddpm",
+        "steps": 2,
+        "eta": 0.0,
+        "seed": None,
+        "chip_seed": 0,
+        "noise": "torch",
+        "quality": {"enabled": True},
+    }
+    (point, _) = sweep_plan.plan("vcma-default", body["overrides"], "statistical", body["axes"], None)
+    model = {"id": "default", "sha256": "ab" * 32}
+    request = sweep_plan.point_request(body, model, point.overrides, point.profile_hash, 7, {"id": "s", "point": 0})
+    assert request == {
+        "model": "default",
+        "num_images": 4,
+        "sampler": "ddpm",
+        "steps": 2,
+        "eta": 0.0,
+        "seed": 7,
+        "chip_seed": 0,
+        "noise": "torch",
+        "quality": {"enabled": True},
+        "model_sha256": "ab" * 32,
+        "paired": False,
+        "preview": False,
+        "hardware": {"profile": "vcma-default", "overrides": point.overrides, "profile_hash": point.profile_hash},
+        "sweep": {"id": "s", "point": 0},
+    }
+    request["quality"]["enabled"] = False
+    assert body["quality"] == {"enabled": True}  # the body is not shared with the job requests
+
+
 @pytest.mark.parametrize(
     ("axes", "points", "field", "message"),
     [

@@ -39,9 +39,9 @@ def _sweeps(request: Request) -> SweepStore:
     return SweepStore(request.app.state.store)
 
 
-def _sweep_or_404(sweep_id: str, sweeps: SweepStore) -> dict:
+def _sweep_or_404(sweep_id: str, sweeps: SweepStore, owner: str | None) -> dict:
     sweep = sweeps.get(sweep_id)
-    if sweep is None:
+    if sweep is None or not deps.visible(sweep, owner):
         raise ApiError(404, "sweep_not_found", f"no sweep {sweep_id!r} (unknown id, or removed after retention)", "id")
     return sweep
 
@@ -60,6 +60,7 @@ def create_sweep(
     config: Settings = Depends(deps.settings),
     jobs: JobStore = Depends(deps.store),
     celery=Depends(deps.celery),
+    caller: str | None = Depends(deps.api_key),
 ) -> dict:
     model = models.resolve(config, body.model)
     if model is None:
@@ -89,7 +90,7 @@ def create_sweep(
         )
     seed = body.seed if body.seed is not None else secrets.randbits(63)
     sweeps = _sweeps(request)
-    sweep = sweeps.submit(body.model_dump(mode="json"), model, points, seed)
+    sweep = sweeps.submit(body.model_dump(mode="json"), model, points, seed, owner=caller or "")
     stored = sweep["points"]
     signatures = [
         celery.signature(GENERATE, args=[p["job_id"]], options={"task_id": p["job_id"], "queue": config.queue})
@@ -108,9 +109,11 @@ def create_sweep(
 
 
 @router.get("", response_model=SweepList, responses=ERRORS, summary="List sweeps, newest first")
-def list_sweeps(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
+def list_sweeps(
+    request: Request, limit: int = Query(20, ge=1, le=100), owner: str | None = Depends(deps.owner_scope)
+) -> dict:
     sweeps = _sweeps(request)
-    return {"items": [summary(s, sweeps.point_jobs(s)) for s in sweeps.list(limit)]}
+    return {"items": [summary(s, sweeps.point_jobs(s)) for s in sweeps.list(limit, owner=owner)]}
 
 
 @router.get(
@@ -119,9 +122,11 @@ def list_sweeps(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
     responses={200: {"content": {"text/csv": {}}}, **ERRORS},
     summary="The sweep's points as CSV: parameters, status, job, FID/KID, energy by component, area, latency",
 )
-def get_sweep_csv(request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID)) -> Response:
+def get_sweep_csv(
+    request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID), owner: str | None = Depends(deps.owner_scope)
+) -> Response:
     sweeps = _sweeps(request)
-    sweep = _sweep_or_404(sweep_id, sweeps)
+    sweep = _sweep_or_404(sweep_id, sweeps, owner)
     return Response(
         to_csv(summary(sweep, sweeps.point_jobs(sweep))),
         media_type="text/csv",
@@ -130,9 +135,11 @@ def get_sweep_csv(request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID)
 
 
 @router.get("/{sweep_id}", response_model=Sweep, responses=ERRORS, summary="One sweep: status, points, Pareto front")
-def get_sweep(request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID)) -> dict:
+def get_sweep(
+    request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID), owner: str | None = Depends(deps.owner_scope)
+) -> dict:
     sweeps = _sweeps(request)
-    sweep = _sweep_or_404(sweep_id, sweeps)
+    sweep = _sweep_or_404(sweep_id, sweeps, owner)
     return summary(sweep, sweeps.point_jobs(sweep))
 
 
@@ -147,9 +154,10 @@ def cancel_sweep(
     sweep_id: str = Path(..., pattern=_SWEEP_ID),
     jobs: JobStore = Depends(deps.store),
     celery=Depends(deps.celery),
+    owner: str | None = Depends(deps.owner_scope),
 ) -> dict:
     sweeps = _sweeps(request)
-    sweep = _sweep_or_404(sweep_id, sweeps)
+    sweep = _sweep_or_404(sweep_id, sweeps, owner)
     sweeps.request_cancel(sweep_id)
     for point in sweep["points"]:
         outcome, _ = jobs.cancel(point["job_id"])
@@ -168,13 +176,15 @@ def cancel_sweep(
     responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
     summary="Every point's progress as Server-Sent Events, then one 'sweep' event with the final status",
 )
-async def sweep_events(request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID)):
+async def sweep_events(
+    request: Request, sweep_id: str = Path(..., pattern=_SWEEP_ID), owner: str | None = Depends(deps.owner_scope)
+):
     """Each point job's events (``queued``, ``running``, ``progress``, ``succeeded``, …) with ``point``
     and ``job_id`` added to their data, interleaved as they happen; after the last point ends, a
     ``sweep`` event carries the sweep's status and counts. A reconnect replays from the start."""
     sweeps = _sweeps(request)
-    sweep = _sweep_or_404(sweep_id, sweeps)
-    aredis = request.app.state.aredis
+    sweep = _sweep_or_404(sweep_id, sweeps, owner)
+    aredis, hub = request.app.state.aredis, request.app.state.events
     index = {JobStore.events_key(p["job_id"]): p for p in sweep["points"]}
     cursors = {key: "0-0" for key in index}
     alive = sweeps.point_jobs(sweep)
@@ -182,7 +192,7 @@ async def sweep_events(request: Request, sweep_id: str = Path(..., pattern=_SWEE
 
     async def stream():
         while open_points:
-            answer = await aredis.xread({k: cursors[k] for k in open_points}, block=BLOCK_MS, count=100)
+            answer = await hub.read({k: cursors[k] for k in open_points}, BLOCK_MS / 1000)
             if not answer:
                 if not await aredis.exists(SweepStore.key(sweep_id)):
                     return
