@@ -10,6 +10,14 @@ from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS, s
 from worker.telemetry import Reproducibility, Telemetry  # pure pydantic: no torch in the API process
 
 SOFTWARE = "software"
+
+
+def integral(value):
+    """A JSON number with no fractional part (``37.0``) is an integer in JSON Schema: take it as one.
+    The models are strict otherwise, so a string or a boolean is still refused where an integer is declared."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 # Overrides are small JSON objects: {section: {key: scalar}} (validated against the profile by device.profiles).
@@ -108,6 +116,8 @@ class GenerationCreate(BaseModel):
     )
     quality: QualityOptions = Field(default_factory=QualityOptions)
     preview: bool = Field(False, description="progress events carry a PNG grid of the current estimate (base64)")
+
+    _integers = field_validator("num_images", "steps", "seed", "chip_seed", mode="before")(integral)
 
     @field_validator("hardware")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.api.schemas import Overrides, QualityOptions, SamplerName, Status
+from app.api.schemas import Overrides, QualityOptions, SamplerName, Status, integral
 from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS, unused_parameter
 from worker.sweep_plan import MAX_POINTS
 
@@ -74,6 +74,8 @@ class SweepCreate(BaseModel):
         "torch", description="'torch': every point on the same noise (points differ only by their chip)"
     )
     quality: QualityOptions = Field(default_factory=QualityOptions)
+
+    _integers = field_validator("num_images", "steps", "seed", "chip_seed", mode="before")(integral)
 
     @field_validator("eta")
     @classmethod

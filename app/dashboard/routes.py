@@ -55,6 +55,22 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
+#: The data routes' error answers: JSON in the API's error shape, whatever the route's own media type
+#: (an HTML fragment, an event stream), so the OpenAPI document says what is really sent.
+JSON_ERRORS = {
+    status: {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+    for status, description in (
+        (401, "missing or unknown API key"),
+        (404, "unknown id, or another key's"),
+        (422, "invalid request; error.field names the field"),
+        (429, "rate limit reached; see Retry-After"),
+        (503, "the job store is unreachable"),
+    )
+}
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(
     si=si,
@@ -162,7 +178,7 @@ def _report_context(job: dict) -> dict:
     "/jobs/{job_id}/report",
     response_class=HTMLResponse,
     summary="A job as HTML with SVG charts (the job page's body)",
-    responses=ERRORS,
+    responses=JSON_ERRORS,
 )
 def job_report(
     request: Request, job: dict = Depends(deps.job_or_404), config: Settings = Depends(deps.settings)
@@ -176,7 +192,10 @@ def job_report(
 
 
 @data.get(
-    "/compare", response_class=HTMLResponse, summary="2–4 jobs side by side as HTML with SVG charts", responses=ERRORS
+    "/compare",
+    response_class=HTMLResponse,
+    summary="2–4 jobs side by side as HTML with SVG charts",
+    responses=JSON_ERRORS,
 )
 def compare_report(
     request: Request,
@@ -214,7 +233,7 @@ def compare_report(
     "/sweeps/{sweep_id}/report",
     response_class=HTMLResponse,
     summary="A sweep as HTML: status, the FID/energy scatter with its Pareto front (SVG), the points (the sweep page's body)",
-    responses=ERRORS,
+    responses=JSON_ERRORS,
 )
 def sweep_report(
     request: Request,
@@ -283,7 +302,7 @@ def _snapshot(store: JobStore, limit: int, owner: str | None = None) -> tuple[st
     "/jobs/stream",
     response_class=EventSourceResponse,
     summary="The newest jobs as Server-Sent Events (the live jobs table)",
-    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+    responses={200: {"content": {"text/event-stream": {}}}, **JSON_ERRORS},
 )
 async def jobs_stream(
     request: Request,

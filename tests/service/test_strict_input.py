@@ -11,7 +11,7 @@ import pytest
     [
         ({"num_images": "1"}, "num_images"),
         ({"num_images": True}, "num_images"),
-        ({"steps": 2.0}, "steps"),
+        ({"steps": 2.5}, "steps"),
         ({"seed": "7"}, "seed"),
         ({"preview": "yes"}, "preview"),
         ({"paired": 1}, "paired"),
@@ -27,9 +27,10 @@ def test_a_generation_field_of_the_wrong_json_type_is_a_422_naming_it(api, body,
 
 
 def test_numbers_of_the_declared_kind_are_still_taken(api):
-    # an integer where a float is declared is a number all the same; overrides keep their JSON types
+    # an integer where a float is declared is a number all the same, and 2.0 is an integer to JSON
+    # Schema; overrides keep their JSON types
     body = {
-        "num_images": 1,
+        "num_images": 1.0,
         "steps": 1,
         "sampler": "ddim",
         "eta": 0,

@@ -24,7 +24,11 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready to take jobs: Redis reachable and at least one worker alive")
+@router.get(
+    "/readyz",
+    summary="Ready to take jobs: Redis reachable and at least one worker alive",
+    responses={503: {"description": "not ready: the body's checks say which part is missing and how to fix it"}},
+)
 def readyz(jobs: JobStore = Depends(deps.store), config: Settings = Depends(deps.settings)) -> JSONResponse:
     """Public (load balancers call it); with API keys set it names no internal host."""
     checks: dict = {}
