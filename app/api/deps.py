@@ -10,6 +10,7 @@ import hashlib
 import hmac
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from app.api.errors import ApiError
 from worker.settings import Settings
@@ -40,7 +41,18 @@ def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def api_key(request: Request, config: Settings = Depends(settings)) -> str | None:
+#: The two ways to present a key, declared as OpenAPI security schemes (`api_key` reads the headers itself:
+#: these only document them, and never refuse a request on their own).
+BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY (when SPINDIFF_API_KEYS is set)")
+X_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="the same key in an X-API-Key header")
+
+
+def api_key(
+    request: Request,
+    config: Settings = Depends(settings),
+    _bearer=Depends(BEARER),
+    _header=Depends(X_API_KEY),
+) -> str | None:
     """When ``SPINDIFF_API_KEYS`` is set: the caller's key id, checked in constant time and rate limited
     (`app.api.rate_limit.RateLimiter`, kept on the app)."""
     keys = config.api_key_list

@@ -53,3 +53,12 @@ def test_rate_limit_per_key(make_api):
     assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 503  # never limited
     clock.now += 31  # the next window
     assert client.get("/v1/models", headers=alpha).status_code == 200
+
+
+def test_the_openapi_document_declares_both_ways_to_send_a_key(api):
+    document = api.client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {**schemes["HTTPBearer"], "type": "http", "scheme": "bearer"}
+    assert schemes["APIKeyHeader"]["name"] == "X-API-Key" and schemes["APIKeyHeader"]["in"] == "header"
+    assert document["paths"]["/v1/generations"]["post"]["security"] == [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+    assert "security" not in document["paths"]["/healthz"]["get"]  # open to load balancers
