@@ -1,6 +1,7 @@
 """Schemathesis (pinned in the dev extra) over the whole OpenAPI document, in process on the embedded Redis:
 every generated request, valid or not, gets a declared status in the error shape, never a 5xx, and responses
-conform to their schema. Bounded: a few derandomized examples per operation, so that it runs in seconds.
+conform to their schema, and a route that declares the API-key schemes refuses a request without a key.
+Bounded: a few derandomized examples per operation, so that it runs in seconds.
 
 Schemathesis's own pytest plugin does not load under pytest 9; each operation is one test here instead,
 driven by Hypothesis from the operation's strategy. One check is left out: ``positive_data_acceptance``
@@ -20,6 +21,7 @@ from worker import registry
 from worker.settings import Settings
 
 EXAMPLES_PER_OPERATION = 15
+KEY = "schemathesis-key"
 
 
 def _operations(app) -> dict:
@@ -37,7 +39,7 @@ LABELS = sorted(set(_operations(create_app(Settings(redis_url="redis://127.0.0.1
 
 @pytest.mark.parametrize("label", LABELS)
 def test_every_operation_answers_as_its_schema_says(make_api, label):
-    api = make_api(rate_limit_per_minute=0, queue_cap=100_000)
+    api = make_api(api_keys=KEY, rate_limit_per_minute=0, queue_cap=100_000)  # keys on: the auth checks run too
     registry.beat(api.redis, "schemathesis@test", {"concurrency": 1}, ttl_s=600)  # a live worker: /readyz is 200
     operation = _operations(api.app)[label]
 
@@ -50,6 +52,6 @@ def test_every_operation_answers_as_its_schema_says(make_api, label):
         suppress_health_check=list(HealthCheck),
     )
     def check(case):
-        case.call_and_validate(excluded_checks=[positive_data_acceptance])
+        case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, excluded_checks=[positive_data_acceptance])
 
     check()
