@@ -30,7 +30,7 @@ def point_results(job: dict | None) -> dict | None:
     fid = (quality.get("batch_fid") or {}).get("value")
     kid = quality.get("batch_kid") or {}
     return {
-        "n": quality.get("n", images),
+        "n": quality.get("n") or images,  # the quality block has n: null without reference statistics
         "fid": fid,
         "fid_note": "batch FID at this N: comparable across the sweep's points (same N, seeds, sampler), not with FID@10k",
         "kid_mean": kid.get("mean"),
