@@ -33,12 +33,20 @@ def start_worker(env: dict, concurrency: int | None = None, log_file=None) -> su
 
 
 def stop_worker(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """Warm shutdown, then cold (running jobs requeued), then SIGKILL of the whole group."""
+    """Warm shutdown, then cold (running jobs requeued), then SIGKILL of the whole group.
+
+    The warm and cold signals go to the Celery parent alone: it stops taking jobs and lets its pool
+    processes finish the running ones (warm), or terminates them and requeues their jobs (cold). A
+    signal to the whole group would reach the pool processes too, which die at once, so a running
+    job was lost whatever the grace period (issue 16)."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 10.0)):
         if proc.poll() is not None:
             return
         try:
-            os.killpg(proc.pid, sig)
+            if sig == signal.SIGKILL:
+                os.killpg(proc.pid, sig)
+            else:
+                os.kill(proc.pid, sig)
         except ProcessLookupError:
             return
         try:
