@@ -34,5 +34,14 @@ def alive(client: redis.Redis) -> list[dict]:
 
 
 def identity() -> dict:
-    """This process's host and pid, stored on the job it runs (the job record shows who ran it)."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+    """This process's host, pid and parent pid, stored on the job it runs (the job record shows who ran
+    it; the parent is the Celery worker whose beat says whether the job's worker still lives)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "ppid": os.getppid()}
+
+
+def runs_on_a_live_worker(job_worker: dict | None, live: list[dict]) -> bool | None:
+    """Whether the worker process that holds a running job (its ``worker`` record) still beats:
+    True / False, or None when the record cannot tell (written before jobs named their parent)."""
+    if not job_worker or "ppid" not in job_worker:
+        return None
+    return any(w.get("host") == job_worker.get("host") and w.get("pid") == job_worker["ppid"] for w in live)

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     )
     progress_interval_s: float = Field(0.5, ge=0.0, description="least time between two progress events of a job")
     heartbeat_interval_s: float = Field(5.0, gt=0.0, description="worker liveness beat (alive for 3 beats)")
+    lost_after_s: float = Field(
+        60.0,
+        gt=0.0,
+        description="a running job whose worker no longer beats is requeued after this long without progress",
+    )
     api_keys: SecretStr | None = Field(
         None, description="comma-separated API keys; unset: no authentication. Each key sees only its own jobs"
     )

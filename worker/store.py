@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import redis
 
-from worker import store_scripts
+from worker import registry, store_scripts
 
 PREFIX = "spindiff:"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -307,6 +307,54 @@ class JobStore:
             job_id, ("queued", "running"), "failed", fields, {"status": "failed", "error": error}, expire=True
         )
         return outcome
+
+    def recover_lost(self, live_workers: list[dict], lost_after_s: float) -> list[str]:
+        """Put back on the queue the running jobs whose worker is gone; returns their ids (to send again).
+
+        A job is lost when the Celery worker that ran it no longer beats (`worker.registry`: its parent
+        pid on its host is not among ``live_workers``) and it has had no heartbeat for ``lost_after_s``.
+        The move is the attempt-checked transition running → queued, so two workers recovering at
+        once requeue a job once; the next delivery counts the attempt and applies the attempt cap.
+        """
+        now, lost = time.time(), []
+        for raw in self.r.zrange(f"{PREFIX}status:running", 0, -1):
+            job_id = raw.decode()
+            record = self.get(job_id)
+            if record is None or record["status"] != "running":
+                continue
+            if registry.runs_on_a_live_worker(record.get("worker"), live_workers) is not False:
+                continue
+            beat = record.get("heartbeat_at") or record.get("started_at") or now
+            if now - beat < lost_after_s:
+                continue
+            event = {
+                "status": "queued",
+                "reason": f"its worker is gone (no heartbeat for {now - beat:.0f} s); requeued",
+            }
+            outcome, _ = self.transition(
+                job_id, ("running",), "queued", {"progress": ""}, event, attempt=record["attempts"]
+            )
+            if outcome == "ok":
+                lost.append(job_id)
+        return lost
+
+    def cancel_if_worker_lost(self, job_id: str, live_workers: list[dict]) -> bool:
+        """Cancel at once a running job whose worker is gone (nobody would see the cancel flag)."""
+        record = self.get(job_id)
+        if record is None or record["status"] != "running":
+            return False
+        if registry.runs_on_a_live_worker(record.get("worker"), live_workers) is not False:
+            return False
+        outcome, _ = self.transition(
+            job_id,
+            ("running",),
+            "cancelled",
+            {"finished_at": repr(time.time())},
+            {"status": "cancelled", "reason": "cancelled while its worker was gone"},
+            attempt=record["attempts"],
+            expire=True,
+        )
+        return outcome == "ok"
 
     def reap_stale(self, stale_after_s: float) -> list[str]:
         """Fail running jobs without a heartbeat for ``stale_after_s`` (longer than any redelivery

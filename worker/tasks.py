@@ -70,6 +70,7 @@ class _Heartbeat(threading.Thread):
         self.settings = get_settings()
         self.hostname = hostname
         self.info = {
+            "host": registry.identity()["host"],
             "pid": os.getpid(),
             "concurrency": concurrency,
             "started_at": time.time(),
@@ -87,6 +88,7 @@ class _Heartbeat(threading.Thread):
         while not self.stopping.is_set():
             try:
                 registry.beat(self.store.r, self.hostname, self.info, ttl_s=3 * interval)
+                self.recover_lost_jobs()
                 if beats % 60 == 0:
                     self.store.prune()
                     self.store.reap_stale(self.stale_after_s)
@@ -94,6 +96,14 @@ class _Heartbeat(threading.Thread):
                 log.warning("heartbeat failed: %s", error)
             beats += 1
             self.stopping.wait(interval)
+
+    def recover_lost_jobs(self) -> None:
+        """Requeue the running jobs whose whole worker is gone (`JobStore.recover_lost`): minutes, not the
+        visibility timeout's hours. A job past its attempt cap then fails as ``worker_lost`` on delivery."""
+        lost = self.store.recover_lost(registry.alive(self.store.r), self.settings.lost_after_s)
+        for job_id in lost:
+            log.warning("job %s: its worker is gone; requeued", job_id)
+            app.send_task(GENERATE, args=[job_id], task_id=job_id, queue=self.settings.queue)
 
     def stop(self) -> None:
         self.stopping.set()

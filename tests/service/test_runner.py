@@ -12,6 +12,7 @@ codes, images and record stored under the attempt's number, and the service metr
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from diffusion.generation.images import read_record
 from diffusion.generation.loop import Cancelled
 from diffusion.telemetry.report import generation_telemetry
 from tests.service.helpers import TINY, submit
-from worker import metrics_store
+from worker import metrics_store, registry
 from worker.runner import run_job
 
 MODEL_SHA = "5" * 64
@@ -170,6 +171,9 @@ def test_the_stored_hardware_reaches_the_generation_resolved_with_its_overrides(
 
 
 def test_a_cancel_during_the_run_stops_it_with_the_steps_done(api):
+    # this process runs the job: it beats as its worker, so the cancel is a flag it sees, not an abort
+    registry.beat(api.redis, "test@runner", registry.identity() | {"pid": os.getppid()}, ttl_s=60)
+
     def cancel_in_step_2(step, store, job_id):
         if step == 2:  # a user cancels while step 2 runs: the flag is seen before step 3
             assert api.client.post(f"/v1/generations/{job_id}/cancel").status_code == 202

@@ -203,6 +203,8 @@ def cancel_generation(
     celery=Depends(deps.celery),
 ) -> dict:
     outcome, previous = jobs.cancel(job["id"])
+    if outcome == "requested" and jobs.cancel_if_worker_lost(job["id"], registry.alive(jobs.r)):
+        outcome = "cancelled"  # its worker is gone: nobody would see the flag, so it ends here
     if outcome == "cancelled":
         try:
             celery.control.revoke(job["id"])  # spare the worker the delivery; the record already says cancelled
