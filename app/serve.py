@@ -1,8 +1,8 @@
 """``spindiff serve``: Redis (unless ``REDIS_URL`` is set), a worker and the API in one command.
 
 The API runs in this process (uvicorn; no torch, no numba), the worker and Redis as child
-processes in their own sessions, so that a Ctrl-C reaches this process alone and the parts stop in
-order: the API first (no new jobs), then the worker (warm shutdown for ``grace_s``, then a cold
+processes in their own sessions, watched by a `Supervisor` thread that restarts either when it
+dies. A Ctrl-C reaches this process alone and the parts stop in order: the API first (no new jobs), then the worker (warm shutdown for ``grace_s``, then a cold
 one that puts a running job back on the queue, then SIGKILL), then Redis (AOF flushed).
 """
 
@@ -13,6 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from app.embedded_redis import EmbeddedRedis
@@ -56,6 +57,58 @@ def stop_worker(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
                 _say(f"worker still busy after {grace_s:.0f} s; stopping it cold (running jobs go back on the queue)")
 
 
+class Supervisor(threading.Thread):
+    """Restarts the worker or the embedded Redis when one dies, with a backoff, and says why in the log.
+
+    It polls the children every ``interval_s``; a child that exited while the service runs is
+    restarted after 1, 2, 4, … s (at most ``max_backoff_s``; the backoff resets once a child has run
+    for a minute). /readyz tells the truth meanwhile: it checks Redis and the workers' beats itself.
+    """
+
+    def __init__(
+        self, start_worker_fn, worker, redis_server=None, interval_s: float = 1.0, max_backoff_s: float = 30.0
+    ):
+        super().__init__(name="spindiff-supervisor", daemon=True)
+        self.start_worker_fn, self.worker, self.redis_server = start_worker_fn, worker, redis_server
+        self.interval_s, self.max_backoff_s = interval_s, max_backoff_s
+        self.stopping = threading.Event()
+        self.restarts = {"worker": 0, "redis": 0}
+        self._backoff = {"worker": 1.0, "redis": 1.0}
+        self._since = {"worker": time.monotonic(), "redis": time.monotonic()}
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval_s):
+            if self.redis_server is not None and self.redis_server.proc.poll() is not None:
+                self._restart("redis", self.redis_server.proc.returncode, self.redis_server.start)
+            if self.worker.poll() is not None:
+                self._restart("worker", self.worker.returncode, self._new_worker)
+
+    def _new_worker(self) -> None:
+        self.worker = self.start_worker_fn()
+
+    def _restart(self, name: str, code, start) -> None:
+        if time.monotonic() - self._since[name] > 60:
+            self._backoff[name] = 1.0
+        wait = self._backoff[name]
+        _say(f"the {name} exited (code {code}); restarting it in {wait:.0f} s")
+        if self.stopping.wait(wait):
+            return
+        try:
+            start()
+        except Exception as error:  # noqa: BLE001 - try again after a longer wait
+            _say(f"could not restart the {name}: {error}")
+        else:
+            self.restarts[name] += 1
+            pid = self.worker.pid if name == "worker" else self.redis_server.proc.pid
+            _say(f"{name} restarted (pid {pid}; restart {self.restarts[name]})")
+        self._since[name] = time.monotonic()
+        self._backoff[name] = min(self.max_backoff_s, 2 * wait)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+
+
 def _exit_on_signal(_signum, _frame) -> None:
     raise SystemExit(0)  # a requested stop: unwind through `finally`, exit status 0
 
@@ -74,10 +127,14 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
         redis_server = EmbeddedRedis(settings.data_dir / "redis", password=secrets.token_urlsafe(24)).start()
         env["REDIS_URL"] = redis_server.url
         settings = Settings(redis_url=redis_server.url)
-        _say(f"Redis {redis_server.display_url} (password-protected; append-only file in {redis_server.data_dir})")
+        _say(
+            f"Redis {redis_server.display_url} pid {redis_server.proc.pid} "
+            f"(password-protected; append-only file in {redis_server.data_dir})"
+        )
     else:
         _say("using the Redis at REDIS_URL")
-    worker = start_worker(env, concurrency)
+    supervisor = Supervisor(lambda: start_worker(env, concurrency), start_worker(env, concurrency), redis_server)
+    worker = supervisor.worker
     # uvicorn handles SIGTERM itself and, once shut down, re-raises it with the handler that was
     # there before; Python's default would end the process before `finally` stops the worker and
     # Redis, so make it an exit that unwinds (Ctrl-C already does: KeyboardInterrupt).
@@ -87,6 +144,7 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
         _say(
             f"spindiff is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs, readiness: /readyz); Ctrl-C stops it"
         )
+        supervisor.start()
         started = time.monotonic()
         uvicorn.run(
             create_app(settings), host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5
@@ -94,8 +152,9 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
         if time.monotonic() - started < 2:
             _say(f"the API stopped at once (is port {port} free?)")
     finally:
+        supervisor.stop()  # nothing is restarted from here on
         _say("stopping the worker")
-        stop_worker(worker, grace_s)
+        stop_worker(supervisor.worker, grace_s)
         if redis_server is not None:
             _say("stopping Redis")
             redis_server.stop()
