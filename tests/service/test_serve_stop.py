@@ -15,7 +15,7 @@ from app.embedded_redis import EmbeddedRedis, free_port
 from tests.service.cluster import BASE_ENV, REPO, clean_environ
 from tests.service.helpers import wait_until
 
-SLOW = {"num_images": 16, "steps": 300, "hardware": "software", "quality": {"enabled": False}}
+SLOW = {"num_images": 16, "steps": 150, "hardware": "software", "quality": {"enabled": False}}
 
 
 def test_a_running_job_finishes_when_serve_is_stopped_within_its_grace(tmp_path):
