@@ -31,6 +31,11 @@ def _short(name: str) -> str:
     return name.split(".", 1)[1] if "." in name else name
 
 
+def _values(values: dict) -> str:
+    """The point's values alone, compact: ``(4, 1e-09)``."""
+    return "(" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values.values()) + ")"
+
+
 def _label(values: dict) -> str:
     return ", ".join(f"{_short(k)} {v:g}" if isinstance(v, float) else f"{_short(k)} {v}" for k, v in values.items())
 
@@ -55,11 +60,13 @@ def figure(view: dict) -> str:
     xs = [math.log10(r["energy_per_image_j"] * MICRO) for r in points]
     ys = [r["fid"] for r in points]
     lo, hi = min(xs) - 0.1, max(xs) + 0.25
-    bottom, top = math.floor(min(ys) * 0.9 / 10) * 10, math.ceil(max(ys) * 1.08 / 10) * 10
+    spread = max(ys) - min(ys) or max(ys) * 0.1
+    bottom, top = max(0.0, min(ys) - 0.15 * spread), max(ys) + 0.15 * spread
     ticks = [math.log10(m * 10**d) for d in range(-1, 6) for m in (1, 2, 5) if lo <= math.log10(m * 10**d) <= hi]
     front = [r for r in points if r["pareto"]]
+    names = ", ".join(_short(k) for k in points[0]["values"])
     body = panel(
-        f"Sweep: batch FID@{n} vs energy per image",
+        f"FID@{n} vs energy per image; points labelled ({names})",
         "energy per image on the chip (µJ, log scale)",
         f"batch FID at N = {n} (not FID@10k)",
         (lo, hi),
@@ -76,7 +83,7 @@ def figure(view: dict) -> str:
         x_ticks=ticks,
         x_labels=[f"{10**t:.0f}" if 10**t >= 1 else f"{10**t:.1f}" for t in ticks],
         y_format=".0f",
-        notes=[(x, y, _label(r["values"])) for x, y, r in zip(xs, ys, points)],
+        notes=[(x, y, _values(r["values"])) for x, y, r in zip(xs, ys, points)],
     )
     return svg([body], 1)
 

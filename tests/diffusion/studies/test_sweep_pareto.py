@@ -43,9 +43,9 @@ def test_figure_and_table(tmp_path):
     sweep_pareto.main(["--sweep", str(path), "--out", str(tmp_path), "--name", "s"])
     drawing = (tmp_path / "s.svg").read_text()
     assert (
-        "batch FID@200 vs energy per image" in drawing and drawing.count("<circle") == 3 and "Pareto front" in drawing
+        "FID@200 vs energy per image; points labelled (adc_bits)" in drawing and drawing.count("<circle") == 3 and "Pareto front" in drawing
     )
-    assert "adc_bits 6" in drawing
+    assert "(6)" in drawing
     text = (tmp_path / "s.md").read_text()
     assert "| 1 | adc_bits 6 | 200 | 100.0 | 0.0500 ± 0.0040 | 60.0 | yes |" in text and "| 3 |" not in text
 
