@@ -18,6 +18,8 @@ def integral(value):
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 # Overrides are small JSON objects: {section: {key: scalar}} (validated against the profile by device.profiles).

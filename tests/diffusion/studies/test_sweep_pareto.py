@@ -43,7 +43,9 @@ def test_figure_and_table(tmp_path):
     sweep_pareto.main(["--sweep", str(path), "--out", str(tmp_path), "--name", "s"])
     drawing = (tmp_path / "s.svg").read_text()
     assert (
-        "FID@200 vs energy per image; points labelled (adc_bits)" in drawing and drawing.count("<circle") == 3 and "Pareto front" in drawing
+        "FID@200 vs energy per image; points labelled (adc_bits)" in drawing
+        and drawing.count("<circle") == 3
+        and "Pareto front" in drawing
     )
     assert "(6)" in drawing
     text = (tmp_path / "s.md").read_text()
