@@ -49,7 +49,7 @@ def test_cancel_ends_a_job_whose_worker_is_gone_at_once(api):
 
 
 def test_a_killed_whole_worker_s_job_finishes_on_a_new_worker_within_two_minutes(make_service):
-    svc = make_service({"SPINDIFF_LOST_AFTER_S": "20"}).start_api()  # the default visibility timeout: 4 h
+    svc = make_service({"SPINDIFF_LOST_AFTER_S": "5"}).start_api()  # the default visibility timeout: 4 h
     svc.start_worker()
     with svc.client() as client:
         created = submit(client, SLOW)
