@@ -12,6 +12,14 @@ from worker.telemetry import Reproducibility, Telemetry  # pure pydantic: no tor
 SOFTWARE = "software"
 
 
+def eta_only_where_taken(value, info: ValidationInfo):
+    """η is refused for a sampler that does not take it (the registry says which, `sampler_names`)."""
+    message = unused_parameter(info.data.get("sampler"), ETA.name, value)
+    if message:
+        raise ValueError(message)
+    return value
+
+
 def integral(value):
     """A JSON number with no fractional part (``37.0``) is an integer in JSON Schema: take it as one.
     The models are strict otherwise, so a string or a boolean is still refused where an integer is declared."""
@@ -137,13 +145,7 @@ class GenerationCreate(BaseModel):
             )
         return value
 
-    @field_validator("eta")
-    @classmethod
-    def _eta_only_where_taken(cls, value, info: ValidationInfo):
-        message = unused_parameter(info.data.get("sampler"), ETA.name, value)
-        if message:
-            raise ValueError(message)
-        return value
+    _eta = field_validator("eta")(eta_only_where_taken)
 
 
 class Progress(BaseModel):

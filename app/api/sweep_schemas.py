@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.api.schemas import Overrides, QualityOptions, SamplerName, Status, integral
-from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS, unused_parameter
+from app.api.schemas import Overrides, QualityOptions, SamplerName, Status, eta_only_where_taken, integral
+from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS
 from worker.sweep_plan import MAX_POINTS
 
 #: the most images one sweep may ask for, all points together
@@ -77,13 +77,7 @@ class SweepCreate(BaseModel):
 
     _integers = field_validator("num_images", "steps", "seed", "chip_seed", mode="before")(integral)
 
-    @field_validator("eta")
-    @classmethod
-    def _eta_only_where_taken(cls, value, info: ValidationInfo):
-        message = unused_parameter(info.data.get("sampler"), ETA.name, value)
-        if message:
-            raise ValueError(message)
-        return value
+    _eta = field_validator("eta")(eta_only_where_taken)
 
 
 class SweepPoint(BaseModel):
