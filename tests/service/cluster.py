@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -156,3 +157,41 @@ class Service:
 
     def dump_logs(self) -> None:
         print(self.tail(), file=sys.stderr)
+
+
+@dataclass
+class Serve:
+    """A ``spindiff serve`` process (its own embedded Redis under ``data_dir``), its URL and its log file."""
+
+    proc: subprocess.Popen
+    url: str
+    log: Path
+
+    def ready(self) -> bool:
+        assert self.proc.poll() is None, self.log.read_text()
+        try:
+            return httpx.get(self.url + "/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        wait_until(self.ready, timeout, message="spindiff serve is not ready", on_fail=lambda: print(self.text()))
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+
+def start_serve(tmp_path: Path, *args: str) -> Serve:
+    """``spindiff serve --concurrency 1 ARGS`` on a free port, data in ``tmp_path/data``, log in ``tmp_path/serve.log``."""
+    port = free_port()
+    env = {**clean_environ(), **BASE_ENV, "SPINDIFF_DATA_DIR": str(tmp_path / "data")}  # no REDIS_URL: embedded Redis
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--concurrency", "1", *args],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    return Serve(proc, f"http://127.0.0.1:{port}", log)

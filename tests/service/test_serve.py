@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from app.embedded_redis import free_port
-from tests.service.cluster import BASE_ENV, REPO, clean_environ
+from tests.service.cluster import start_serve
 from tests.service.helpers import TINY, wait_until
 
 
@@ -28,32 +25,12 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_runs_everything_and_stops_cleanly(tmp_path, stop_signal):
-    port = free_port()
-    env = {**clean_environ(), **BASE_ENV, "SPINDIFF_DATA_DIR": str(tmp_path / "data")}  # no REDIS_URL: embedded Redis
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--concurrency", "1"],
-            cwd=REPO,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    serve = start_serve(tmp_path)
+    proc, url, log = serve.proc, serve.url, serve.log
     try:
-
-        def ready():
-            assert proc.poll() is None, log.read_text()
-            try:
-                return httpx.get(url + "/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(
-            ready, timeout=120, message="spindiff serve did not become ready", on_fail=lambda: print(log.read_text())
-        )
+        serve.wait_ready()
         text = log.read_text()
-        assert f"spindiff is at http://127.0.0.1:{port}/" in text
+        assert f"spindiff is at {url}/" in text
         redis_url = text.split("Redis ", 1)[1].split()[0]
         worker_pid = int(text.split("worker pid ", 1)[1].split(";")[0])
         with httpx.Client(base_url=url, timeout=30) as client:
