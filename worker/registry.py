@@ -45,3 +45,17 @@ def runs_on_a_live_worker(job_worker: dict | None, live: list[dict]) -> bool | N
     if not job_worker or "ppid" not in job_worker:
         return None
     return any(w.get("host") == job_worker.get("host") and w.get("pid") == job_worker["ppid"] for w in live)
+
+
+def process_gone_here(job_worker: dict | None) -> bool:
+    """Whether the job's pool process ran on this host, under this process as its parent, and has exited
+    (checked with signal 0): a job a live worker no longer runs (its pool process died or was replaced)."""
+    if not job_worker or job_worker.get("host") != socket.gethostname() or job_worker.get("ppid") != os.getpid():
+        return False
+    try:
+        os.kill(int(job_worker["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -322,7 +322,8 @@ class JobStore:
             record = self.get(job_id)
             if record is None or record["status"] != "running":
                 continue
-            if registry.runs_on_a_live_worker(record.get("worker"), live_workers) is not False:
+            gone_here = registry.process_gone_here(record.get("worker"))  # e.g. cancelled on a broker loss
+            if not gone_here and registry.runs_on_a_live_worker(record.get("worker"), live_workers) is not False:
                 continue
             beat = record.get("heartbeat_at") or record.get("started_at") or now
             if now - beat < lost_after_s:
