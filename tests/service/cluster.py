@@ -181,10 +181,11 @@ class Serve:
         return self.log.read_text()
 
 
-def start_serve(tmp_path: Path, *args: str) -> Serve:
-    """``spindiff serve --concurrency 1 ARGS`` on a free port, data in ``tmp_path/data``, log in ``tmp_path/serve.log``."""
+def start_serve(tmp_path: Path, *args: str, env: dict | None = None) -> Serve:
+    """``spindiff serve --concurrency 1 ARGS`` on a free port, data in ``tmp_path/data``, log in ``tmp_path/serve.log``;
+    ``env``: settings of the test's own on top of the cluster's base environment."""
     port = free_port()
-    env = {**clean_environ(), **BASE_ENV, "SPINDIFF_DATA_DIR": str(tmp_path / "data")}  # no REDIS_URL: embedded Redis
+    env = {**clean_environ(), **BASE_ENV, "SPINDIFF_DATA_DIR": str(tmp_path / "data"), **(env or {})}  # no REDIS_URL
     log = tmp_path / "serve.log"
     with open(log, "wb") as handle:
         proc = subprocess.Popen(

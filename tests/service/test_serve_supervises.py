@@ -16,7 +16,7 @@ from tests.service.helpers import TINY, wait_until
 
 
 def test_a_killed_worker_and_a_killed_redis_are_restarted(tmp_path):
-    serve = start_serve(tmp_path)
+    serve = start_serve(tmp_path, env={"SPINDIFF_LOST_AFTER_S": "5"})  # the job running at the Redis kill: 5 s, not 60
 
     def a_job_succeeds():
         with httpx.Client(base_url=serve.url, timeout=30) as client:
