@@ -11,16 +11,10 @@ import json
 import httpx
 import pytest
 
+from app.api.sweep_schemas import SWEEP_EXAMPLE
 from tests.service.helpers import wait_until
 
-EXAMPLE = {
-    "profile": "vcma-default",
-    "axes": {"crossbar.adc_bits": [6, 8]},
-    "num_images": 4,
-    "steps": 2,
-    "sampler": "ddpm",
-    "seed": 0,
-}
+EXAMPLE = SWEEP_EXAMPLE  # the example body, as the OpenAPI document shows it
 
 
 def sweep_events(client: httpx.Client, sweep_id: str, timeout: float = 300) -> list[dict]:

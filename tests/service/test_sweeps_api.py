@@ -8,16 +8,10 @@ from __future__ import annotations
 import csv
 import io
 
+from app.api.sweep_schemas import SWEEP_EXAMPLE
 from device import profiles
 
-EXAMPLE = {
-    "profile": "vcma-default",
-    "axes": {"crossbar.adc_bits": [6, 8]},
-    "num_images": 4,
-    "steps": 2,
-    "sampler": "ddpm",
-    "seed": 0,
-}
+EXAMPLE = SWEEP_EXAMPLE  # the example body, as the OpenAPI document shows it
 
 
 def test_a_sweep_queues_one_ordinary_job_per_point(api):
