@@ -36,7 +36,7 @@ def test_pages_need_no_key_carry_a_strict_csp_and_no_inline_code(dashboard):
         assert not re.search(r"<script(?![^>]*\bsrc=)", response.text), f"inline script on {path}"
         assert " style=" not in response.text and "<style" not in response.text, path
         assert "http://" not in response.text.replace(dashboard.url, "") and "https://" not in response.text
-    for asset in ("dashboard.css", "js/common.js", "js/index.js", "js/job.js", "js/compare.js", "favicon.svg"):
+    for asset in ("dashboard.css", "js/common.js", "js/index.js", "js/jobs_table.js", "js/job.js", "js/compare.js", "favicon.svg"):
         assert httpx.get(f"{dashboard.url}/dashboard/static/{asset}", timeout=10).status_code == 200, asset
     assert httpx.get(dashboard.url + "/jobs/not a job", timeout=10).status_code == 422
 
