@@ -50,6 +50,7 @@ def test_the_form_builds_a_grid_shows_a_422_by_its_axis_and_posts_it(browse, cli
     page = context.new_page()
     page.goto("/sweeps")
     expect(page.locator("#sweep-form")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#h-model")).to_contain_text("training steps")
     page.select_option("#f-profile", "vcma-default")
     page.select_option("#f-emulation", "statistical")
     page.select_option("#f-sampler", "ddim")
@@ -94,6 +95,7 @@ def test_the_form_builds_a_grid_shows_a_422_by_its_axis_and_posts_it(browse, cli
     sweep = client.get(f"/v1/sweeps/{sweep_id}").json()
     request = sweep["request"]
     assert request["axes"] == AXES and request["emulation"] == "statistical"
+    assert request["model"] == "default"  # the model menu's first entry
     assert (request["num_images"], request["steps"], request["sampler"], request["seed"]) == (2, 2, "ddim", 5)
     assert [p["values"] for p in sweep["points"]] == [
         {"crossbar.adc_bits": a, "crossbar.read_time": t} for a in (6, 8) for t in (1e-9, 4e-9)

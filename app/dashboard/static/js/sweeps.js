@@ -155,6 +155,7 @@ function build() {
   }
   if (!$$("#axis-rows .axis").length) problems.push({ holder: $("fieldset.axes"), message: "add at least one axis" });
   const body = {
+    model: $("#f-model").value,
     profile: $("#f-profile").value,
     axes,
     num_images: typed($("#f-num_images").value, { integer: true }),
@@ -253,7 +254,16 @@ async function setUpForm() {
   $("#add-axis").addEventListener("click", () => $(".axis-param", addAxis()).focus());
   $("#f-num_images").addEventListener("input", syncPreview);
   $("#f-profile").addEventListener("change", () => showProfile($("#f-profile").value).catch((e) => showError($("#form-error"), e)));
-  const list = await getJson("/v1/profiles");
+  const [models, list] = await Promise.all([getJson("/v1/models"), getJson("/v1/profiles")]);
+  const available = models.filter((m) => m.available);
+  $("#f-model").replaceChildren(...available.map((m) => new Option(m.id, m.id)));
+  const describeModel = () => {
+    const m = available.find((candidate) => candidate.id === $("#f-model").value);
+    const tuned = m?.hardware_aware ? ` · hardware-aware fine-tuning on ${m.hardware_aware.profile ?? "a chip"}` : "";
+    $("#h-model").textContent = m ? `${(m.parameters / 1e6).toFixed(2)} M parameters · ${m.training_steps} training steps${tuned}` : "";
+  };
+  $("#f-model").addEventListener("change", describeModel);
+  describeModel();
   const chip = list.filter((p) => p.name !== "software"); // a sweep varies chip parameters: software has none
   const chosen = $("#f-profile").value;
   $("#f-profile").replaceChildren(...chip.map((p) => new Option(p.name, p.name, false, p.name === chosen)));
