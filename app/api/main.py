@@ -15,7 +15,7 @@ import redis.asyncio as aredis
 from fastapi import FastAPI
 
 from app import dashboard
-from app.api import errors
+from app.api import docs, errors
 from app.api.event_hub import EventHub
 from app.api.limits import BodyLimits
 from app.api.rate_limit import RateLimiter
@@ -27,8 +27,9 @@ from worker.store import JobStore
 DESCRIPTION = """Generate Fashion-MNIST images by reverse diffusion on an emulated VCMA-MTJ chip, with
 energy, area, latency and quality telemetry. Jobs are queued (202), watched (poll or SSE), cancelled,
 and their images fetched as PNG carrying the reproducibility record. Errors are
-`{"error": {"code", "message", "field"}}`. When `SPINDIFF_API_KEYS` is set, every route but
-/healthz, /readyz and /metrics needs `Authorization: Bearer KEY`."""
+`{"error": {"code", "message", "field"}}`. When `SPINDIFF_API_KEYS` is set, every route needs
+`Authorization: Bearer KEY` or `X-API-Key: KEY`, /metrics and /openapi.json included, but /healthz, /readyz
+and the pages a browser opens (the dashboard, /docs, /redoc): shells whose scripts send the key kept in the tab."""
 
 
 #: connections of the async Redis pool (event streams' short reads); streams are not bounded by it
@@ -45,7 +46,16 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
         await app.state.events.close()
         await app.state.aredis.aclose()
 
-    app = FastAPI(title="spindiff", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # /openapi.json, /docs and /redoc are app.api.docs' (served offline, the document behind the API key)
+    app = FastAPI(
+        title="spindiff",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.store = JobStore.from_url(settings.redis, settings.retention_s)
     # Async Redis for the event streams: short calls only (the one blocking XREAD is the hub's own
@@ -67,5 +77,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     for module in (generations, events, sweeps, catalog, health):
         app.include_router(module.router)
     dashboard.install(app)  # the dashboard at /
+    docs.install(app)  # the API reference at /docs and /redoc
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     return app
