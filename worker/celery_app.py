@@ -7,7 +7,11 @@ name (`GENERATE`); `celery -A worker.celery_app worker` (what `spindiff worker` 
 
 from __future__ import annotations
 
+import os
+import warnings
+
 from celery import Celery
+from celery.exceptions import SecurityWarning
 
 from worker.settings import Settings, get_settings
 
@@ -54,6 +58,21 @@ def celery_config(settings: Settings) -> dict:
         "task_routes": {GENERATE: {"queue": settings.queue}},
         "worker_hijack_root_logger": False,
     }
+
+
+def quiet_root_warning() -> str | None:
+    """As root, replace Celery's multi-line "superuser privileges" SecurityWarning with one line (returned,
+    for the worker to print); None otherwise. Only that warning is silenced: a root worker that accepted
+    pickle would still be refused by Celery, and this one accepts JSON only (`celery_config`)."""
+    if os.geteuid() != 0:
+        return None
+    warnings.filterwarnings(
+        "ignore", message="You're running the worker with superuser privileges", category=SecurityWarning
+    )
+    return (
+        "running as root: accepted, since the worker takes JSON messages only (no pickle); "
+        "on a shared machine run it as an ordinary user (the Docker image uses uid 10001)"
+    )
 
 
 def make_celery(settings: Settings | None = None, include_tasks: bool = False) -> Celery:

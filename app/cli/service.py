@@ -80,8 +80,11 @@ def cmd_worker(args) -> int:
 
     get_settings.cache_clear()
     settings = get_settings()
-    from worker.celery_app import app
+    from worker.celery_app import app, quiet_root_warning
 
+    root = quiet_root_warning()
+    if root:
+        print(f"[spindiff worker] {root}", file=sys.stderr, flush=True)
     argv = [
         "worker",
         "--loglevel",

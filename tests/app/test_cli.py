@@ -122,3 +122,11 @@ def test_run_command_turns_a_spindiff_error_into_exit_2_and_passes_codes_through
 
     with pytest.raises(RuntimeError):  # anything else is not hidden behind exit code 2
         output.run_command(Args(crash))
+
+
+def test_a_ctrl_c_no_command_handled_is_one_line_and_exit_130(capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    assert output.run_command(Args(interrupted)) == output.EXIT_INTERRUPTED == 130
+    assert capsys.readouterr() == ("", "spindiff: interrupted (Ctrl-C)\n")

@@ -41,8 +41,34 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path, stop_signal):
         proc.send_signal(stop_signal)  # Ctrl-C, or what docker/systemd send
         code = proc.wait(timeout=90)
     assert code == 0, log.read_text()
-    assert "[spindiff serve] stopped" in log.read_text()
+    text = log.read_text()
+    assert "[spindiff serve] stopped" in text
+    assert "Traceback" not in text, text  # a stop is not a crash
+    assert "SecurityWarning" not in text  # Celery's multi-line root warning, as one line (worker.celery_app)
+    if os.geteuid() == 0:
+        assert "[spindiff worker] running as root: accepted" in text
     assert not _alive(worker_pid)
     with pytest.raises(redis.ConnectionError):  # the embedded Redis has stopped too
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
     assert any((tmp_path / "data" / "redis").glob("appendonly*")), "no AOF written"
+
+
+def _loaded(pid: int, library: str) -> bool:
+    try:
+        return library in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def test_a_ctrl_c_while_serve_starts_is_one_line_not_a_traceback(tmp_path):
+    serve = start_serve(tmp_path)
+    # MarkupSafe's extension comes with Jinja2, among the API's imports (seconds before Redis starts)
+    wait_until(lambda: _loaded(serve.proc.pid, "markupsafe/_speedups"), 30, 0.01, "serve never imported the API")
+    serve.proc.send_signal(signal.SIGINT)
+    code = serve.proc.wait(timeout=60)
+    text = serve.text()
+    assert "Traceback" not in text, text
+    if "[spindiff serve] Redis" in text:  # it got further than its imports: the ordinary stop
+        assert code == 0 and "[spindiff serve] stopped" in text, text
+    else:
+        assert code == 130 and text.strip().endswith("spindiff: interrupted (Ctrl-C)"), text
