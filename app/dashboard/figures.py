@@ -23,9 +23,9 @@ class Figure:
     legend: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _ratio(value: float | None) -> str:
-    """A GPU/TPU value over the chip's, as ``'92.8× chip'`` (or ``'0.0139× chip'``)."""
-    return f"{value:.3g}× chip" if value else ""
+def _chip(text: str) -> str:
+    """A bar's note on the chip against that accelerator: ``'· chip 72× slower'``, ``'· chip 92.8× less'``."""
+    return f"· chip {text}" if text else ""
 
 
 def _share(part: float | None, whole: float | None) -> str:
@@ -36,12 +36,16 @@ def _energy_vs(energy: dict) -> Figure:
     chip = energy["chip"]
     bars = [Bar("this chip", energy["energy_per_image_j"], "chip")] if chip else []
     bars += [
-        Bar(a["short"], a["energy_per_image_j"], "gpu", _ratio(a["energy_ratio"]) if chip else "")
+        Bar(a["short"], a["energy_per_image_j"], "gpu", _chip(a["energy_vs"]) if chip else "")
         for a in energy["accelerators"]
     ]
     utilisation = f"{energy['baseline_utilisation']:.0%}" if energy["baseline_utilisation"] else "an assumed fraction"
     caption = f"Log scale. GPU/TPU: TDP × time at {utilisation} of peak for the same FLOPs and random numbers"
-    caption += "; “× chip”: their energy over the chip's." if chip else ". A software job has no chip figures."
+    caption += (
+        "; each bar says how much less (or more) energy the chip uses per image."
+        if chip
+        else ". A software job has no chip figures."
+    )
     title = "Energy per image: chip vs GPU/TPU" if chip else "Energy per image on a GPU/TPU"
     chart = bar_chart(
         bars, "J", log=True, axis_title="energy per image (J, log scale)", label="energy per image, log scale"
@@ -75,9 +79,9 @@ def _area(energy: dict) -> Figure:
 def _latency(energy: dict) -> Figure:
     latency = energy["latency"] or {}
     bars = [Bar("this chip", latency.get("per_image"), "chip")]
-    bars += [Bar(a["short"], a["time_per_image_s"], "gpu", _ratio(a["latency_ratio"])) for a in energy["accelerators"]]
+    bars += [Bar(a["short"], a["time_per_image_s"], "gpu", _chip(a["speed"])) for a in energy["accelerators"]]
     caption = (
-        f"Log scale; “× chip”: their time over the chip's. Chip: {si(latency.get('per_step'), 's')} per step; crossbar MVMs "
+        f"Log scale; each bar says how much slower (or faster) the chip is per image. Chip: {si(latency.get('per_step'), 's')} per step; crossbar MVMs "
         f"{si(latency.get('mvm'), 's')}, digital {si(latency.get('digital'), 's')}, RNG {si(latency.get('rng'), 's')} for the "
         f"whole job. {energy['latency_model']}"
     )

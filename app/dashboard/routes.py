@@ -10,6 +10,7 @@ alone: this process never loads torch or numba.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import json
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
@@ -29,18 +30,17 @@ from app.api.routes.sweeps import _SWEEP_ID
 from app.api.schemas import GenerationCreate
 from app.api.sweep_schemas import MAX_POINTS, MAX_SWEEP_IMAGES, SweepCreate
 from app.api.views import job_view
-from app.dashboard import figures, sweeps, telemetry, uncertainty
+from app.dashboard import figures, jobs_table, sweeps, telemetry, uncertainty
 from app.dashboard.charts import plain, si
 from diffusion.generation.sampler_names import SAMPLERS
 from worker import models, registry
 from worker.settings import Settings
-from worker.store import JobStore
+from worker.store import STATUSES, JobStore
 from worker.sweep_results import summary as sweep_summary
 from worker.sweep_store import SweepStore
 
 HERE = Path(__file__).resolve().parent
 JOB_ID = r"^[A-Za-z0-9_-]{1,64}$"
-ACTIVE = ("queued", "running")
 WAKE_MS = 1_000  # the jobs stream re-reads the list at least this often (new jobs, worker changes)
 # No inline script or style, nothing from another origin: the pages work offline and an injected
 # <script> would not run. Images are blob: URLs (fetched with the key) or data: (previews).
@@ -83,8 +83,18 @@ pages = APIRouter(include_in_schema=False)
 data = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(deps.api_key)])
 
 
-def _page(request: Request, name: str, context: dict) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, headers=HEADERS)
+def _page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    # the key button and dialog only where the server asks for keys
+    keys_on = bool(request.app.state.settings.api_key_list)
+    return templates.TemplateResponse(
+        request, name, {"keys_on": keys_on, **context}, status_code=status_code, headers=HEADERS
+    )
+
+
+def _error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    """A page's own error as a page (a wrong id in the address), not the API's JSON."""
+    context = {"page": "error", "title": title, "message": message}
+    return _page(request, "error.html", context, status_code=status_code)
 
 
 @functools.cache
@@ -121,13 +131,19 @@ def index(request: Request) -> HTMLResponse:
 
 
 @pages.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: str = PathParam(..., pattern=JOB_ID)) -> HTMLResponse:
+def job_page(request: Request, job_id: str) -> HTMLResponse:
+    if not re.match(JOB_ID, job_id):
+        return _error_page(request, 422, "Not a job id", f"{job_id[:80]!r} is not a job id.")
     return _page(request, "job.html", {"page": "job", "job_id": job_id})
 
 
 @pages.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, ids: str = Query("", max_length=400)) -> HTMLResponse:
-    return _page(request, "compare.html", {"page": "compare", "ids": ",".join(_ids(ids, required=False))})
+def compare_page(request: Request, ids: str = "") -> HTMLResponse:
+    try:
+        chosen = _ids(ids[:400], required=False)
+    except ApiError as error:
+        return _error_page(request, 422, "Cannot compare these jobs", error.message.removeprefix("ids: ") + ".")
+    return _page(request, "compare.html", {"page": "compare", "ids": ",".join(chosen)})
 
 
 @pages.get("/sweeps", response_class=HTMLResponse)
@@ -181,14 +197,29 @@ def _report_context(job: dict) -> dict:
     responses=JSON_ERRORS,
 )
 def job_report(
-    request: Request, job: dict = Depends(deps.job_or_404), config: Settings = Depends(deps.settings)
+    request: Request,
+    job: dict = Depends(deps.job_or_404),
+    jobs: JobStore = Depends(deps.store),
+    config: Settings = Depends(deps.settings),
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "_job_report.html",
-        _report_context(job_view(job, config.max_attempts)),
-        headers={"Cache-Control": "no-store"},
-    )
+    view = job_view(job, config.max_attempts)
+    context = {**_report_context(view), "stopped": _stopped(jobs, view)}
+    return templates.TemplateResponse(request, "_job_report.html", context, headers={"Cache-Control": "no-store"})
+
+
+def _stopped(jobs: JobStore, job: dict) -> dict | None:
+    """Where a failed or cancelled job stopped: the step it reached and its last preview (base64 PNG)."""
+    if job["status"] not in jobs_table.STOPPED:
+        return None
+    progress = job.get("progress") or {}
+    preview = jobs_table.last_preview(jobs, job["id"]) if (job.get("request") or {}).get("preview") else None
+    return {
+        "status": job["status"],
+        "step": progress.get("step") or 0,
+        "total": progress.get("total") or (job.get("request") or {}).get("steps"),
+        "preview": base64.b64encode(preview["png"]).decode() if preview else None,
+        "preview_step": preview["step"] if preview else None,
+    }
 
 
 @data.get(
@@ -272,30 +303,73 @@ def validate_generation(body: GenerationCreate, config: Settings = Depends(deps.
     return {"ok": True, "model": model["id"], "hardware": hardware}
 
 
-def _row(record: dict) -> dict:
-    """One line of the jobs table (seeds as text: they exceed a browser's exact integers)."""
-    view = job_view(record, full=False)
-    request = view["request"]
-    return {
-        "id": view["id"],
-        "status": view["status"],
-        "created_at": view["created_at"],
-        "finished_at": view["finished_at"],
-        "progress": view["progress"],
-        "cancel_requested": view["cancel_requested"],
-        "error": (view.get("error") or {}).get("code"),
-        "profile": telemetry.profile_label(request),
-        "sampler": request.get("sampler"),
-        "steps": request.get("steps"),
-        "num_images": request.get("num_images"),
-        "seed": None if request.get("seed") is None else str(request["seed"]),
-    }
+def _filters(
+    limit: int = Query(jobs_table.LIMIT, ge=1, le=100, description="rows per page"),
+    before: int | None = Query(None, ge=0, description="the page's cursor: jobs created before this sequence number"),
+    status: str | None = Query(None, pattern="^(" + "|".join(STATUSES) + ")$"),
+    profile: str | None = Query(
+        None, pattern=jobs_table.PROFILE.pattern, description="a profile name (overrides or not)"
+    ),
+    q: str | None = Query(None, pattern=jobs_table.ID_PREFIX.pattern, description="a job id or the start of one"),
+) -> jobs_table.Filters:
+    """The jobs table's page and filters, checked (a bad value is a 422 naming it)."""
+    return jobs_table.Filters(limit=limit, before=before, status=status, profile=profile, q=q)
 
 
-def _snapshot(store: JobStore, limit: int, owner: str | None = None) -> tuple[str, list[str]]:
-    records, _ = store.list(None, limit, None, owner=owner)
-    payload = {"items": [_row(r) for r in records], "counts": store.counts(), "workers": len(registry.alive(store.r))}
-    return json.dumps(payload, sort_keys=True), [r["id"] for r in records if r["status"] in ACTIVE]
+def _snapshot(store: JobStore, filters: jobs_table.Filters, owner: str | None, queue: str) -> tuple[str, list[str]]:
+    return jobs_table.snapshot(store, filters, owner, queue, len(registry.alive(store.r)))
+
+
+@data.get(
+    "/jobs", summary="One page of the jobs table as JSON (what one event of the stream carries)", responses=JSON_ERRORS
+)
+def jobs_page(
+    filters: jobs_table.Filters = Depends(_filters),
+    jobs: JobStore = Depends(deps.store),
+    owner: str | None = Depends(deps.owner_scope),
+    config: Settings = Depends(deps.settings),
+) -> Response:
+    payload, _ = _snapshot(jobs, filters, owner, config.queue)
+    return Response(payload, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@data.get(
+    "/jobs/{job_id}/queue",
+    summary="A queued job's place in the queue: position (1 = next), jobs waiting",
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "queued", "position": 2, "waiting": 3}}}},
+        **JSON_ERRORS,
+    },
+)
+def job_queue(
+    job: dict = Depends(deps.job_or_404),
+    jobs: JobStore = Depends(deps.store),
+    config: Settings = Depends(deps.settings),
+) -> dict:
+    """``position`` is null for a job that is not queued, or queued and already handed to a worker."""
+    if job["status"] != "queued":
+        return {"status": job["status"], "position": None, "waiting": None}
+    positions = jobs_table.queue_positions(jobs, config.queue)
+    position, waiting = positions.get(job["id"], (None, None))
+    return {"status": "queued", "position": position, "waiting": waiting if waiting is not None else len(positions)}
+
+
+@data.get(
+    "/jobs/{job_id}/thumbnail.png",
+    response_class=Response,
+    summary="A job's picture for the jobs table: its grid, or the last preview of a failed or cancelled job",
+    responses={200: {"content": {"image/png": {}}}, **JSON_ERRORS},
+)
+def job_thumbnail(job: dict = Depends(deps.job_or_404), jobs: JobStore = Depends(deps.store)) -> Response:
+    png = None
+    if job["status"] == "succeeded":
+        png = jobs.image(job["id"], "grid")
+    elif job["status"] in jobs_table.STOPPED:
+        preview = jobs_table.last_preview(jobs, job["id"])
+        png = preview["png"] if preview else None
+    if png is None:
+        raise ApiError(404, "no_picture", f"job {job['id']!r} has no picture ({job['status']}, no preview kept)", "id")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @data.get(
@@ -306,19 +380,21 @@ def _snapshot(store: JobStore, limit: int, owner: str | None = None) -> tuple[st
 )
 async def jobs_stream(
     request: Request,
-    limit: int = Query(25, ge=1, le=100),
+    filters: jobs_table.Filters = Depends(_filters),
     jobs: JobStore = Depends(deps.store),
     owner: str | None = Depends(deps.owner_scope),
+    config: Settings = Depends(deps.settings),
 ):
-    """A ``jobs`` event with the newest ``limit`` jobs, status counts and live workers whenever any
+    """A ``jobs`` event with one page of the table (the newest ``limit`` jobs older than ``before``
+    that pass the filters; `app.dashboard.jobs_table`), status counts and live workers whenever any
     of it changes: woken by the events of the queued and running jobs, and re-read every second
-    for new jobs."""
+    for new jobs and queue positions."""
     hub = request.app.state.events
 
     async def stream():
         last, positions = None, {}
         while True:
-            payload, active = await run_in_threadpool(_snapshot, jobs, limit, owner)
+            payload, active = await run_in_threadpool(_snapshot, jobs, filters, owner, config.queue)
             if payload != last:
                 last = payload
                 yield ServerSentEvent(data=payload, event="jobs")

@@ -39,10 +39,30 @@ SHORT_NAMES = {"a100_sxm": "A100 SXM", "h100_sxm": "H100 SXM", "tpu_v4": "TPU v4
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-def profile_label(request: dict) -> str:
+def _value_text(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def profile_label(request: dict, limit: int | None = None) -> str:
+    """The profile with its overrides, as a job is named everywhere on the dashboard:
+    ``vcma-default · adc_bits 4 · read_time 4e-09``. A parameter is named by its key, or by
+    ``section.key`` where two sections of the overrides share the key; ``limit`` shows that many
+    overrides and counts the rest (``· +2 more``)."""
     hardware = request.get("hardware") or {}
     name = hardware.get("profile", "?") if isinstance(hardware, dict) else str(hardware)
-    return name + (" + overrides" if isinstance(hardware, dict) and hardware.get("overrides") else "")
+    overrides = (hardware.get("overrides") if isinstance(hardware, dict) else None) or {}
+    pairs = [(section, key, value) for section, values in overrides.items() for key, value in (values or {}).items()]
+    keys = [key for _, key, _ in pairs]
+    parts = [
+        f"{key if keys.count(key) == 1 else f'{section}.{key}'} {_value_text(value)}" for section, key, value in pairs
+    ]
+    if limit is not None and len(parts) > limit:
+        parts = [*parts[:limit], f"+{len(parts) - limit} more"]
+    return " · ".join([name, *parts])
 
 
 def overrides_text(request: dict) -> list[str]:
@@ -53,6 +73,30 @@ def overrides_text(request: dict) -> list[str]:
         for section, values in overrides.items()
         for key, value in values.items()
     ]
+
+
+def _times(factor: float) -> str:
+    return f"{factor:,.0f}×" if factor >= 100 else f"{factor:.3g}×"
+
+
+def speed_text(ratio: float | None) -> str:
+    """The chip's speed against an accelerator's from ``ratio`` = the accelerator's time over the
+    chip's: ``'72× slower'``, ``'3.1× faster'``, ``'as fast'``; '' without a ratio."""
+    if not ratio or ratio <= 0:
+        return ""
+    if abs(ratio - 1) < 0.005:
+        return "as fast"
+    return f"{_times(1 / ratio)} slower" if ratio < 1 else f"{_times(ratio)} faster"
+
+
+def energy_text(ratio: float | None) -> str:
+    """The chip's energy against an accelerator's from ``ratio`` = the accelerator's energy over the
+    chip's: ``'92.8× less'``, ``'2× more'``, ``'the same'``; '' without a ratio."""
+    if not ratio or ratio <= 0:
+        return ""
+    if abs(ratio - 1) < 0.005:
+        return "the same"
+    return f"{_times(ratio)} less" if ratio > 1 else f"{_times(1 / ratio)} more"
 
 
 def takes_eta(sampler) -> bool:
@@ -100,6 +144,7 @@ def _accelerators(energy, chip_per_image: float | None, chip_latency: float | No
             ratio = per_image / chip_per_image
         spread = ranges.get(key)
         time_per_image = spec.time_per_image_s
+        latency_ratio = time_per_image / chip_latency if (time_per_image and chip_latency) else None
         rows.append(
             {
                 "key": key,
@@ -111,7 +156,11 @@ def _accelerators(energy, chip_per_image: float | None, chip_latency: float | No
                 "energy_ratio_high": spread.high if spread else None,
                 "energy_ratio_by_assumption": spread.by_assumption if spread else {},
                 "time_per_image_s": time_per_image,
-                "latency_ratio": time_per_image / chip_latency if (time_per_image and chip_latency) else None,
+                "latency_ratio": latency_ratio,
+                # "the chip is 72× slower than an A100 SXM"; "the chip uses 92.8× less energy per image than …"
+                "speed": speed_text(latency_ratio),
+                "article": "an" if (SHORT_NAMES.get(key, spec.name or key) or "x")[0] in "AEFHILMNORSX" else "a",
+                "energy_vs": energy_text(ratio) if energy.kind == "chip" else "",
                 "tdp_w": spec.tdp_w,
                 "die_area_mm2": spec.die_area_mm2,
                 "energy_per_random_bit_j": spec.energy_per_random_bit_j,

@@ -81,10 +81,12 @@ class Watched:
         return [url for url in self.requests if not url.startswith((self.origin + "/", "data:", "blob:"))]
 
 
-def new_context(browser, origin: str, viewport: dict = LAPTOP, key: str | None = API_KEY):
+def new_context(browser, origin: str, viewport: dict = LAPTOP, key: str | None = API_KEY, color_scheme: str = "light"):
     """A browser context on the service, its API key already in each tab's sessionStorage (as
-    after typing it once), unless ``key`` is None."""
+    after typing it once), unless ``key`` is None; ``color_scheme`` is the system setting the
+    pages see (``"light"`` or ``"dark"``)."""
     context = browser.new_context(
+        color_scheme=color_scheme,
         viewport=viewport,
         base_url=origin,
         is_mobile=viewport is PHONE,
@@ -132,3 +134,36 @@ def wait_js(page, expression: str, timeout: float = 30.0, interval: float = 0.1)
         if time.monotonic() > deadline:
             raise AssertionError(f"{expression!r} stayed falsy for {timeout} s on {page.url}")
         time.sleep(interval)
+
+
+# WCAG 2 contrast of every visible text node's colour against the background it is drawn on (the
+# first opaque background of its ancestors); large text (24 px, or 18.66 px bold) needs 3, the rest
+# 4.5. Disabled controls are exempt (WCAG 1.4.3); text inside SVG charts is not walked (its colour
+# is a fill: the charts' text uses the same --text and --muted variables as the page).
+_CONTRAST = """() => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+  const bad = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || el.closest("svg, [disabled], option, script")) continue;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    if (style.visibility === "hidden" || box.width === 0 || box.height === 0 || el.closest("[hidden], .sr-only")) continue;
+    const [a, b] = [lum(parse(style.color).slice(0, 3)), lum(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${ratio.toFixed(2)} ${el.tagName.toLowerCase()}.${el.className}: ${node.textContent.trim().slice(0, 40)}`);
+  }
+  return [...new Set(bad)];
+}"""
+
+
+def low_contrast(page) -> list[str]:
+    """Visible text of ``page`` below WCAG AA contrast against its background: ``'3.12 span.hint: …'`` each."""
+    return page.evaluate(_CONTRAST)

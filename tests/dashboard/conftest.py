@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.api.deps import key_id
 from app.embedded_redis import EmbeddedRedis
 from tests.dashboard.browser import API_KEY, CHROMIUM_FLAGS, LAPTOP, chromium_path, new_context
+from tests.dashboard.stored_jobs import remove, store_job
 from tests.service.cluster import Service
 from tests.service.helpers import submit, wait_status, wait_until
 
@@ -75,13 +77,27 @@ def finished_jobs(dashboard):
 
 
 @pytest.fixture()
+def stored_job(dashboard):
+    """``stored_job(body, status="succeeded", **options)`` → id: a job of the test key written straight
+    into the store (`tests.dashboard.stored_jobs.store_job`), removed again after the test."""
+    owner, made = key_id(API_KEY), []
+
+    def make(body: dict, status: str = "succeeded", **options) -> str:
+        made.append(store_job(dashboard.store, body, status, owner=owner, **options))
+        return made[-1]
+
+    yield make
+    remove(dashboard.store, made, owner)
+
+
+@pytest.fixture()
 def browse(chromium, dashboard, request):
-    """Open browser contexts: ``browse(viewport=LAPTOP, key=API_KEY)`` → (context, watched). At the
+    """Open browser contexts: ``browse(viewport=LAPTOP, key=API_KEY, color_scheme="light")`` → (context, watched). At the
     end each context must have fetched only from the service and logged no errors."""
     opened = []
 
-    def open_context(viewport=LAPTOP, key=API_KEY):
-        context, watched = new_context(chromium, dashboard.url, viewport, key)
+    def open_context(viewport=LAPTOP, key=API_KEY, color_scheme="light"):
+        context, watched = new_context(chromium, dashboard.url, viewport, key, color_scheme)
         opened.append((context, watched))
         return context, watched
 

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.dashboard.browser import PHONE, fits_width, screenshot, wait_js
+from tests.dashboard.stored_jobs import request
 from tests.service.helpers import submit, wait_status
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: `make install` (dev extra)").expect
@@ -36,10 +37,13 @@ def test_cancel_a_running_job(browse, client):
     wait_js(page, "Number(document.querySelector('#live-progress').dataset.step) >= 3", timeout=120)
     page.click("#cancel-button")
     expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
-    expect(page.locator("#partial-note")).to_contain_text(re.compile(r"Cancelled after \d+ of 1000 steps"))
     expect(page.locator("#live")).to_be_hidden()
     done = client.get(f"/v1/generations/{job['id']}").json()
     assert done["status"] == "cancelled" and 3 <= done["telemetry"]["cancelled"]["steps_done"] < 1000
+    # the last preview stays, with the step it was drawn at and the step the job reached
+    expect(page.locator("#stopped-step")).to_contain_text(f"Cancelled after step {done['progress']['step']} of 1000")
+    wait_js(page, "document.querySelector('#stopped-preview')?.naturalWidth > 0")
+    assert 3 <= int(page.locator("#stopped-preview").get_attribute("data-step")) <= done["progress"]["step"]
     screenshot(page, "job-cancelled-laptop")
 
 
@@ -78,3 +82,29 @@ def test_a_finished_chip_job_fits_a_phone(browse, finished_jobs):
     wait_js(page, "document.querySelector('.grid-img').naturalWidth > 0")
     assert fits_width(page)
     screenshot(page, "job-chip-phone")
+
+
+def test_a_failed_job_shows_the_step_it_reached_and_its_last_preview(browse, stored_job):
+    job_id = stored_job(request(steps=10), "failed", step=3, previews=True)  # the store's own transitions, no worker
+    context, _ = browse()
+    page = context.new_page()
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#job-status")).to_have_text("failed")
+    expect(page.locator("#stopped-step")).to_have_text("Failed at step 3 of 10.")
+    expect(page.locator("#stopped-preview")).to_have_attribute("data-step", "3")
+    wait_js(page, "document.querySelector('#stopped-preview').naturalWidth > 0")
+    expect(page.locator("#job-report .form-error")).to_contain_text("emulation_error")
+    expect(page.locator("#live")).to_be_hidden()
+    screenshot(page, "job-failed-laptop")
+
+
+def test_a_job_is_named_with_its_overrides_and_a_bad_id_gets_a_page(browse, stored_job):
+    overrides = {"crossbar": {"adc_bits": 4, "read_time": 4e-9}}
+    job_id = stored_job(request("vcma-default", overrides))
+    context, _ = browse()
+    page = context.new_page()
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator(".summary strong")).to_have_text("vcma-default · adc_bits 4 · read_time 4e-09")
+    answer = page.goto("/jobs/not a job!")
+    assert answer.status == 422 and answer.headers["content-type"].startswith("text/html")
+    expect(page.locator("#error-title")).to_have_text("Not a job id")

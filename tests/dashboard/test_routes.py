@@ -36,7 +36,15 @@ def test_pages_need_no_key_carry_a_strict_csp_and_no_inline_code(dashboard):
         assert not re.search(r"<script(?![^>]*\bsrc=)", response.text), f"inline script on {path}"
         assert " style=" not in response.text and "<style" not in response.text, path
         assert "http://" not in response.text.replace(dashboard.url, "") and "https://" not in response.text
-    for asset in ("dashboard.css", "js/common.js", "js/index.js", "js/jobs_table.js", "js/job.js", "js/compare.js", "favicon.svg"):
+    for asset in (
+        "dashboard.css",
+        "js/common.js",
+        "js/index.js",
+        "js/jobs_table.js",
+        "js/job.js",
+        "js/compare.js",
+        "favicon.svg",
+    ):
         assert httpx.get(f"{dashboard.url}/dashboard/static/{asset}", timeout=10).status_code == 200, asset
     assert httpx.get(dashboard.url + "/jobs/not a job", timeout=10).status_code == 422
 
@@ -132,3 +140,47 @@ def test_the_api_process_serving_the_dashboard_has_not_loaded_torch_or_numba(das
     client.post("/dashboard/validate", json={"hardware": "vcma-default"}).raise_for_status()
     maps = Path(f"/proc/{dashboard.api.pid}/maps").read_text()
     assert "torch" not in maps and "numba" not in maps and "libgomp" not in maps
+
+
+def test_the_key_button_is_there_only_when_the_server_asks_for_keys(dashboard):
+    import warnings
+
+    from app.api.main import create_app
+    from worker.settings import Settings
+
+    with warnings.catch_warnings():  # Starlette 1.x would rather drive it with httpx2; httpx still works
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+        from fastapi.testclient import TestClient
+
+    assert 'id="key-button"' in httpx.get(dashboard.url + "/", timeout=10).text  # SPINDIFF_API_KEYS is set
+    open_url = dashboard.redis_url.rsplit("/", 1)[0] + "/14"
+    app = create_app(Settings(redis_url=open_url, api_keys=None))
+    try:
+        with TestClient(app) as local:
+            for path in ("/", "/compare", "/jobs/0123abcd"):
+                page = local.get(path)
+                assert page.status_code == 200 and 'id="key-button"' not in page.text, path
+    finally:
+        app.state.celery.close()
+
+
+def test_the_jobs_page_route_checks_its_filters(client):
+    for params in ({"status": "done"}, {"q": "not an id!"}, {"limit": 0}, {"before": -1}, {"profile": "a b"}):
+        answer = client.get("/dashboard/jobs", params=params)
+        assert answer.status_code == 422, params
+        assert answer.json()["error"]["field"].split(".")[-1] in params, answer.json()
+    page = client.get("/dashboard/jobs", params={"status": "succeeded", "limit": 2}).json()
+    assert len(page["items"]) <= 2 and all(row["status"] == "succeeded" for row in page["items"])
+
+
+def test_thumbnails_and_queue_places_answer_for_the_jobs_they_have(client, finished_jobs):
+    chip = finished_jobs["chip"]["id"]
+    thumb = client.get(f"/dashboard/jobs/{chip}/thumbnail.png")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    assert thumb.content == client.get(finished_jobs["chip"]["grid_url"]).content
+    assert client.get(f"/dashboard/jobs/{'f' * 32}/thumbnail.png").status_code == 404
+    assert client.get(f"/dashboard/jobs/{chip}/queue").json() == {
+        "status": "succeeded",
+        "position": None,
+        "waiting": None,
+    }

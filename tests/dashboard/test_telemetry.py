@@ -142,3 +142,63 @@ def test_grid_geometry_matches_the_grid_the_worker_draws(n):
     for cell in geometry["cells"]:
         y, x, size = cell["y"], cell["x"], geometry["size"]
         assert (grid[y : y + size, x : x + size] == cell["index"] + 1).all()
+
+
+@pytest.mark.parametrize(
+    ("hardware", "limit", "label"),
+    [
+        ("software", None, "software"),
+        ({"profile": "vcma-default", "overrides": None}, None, "vcma-default"),
+        ({"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": 4}}}, None, "vcma-default · adc_bits 4"),
+        (
+            {"profile": "vcma-lowbit", "overrides": {"crossbar": {"read_time": 4e-9, "ir_drop": True}}},
+            None,
+            "vcma-lowbit · read_time 4e-09 · ir_drop true",
+        ),
+        (  # a key two sections share is named with its section
+            {"profile": "vcma-default", "overrides": {"crossbar": {"bits": 2}, "rng": {"bits": 3, "source": "xor"}}},
+            None,
+            "vcma-default · crossbar.bits 2 · rng.bits 3 · source xor",
+        ),
+        (
+            {"profile": "vcma-default", "overrides": {"crossbar": {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}}},
+            3,
+            "vcma-default · a 1 · b 2 · c 3 · +2 more",
+        ),
+    ],
+)
+def test_a_jobs_label_names_its_overrides(hardware, limit, label):
+    assert telemetry.profile_label({"hardware": hardware}, limit=limit) == label
+
+
+def test_two_override_runs_are_labelled_differently():
+    one, two = load("vcma"), load("vcma")
+    one["request"]["hardware"]["overrides"] = {"crossbar": {"adc_bits": 4}}
+    two["request"]["hardware"]["overrides"] = {"crossbar": {"adc_bits": 6}}
+    assert telemetry.summary(one)["profile"] != telemetry.summary(two)["profile"]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "speed", "energy"),
+    [
+        (0.0139, "71.9× slower", "71.9× more"),
+        (1 / 250, "250× slower", "250× more"),
+        (3.14159, "3.14× faster", "3.14× less"),
+        (92.8, "92.8× faster", "92.8× less"),
+        (1.001, "as fast", "the same"),
+        (None, "", ""),
+        (0.0, "", ""),
+    ],
+)
+def test_ratios_read_as_slower_faster_less_more(ratio, speed, energy):
+    assert telemetry.speed_text(ratio) == speed and telemetry.energy_text(ratio) == energy
+
+
+def test_the_chip_jobs_latency_says_how_much_slower_the_chip_is():
+    view = telemetry.energy_view(load("vcma"))
+    a100 = next(a for a in view["accelerators"] if a["key"] == "a100_sxm")
+    assert a100["speed"] == telemetry.speed_text(a100["time_per_image_s"] / view["latency"]["per_image"])
+    assert a100["speed"].endswith(("slower", "faster")) and a100["article"] == "an"
+    latency = figures.job_figures(view)["latency"]
+    assert f"chip {a100['speed']}" in str(latency.svg) and "× chip" not in str(latency.svg)
+    assert next(a for a in view["accelerators"] if a["key"] == "tpu_v4")["article"] == "a"

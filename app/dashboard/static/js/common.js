@@ -39,7 +39,7 @@ function askForKey(message) {
 }
 
 function setUpKeyButton() {
-  $("#key-button").addEventListener("click", () => {
+  $("#key-button")?.addEventListener("click", () => { // only where the server sets SPINDIFF_API_KEYS
     askForKey(apiKey() ? "Replace the API key of this tab." : "Enter an API key (only needed when the server sets SPINDIFF_API_KEYS).")
       .then(() => location.reload());
   });
@@ -215,6 +215,19 @@ export function progressText(status, progress) {
   if (status === "running" && !total) return "starting (loading the model, programming the chip)…";
   const text = `step ${step} / ${total}`;
   return status === "running" && eta !== null && eta !== undefined ? `${text} · ETA ${seconds(eta)}` : text;
+}
+
+function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+  return `${n}${suffix}`;
+}
+
+// "queued · 2nd in line (3 waiting)": the job's place among the messages of the Celery queue.
+export function queueText(queue) {
+  if (!queue) return "queued";
+  if (queue.position === undefined || queue.position === null) return "queued · handed to a worker, starting";
+  return `queued · ${queue.position === 1 ? "next" : `${ordinal(queue.position)} in line`} (${queue.waiting} waiting)`;
 }
 
 async function readiness() {

@@ -13,7 +13,7 @@ async function showReport(ids) {
 async function showPicker() {
   const picker = $("#picker");
   picker.hidden = false;
-  const page = await getJson("/v1/generations?status=succeeded&limit=30");
+  const page = await getJson("/dashboard/jobs?status=succeeded&limit=30"); // rows named as the jobs table names them
   const list = $("#picker-list");
   const chosen = new Set();
   const button = $("#picker-button");
@@ -31,9 +31,8 @@ async function showPicker() {
       if (box.checked) chosen.add(job.id); else chosen.delete(job.id);
       button.disabled = chosen.size < 2 || chosen.size > 4;
     });
-    const hardware = job.request.hardware || {};
     const text = document.createElement("span");
-    text.textContent = `${job.id.slice(0, 8)} · ${hardware.profile}${hardware.overrides ? " + overrides" : ""} · ${job.request.sampler.toUpperCase()} ${job.request.steps} steps · ${job.request.num_images} images · ${job.finished_at}`;
+    text.textContent = `${job.id.slice(0, 8)} · ${job.profile_full} · ${job.sampler.toUpperCase()} ${job.steps} steps · ${job.num_images} images · ${job.finished_at}`;
     label.append(box, text);
     item.append(label);
     list.append(item);
@@ -46,6 +45,7 @@ start(async () => {
   try {
     if (ids.length) await showReport(ids); else await showPicker();
   } catch (error) {
-    showError($("#compare-error"), error);
+    showError($("#compare-error"), error); // e.g. an id that is unknown, expired or another key's: pick others
+    if (ids.length) await showPicker().catch(() => {});
   }
 });

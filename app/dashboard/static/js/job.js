@@ -1,11 +1,12 @@
 // The job page: the server-rendered report (/dashboard/jobs/{id}/report), and while the job is
 // queued or running its event stream — progress, ETA, the current denoised estimate — and Cancel.
-import { $, $$, api, blobUrl, download, getText, jsonOf, loadImages, progressText, showError, start, streamEvents } from "./common.js";
+import { $, $$, api, blobUrl, download, getJson, getText, jsonOf, loadImages, progressText, queueText, showError, start, streamEvents } from "./common.js";
 
 const root = $("#job-root");
 const jobId = root.dataset.jobId;
 const base = `/v1/generations/${jobId}`;
 const steps = []; // every step shown, in order (the tests read it)
+const QUEUE_POLL_MS = 3000; // a queued job's place in the queue is re-read this often (no event says it moved)
 let watching = null;
 
 async function loadReport() {
@@ -88,7 +89,7 @@ function showProgress(status, progress) {
   bar.dataset.step = String(step);
   bar.dataset.total = String(total);
   $("#live-fill").style.width = total ? `${(100 * step) / total}%` : "0%";
-  $("#live-text").textContent = progressText(status, progress);
+  if (status !== "queued") $("#live-text").textContent = progressText(status, progress);
   $("#live-status").textContent = status;
   $("#live-status").className = `badge status-${status}`;
   $("#live-title").textContent = status === "queued" ? "Waiting in the queue" : "Running";
@@ -105,6 +106,18 @@ function showPreview(data) {
   $("#preview-caption").textContent = `Current estimate x̂₀ of the final images after step ${data.step} of ${data.total}.`;
 }
 
+// While the job waits: its place in the Celery queue, until it starts or the page stops watching.
+async function followQueue(signal, isQueued) {
+  while (!signal.aborted && isQueued()) {
+    try {
+      const place = await getJson(`/dashboard/jobs/${jobId}/queue`);
+      if (!isQueued() || place.status !== "queued") return;
+      $("#live-text").textContent = queueText(place);
+    } catch { /* the next try, or the event stream, tells */ }
+    await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+  }
+}
+
 function watch(initial) {
   const live = $("#live");
   $("#job-report .head")?.after(live); // under the job's summary
@@ -112,12 +125,15 @@ function watch(initial) {
   let status = initial;
   showProgress(status, {});
   watching = new AbortController();
+  if (status === "queued") $("#live-text").textContent = queueText(null);
+  followQueue(watching.signal, () => status === "queued");
   const done = streamEvents(`${base}/events?preview=true`, ({ event, data }) => {
     if (event === "queued" || event === "running") { status = event; showProgress(status, {}); }
     if (event === "progress") { status = "running"; showProgress(status, data); showPreview(data); }
     return ["succeeded", "failed", "cancelled"].includes(event);
   }, { signal: watching.signal });
   return done.then(async () => {
+    watching.abort();
     live.hidden = true;
     $("#job-root").append(live); // out of the report, which is replaced now
     await loadReport();
