@@ -95,7 +95,6 @@ def test_a_failed_job_shows_the_step_it_reached_and_its_last_preview(browse, sto
     wait_js(page, "document.querySelector('#stopped-preview').naturalWidth > 0")
     expect(page.locator("#job-report .form-error")).to_contain_text("emulation_error")
     expect(page.locator("#live")).to_be_hidden()
-    screenshot(page, "job-failed-laptop")
 
 
 def test_a_job_is_named_with_its_overrides_and_a_bad_id_gets_a_page(browse, stored_job):

@@ -41,6 +41,13 @@ function thumbnail(job) {
   return holder;
 }
 
+function line(text) {
+  const span = document.createElement("span");
+  span.className = "line";
+  span.textContent = text;
+  return span;
+}
+
 function row(job) {
   const tr = document.createElement("tr");
   tr.dataset.jobId = job.id;
@@ -93,7 +100,7 @@ function row(job) {
   tr.append(
     cell("select", "", box), cell("thumb-cell", "", thumbnail(job)), cell("job", "", link, created, edit),
     cell("status progress-cell", "", badge, track, text), profile,
-    cell("sampler", "", `${(job.sampler || "").toUpperCase()} · ${job.steps} steps · ${images}`),
+    cell("sampler", "", line(`${(job.sampler || "").toUpperCase()} · ${job.steps} steps`), line(images)),
     cell("energy num", "energy/image", job.energy_text || "—"), kid,
     cell("duration num", "took", job.duration_s === null || job.duration_s === undefined ? "—" : seconds(job.duration_s)),
   );
