@@ -7,10 +7,10 @@ name. The mapping scheme and the order in which the non-idealities apply are des
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from device.errors import ParameterError
+from device.errors import FieldError, ParameterError
+from device.parameter_spec import check_declared, field_errors, param, raise_if
 from device.read_noise import DEFAULT_NOISE_FACTOR, check_noise_factor
 
 INPUT_MODES = ("amplitude", "bit_serial")
@@ -93,78 +93,284 @@ class CrossbarParameters:
             quantisation) — at about the cost of the float network. Both charge the same ledger.
     """
 
-    tile_rows: int = 128
-    tile_cols: int = 128
-    weight_bits: int = 6
-    input_bits: int = 8
-    input_mode: str = "amplitude"
-    adc_bits: int = 8
-    adc_range_sigmas: float = 4.0
-    read_voltage: float = 0.1
-    read_time: float = 1e-9
-    read_noise: float | None = None
-    read_noise_factor: float = DEFAULT_NOISE_FACTOR
-    adc_noise: float = 0.002
-    ir_drop: bool = True
-    wire_resistance: float = 0.35
-    cell_variation: bool = True
-    write_model: str = "physics"
-    write_pulse_voltage: float = 1.5
-    write_pulse_width: float = 30e-9
-    write_field: float = 15e3
-    write_verify_attempts: int = 4
-    weight_mapping: str = "closed_loop"
-    output_gain_calibration: bool = True
-    in_loop_calibration: bool = False
-    emulation: str = "exact"
+    LABEL = "Crossbars"
+    SUMMARY = "The memory-cell crossbars that compute the network's matrix-vector products where its weights are stored, and their periphery."
+    GROUPS = (
+        (
+            "emulation",
+            "Emulation",
+            "How the emulator computes the chip's read-outs; the chip and its cost ledger are the same either way (docs/emulation.md).",
+        ),
+        (
+            "tiles",
+            "Tiles and weights",
+            "The network's weights on tiles of binary MTJ cells: each weight's magnitude bit-sliced over differential column pairs.",
+        ),
+        (
+            "periphery",
+            "DAC and ADC",
+            "Inputs enter as word-line voltages from a DAC; column currents leave through shared ADCs (energy per conversion ∝ 4^bits, docs/formulas.md F3).",
+        ),
+        (
+            "read",
+            "Read",
+            "The read pulse and its noise: thermal, shot and sense-amplifier noise, σ ∝ 1/√t_read (device.read_noise, docs/physics.md).",
+        ),
+        (
+            "array",
+            "Array non-idealities",
+            "IR drop along the wires (F9) and each cell's own R_P and TMR from the variation section.",
+        ),
+        (
+            "write",
+            "Programming",
+            "How the cells are written: VCMA write pulses with write-verify, and how a weight becomes bit-slice cells.",
+        ),
+        (
+            "trims",
+            "Digital calibration",
+            "Digital trims fitted on example inputs after programming, applied to every read-out.",
+        ),
+    )
+
+    tile_rows: int = param(
+        128,
+        label="Tile rows",
+        low=8,
+        high=4096,
+        group="tiles",
+        description="Cells per tile column (word lines); IR drop grows with the tile size (a ∝ n²).",
+        source="NeuroSim sub-array size (docs/formulas.md F4)",
+    )
+    tile_cols: int = param(
+        128,
+        label="Tile columns",
+        low=8,
+        high=4096,
+        group="tiles",
+        description="Cells per tile row; even (differential column pairs).",
+        source="NeuroSim sub-array size",
+    )
+    weight_bits: int = param(
+        6,
+        label="Weight bits",
+        low=1,
+        high=8,
+        zero="ideal",
+        group="tiles",
+        description="Magnitude bits per weight, one binary cell pair per bit (bit slices); 0: one analog cell per weight.",
+        source="spindiff design choice",
+    )
+    input_bits: int = param(
+        8,
+        label="Input DAC bits",
+        low=2,
+        high=12,
+        zero="ideal",
+        group="periphery",
+        description="Resolution of the signed input, sign included; 0: no input quantisation.",
+        source="spindiff design choice",
+    )
+    input_mode: str = param(
+        "amplitude",
+        label="Input mode",
+        choices=INPUT_MODES,
+        group="periphery",
+        description="amplitude: one read at a multi-level DAC voltage; bit_serial: one read per magnitude bit, shift-and-add.",
+        source="spindiff design choice",
+    )
+    adc_bits: int = param(
+        8,
+        label="ADC bits",
+        low=2,
+        high=14,
+        zero="ideal",
+        group="periphery",
+        description="Resolution of the column read-out; 0: ideal read-out (no quantisation, no ADC noise).",
+        source="spindiff design choice; energy from the F3 survey fit",
+    )
+    adc_range_sigmas: float = param(
+        4.0,
+        label="ADC range",
+        unit="σ",
+        low=0.0,
+        low_open=True,
+        group="periphery",
+        description="Default ADC full scale in RMS column currents of full-scale uniform inputs, until calibrated from data.",
+        source="spindiff design choice",
+    )
+    read_voltage: float = param(
+        0.1,
+        label="Read voltage",
+        unit="V",
+        low=0.0,
+        low_open=True,
+        group="read",
+        description="Full-scale read voltage on the word lines.",
+        source="docs/formulas.md F1 (0.1–0.25 V)",
+    )
+    read_time: float = param(
+        1e-9,
+        label="Read time",
+        unit="s",
+        display=("ns", -9),
+        low=0.0,
+        low_open=True,
+        group="read",
+        description="Read pulse; read noise σ ∝ 1/√t_read, read energy and latency ∝ t_read.",
+        source="docs/formulas.md F1 (1–10 ns)",
+    )
+    read_noise: float | None = param(
+        None,
+        label="Read noise (relative σ)",
+        display=("%", -2),
+        low=0.0,
+        null="derived",
+        group="read",
+        description="σ of each cell's read current over its value; empty: derived from the read (1.00 % at the defaults).",
+        source="derived: device.read_noise (thermal + shot noise × noise factor, F8); a number overrides it",
+    )
+    read_noise_factor: float = param(
+        DEFAULT_NOISE_FACTOR,
+        label="Read-path noise factor F",
+        low=1.0,
+        checked_apart=True,
+        group="read",
+        description="Total noise power of the read path over the cell's own thermal + shot noise (Friis), ≥ 1.",
+        source="assumption: keeps the 1 % read noise of the 1 ns default read (docs/physics.md, Read noise)",
+    )
+    adc_noise: float = param(
+        0.002,
+        label="ADC noise (σ / full scale)",
+        display=("%", -2),
+        low=0.0,
+        group="periphery",
+        description="σ of the ADC's input noise as a fraction of its full scale (0.2 % ≈ ½ LSB at 8 bits).",
+        source="assumption",
+    )
+    ir_drop: bool = param(
+        True,
+        label="IR drop",
+        group="array",
+        description="Apply the closed-form IR-drop model of the word and bit lines.",
+        source="docs/formulas.md F9 (aihwkit)",
+    )
+    wire_resistance: float = param(
+        0.35,
+        label="Wire resistance per cell",
+        unit="Ω",
+        low=0.0,
+        low_open=True,
+        group="array",
+        description="Wire resistance of one cell segment; MTJ arrays are IR-drop limited by their low resistance.",
+        source="docs/formulas.md F9 (optimistic for MTJs, cf. Jung et al. 2022)",
+    )
+    cell_variation: bool = param(
+        True,
+        label="Cell variation",
+        group="array",
+        description="Give every cell its own R_P and TMR drawn from the variation section.",
+        source="spindiff design choice",
+    )
+    write_model: str = param(
+        "physics",
+        label="Write model",
+        choices=WRITE_MODELS,
+        group="write",
+        description="physics: VCMA write pulses that succeed with the compact model's probability, with write-verify; ideal: every write succeeds.",
+        source="spindiff design choice",
+    )
+    write_pulse_voltage: float = param(
+        1.5,
+        label="Write pulse voltage",
+        unit="V",
+        low=0.0,
+        low_open=True,
+        group="write",
+        description="Amplitude of a cell's VCMA write pulse.",
+        source="reference VCMA device",
+    )
+    write_pulse_width: float = param(
+        30e-9,
+        label="Write pulse width",
+        unit="s",
+        display=("ns", -9),
+        low=0.0,
+        low_open=True,
+        group="write",
+        description="Duration of a cell's write pulse.",
+        source="reference VCMA device",
+    )
+    write_field: float = param(
+        15e3,
+        label="Write field",
+        unit="A/m",
+        display=("kA/m", 3),
+        low=0.0,
+        group="write",
+        description="Field of the write line towards the target state (P(success) ≈ 0.99 per pulse at 15 kA/m).",
+        source="spindiff design choice",
+    )
+    write_verify_attempts: int = param(
+        4,
+        label="Write-verify attempts",
+        low=1,
+        high=64,
+        group="write",
+        description="Pulses per cell at most: write, read back, repeat until right.",
+        source="spindiff design choice",
+    )
+    weight_mapping: str = param(
+        "closed_loop",
+        label="Weight mapping",
+        choices=WEIGHT_MAPPINGS,
+        group="write",
+        description="closed_loop: slices written MSB first, each correcting what the upper ones missed; sign_magnitude: open loop.",
+        source="closed-loop programming of IMC cells (Alibart et al. 2012; Le Gallo et al. 2018) across bit slices",
+    )
+    output_gain_calibration: bool = param(
+        True,
+        label="Output gain trims",
+        group="trims",
+        description="A digital gain per output, least-squares fitted to exact x @ W: removes IR drop's mean attenuation.",
+        source="spindiff design choice (docs/quality.md ablation)",
+    )
+    in_loop_calibration: bool = param(
+        False,
+        label="In-loop calibration",
+        group="trims",
+        description="Gain and offset per layer fitted on the chip's own upstream activations (bias correction).",
+        source="Nagel et al., ICCV 2019; Joshi et al., Nat. Commun. 11, 2473 (2020)",
+    )
+    emulation: str = param(
+        "exact",
+        label="Emulation mode",
+        choices=EMULATION_MODES,
+        group="emulation",
+        description=(
+            "exact: every tile's currents, noise and ADC codes; statistical: a reduced-order model fitted to the programmed "
+            "chip, ≈ 2× software's time."
+        ),
+        source="docs/emulation.md",
+    )
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-
-        def integer(name, low, high, allow_zero=False):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ParameterError(f"{owner}.{name} must be an integer, got {value!r}")
-            if not (low <= value <= high or (allow_zero and value == 0)):
-                extra = " (or 0 for ideal)" if allow_zero else ""
-                raise ParameterError(f"{owner}.{name} must lie in [{low}, {high}]{extra}, got {value!r}")
-
-        integer("tile_rows", 8, 4096)
-        integer("tile_cols", 8, 4096)
-        if self.tile_cols % 2:
-            raise ParameterError(f"{owner}.tile_cols must be even (differential column pairs), got {self.tile_cols}")
-        integer("weight_bits", 1, 8, allow_zero=True)
-        integer("input_bits", 2, 12, allow_zero=True)
-        integer("adc_bits", 2, 14, allow_zero=True)
-        integer("write_verify_attempts", 1, 64)
-        if self.input_mode not in INPUT_MODES:
-            raise ParameterError(f"{owner}.input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
-        if self.input_mode == "bit_serial" and self.input_bits == 0:
-            raise ParameterError(f"{owner}.input_mode 'bit_serial' needs input_bits > 0")
-        if self.weight_mapping not in WEIGHT_MAPPINGS:
-            raise ParameterError(
-                f"{owner}.weight_mapping must be one of {WEIGHT_MAPPINGS}, got {self.weight_mapping!r}"
+        errors = field_errors(self)
+        bad = {e.path for e in errors}
+        if "tile_cols" not in bad and self.tile_cols % 2:
+            message = f"{owner}.tile_cols must be even (differential column pairs), got {self.tile_cols}"
+            errors.append(FieldError("tile_cols", message))
+        if not bad & {"input_mode", "input_bits"} and self.input_mode == "bit_serial" and self.input_bits == 0:
+            errors.append(
+                FieldError("input_mode", f"{owner}.input_mode 'bit_serial' needs input_bits > 0", ("input_bits",))
             )
-        if self.emulation not in EMULATION_MODES:
-            raise ParameterError(f"{owner}.emulation must be one of {EMULATION_MODES}, got {self.emulation!r}")
-        if self.write_model not in WRITE_MODELS:
-            raise ParameterError(f"{owner}.write_model must be one of {WRITE_MODELS}, got {self.write_model!r}")
-        for name in ("ir_drop", "cell_variation", "output_gain_calibration", "in_loop_calibration"):
-            if not isinstance(getattr(self, name), bool):
-                raise ParameterError(f"{owner}.{name} must be true or false, got {getattr(self, name)!r}")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if (
-                f.type != "float" and not (f.name == "read_noise" and value is not None)
-            ) or f.name == "read_noise_factor":
-                continue  # read_noise_factor: checked below, with the knob to turn
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                derived = " or None (derived)" if f.name == "read_noise" else ""
-                raise ParameterError(f"{owner}.{f.name} must be a finite number{derived}, got {value!r}")
-            positive = f.name not in ("read_noise", "adc_noise", "write_field")
-            if value < 0 or (positive and value == 0):
-                raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
-        check_noise_factor(owner, self.read_noise_factor)
+        if "read_noise_factor" not in bad:
+            try:
+                check_noise_factor(owner, self.read_noise_factor)
+            except ParameterError as error:
+                errors.append(FieldError("read_noise_factor", str(error)))
+        raise_if(errors)
 
     @property
     def pairs_per_tile(self) -> int:
@@ -178,3 +384,6 @@ class CrossbarParameters:
     def input_cycles(self) -> int:
         """Read cycles per matrix-vector product: 1, or the magnitude bits when bit-serial."""
         return self.input_bits - 1 if self.input_mode == "bit_serial" else 1
+
+
+check_declared(CrossbarParameters)

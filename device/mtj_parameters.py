@@ -12,34 +12,17 @@ every name; the compact switching model, the population sampling and the kernels
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from device.errors import ParameterError
+from device.errors import FieldError
+from device.parameter_spec import check_declared, field_errors, param, raise_if
 
 MU0 = 4e-7 * math.pi  # vacuum permeability, T·m/A
 K_B = 1.380649e-23  # Boltzmann constant, J/K
 GAMMA0 = 2.21e5  # gyromagnetic ratio times µ0, m/(A·s) (docs/formulas.md F15)
 EPS0 = 8.8541878128e-12  # vacuum permittivity, F/m
-
-
-def _check_positive_finite(owner: str, name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ParameterError(f"{owner}.{name} must be a finite number, got {value!r}")
-    if value <= 0:
-        raise ParameterError(f"{owner}.{name} must be > 0, got {value!r}")
-
-
-def _check_finite(owner: str, name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ParameterError(f"{owner}.{name} must be a finite number, got {value!r}")
-
-
-def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
-    _check_finite(owner, name, value)
-    if not low <= value <= high:
-        raise ParameterError(f"{owner}.{name} must lie in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -73,41 +56,212 @@ class MTJParameters:
             2–6 k_B·T barriers a 30–300 ns pulse probes.
     """
 
-    diameter: float = 50e-9
-    free_layer_thickness: float = 1.1e-9
-    oxide_thickness: float = 1.0e-9
-    interfacial_anisotropy: float = 1.0056e-3
-    vcma_coefficient: float = 75e-15
-    saturation_magnetisation: float = 1.2e6
-    damping: float = 0.03
-    demag_x: float = 0.0106
-    demag_y: float = 0.0106
-    demag_z: float = 0.9788
-    resistance_parallel: float = 5e3
-    tmr: float = 1.2
-    tmr_half_voltage: float = 0.5
-    oxide_permittivity: float = 4.0
-    temperature: float = 300.0
-    stray_field: float = 2.0e3
-    attempt_rate_scale: float = 0.8
+    LABEL = "MTJ device"
+    SUMMARY = "One VCMA magnetic tunnel junction, nominal values: every random-bit device and memory cell is one (each drawing its own spread, below)."
+    GROUPS = (
+        (
+            "geometry",
+            "Geometry",
+            "The pillar: a circular free layer on an MgO barrier. Its volume sets the barrier Δ, its area the resistance and capacitance.",
+        ),
+        (
+            "magnetics",
+            "Anisotropy and dynamics",
+            "Interface anisotropy, its voltage control (VCMA) and the shape terms fix the barrier Δ0 ≈ 20 k_BT and the "
+            "critical voltage V_c ≈ 0.56 V of the default device (docs/formulas.md F11, F12); damping sets how fast it "
+            "relaxes.",
+        ),
+        (
+            "electrical",
+            "Resistance and TMR",
+            "What a read sees: R_P, the TMR ratio and its fall with bias (F16), and the barrier's capacitance (F17).",
+        ),
+        (
+            "environment",
+            "Temperature, stray field, model fit",
+            "Temperature sets k_BT; the reference layer's stray field biases the hard-axis regime; one constant calibrates "
+            "the thermal-regime model to the LLG macrospin.",
+        ),
+    )
+
+    diameter: float = param(
+        50e-9,
+        label="Free-layer diameter",
+        unit="m",
+        display=("nm", -9),
+        low=0.0,
+        low_open=True,
+        group="geometry",
+        description="Diameter of the circular pillar: sets the junction's area and the free layer's volume.",
+        source="Stochastic_MTJ_Model (reference VCMA MTJ)",
+    )
+    free_layer_thickness: float = param(
+        1.1e-9,
+        label="Free-layer thickness t_f",
+        unit="m",
+        display=("nm", -9),
+        low=0.0,
+        low_open=True,
+        group="geometry",
+        description="CoFeB free-layer thickness; the interface anisotropy acts through K_i/t_f.",
+        source="Stochastic_MTJ_Model",
+    )
+    oxide_thickness: float = param(
+        1.0e-9,
+        label="Oxide thickness t_ox",
+        unit="m",
+        display=("nm", -9),
+        low=0.0,
+        low_open=True,
+        group="geometry",
+        description="MgO barrier thickness: the VCMA term is ξ·V/t_ox, the capacitance ε0·ε_r·A/t_ox.",
+        source="Stochastic_MTJ_Model",
+    )
+    interfacial_anisotropy: float = param(
+        1.0056e-3,
+        label="Interface anisotropy K_i0",
+        unit="J/m²",
+        display=("mJ/m²", -3),
+        low=0.0,
+        low_open=True,
+        group="magnetics",
+        description="Interface anisotropy at zero bias (F11); K_eff is a small difference of large terms.",
+        source="Stochastic_MTJ_Model",
+    )
+    vcma_coefficient: float = param(
+        75e-15,
+        label="VCMA coefficient ξ",
+        unit="J/(V·m)",
+        display=("fJ/(V·m)", -15),
+        low=0.0,
+        low_open=True,
+        group="magnetics",
+        description="Anisotropy lowered per unit electric field across the barrier.",
+        source="Stochastic_MTJ_Model (literature 33–290 fJ/(V·m))",
+    )
+    saturation_magnetisation: float = param(
+        1.2e6,
+        label="Saturation magnetisation M_s",
+        unit="A/m",
+        display=("MA/m", 6),
+        low=0.0,
+        low_open=True,
+        group="magnetics",
+        description="Sets the shape anisotropy ½µ0·M_s²·(N_z − N_x) and the anisotropy field.",
+        source="Stochastic_MTJ_Model",
+    )
+    damping: float = param(
+        0.03,
+        label="Gilbert damping α",
+        low=1e-4,
+        high=1.0,
+        group="magnetics",
+        description="Relaxation rate of the magnetisation: τ = (1 + α²)/(α·γ0·|H_k|) in the hard-axis regime.",
+        source="Stochastic_MTJ_Model",
+    )
+    demag_x: float = param(
+        0.0106,
+        label="Demagnetising factor N_x",
+        low=0.0,
+        high=1.0,
+        group="magnetics",
+        description="In-plane shape factor; N_x + N_y + N_z must be 1.",
+        source="spindiff fit: gives the reference's Δ0 ≈ 20 k_BT and V_c ≈ 0.56 V (docs/formulas.md)",
+    )
+    demag_y: float = param(
+        0.0106,
+        label="Demagnetising factor N_y",
+        low=0.0,
+        high=1.0,
+        group="magnetics",
+        description="In-plane shape factor; N_x + N_y + N_z must be 1.",
+        source="spindiff fit (docs/formulas.md)",
+    )
+    demag_z: float = param(
+        0.9788,
+        label="Demagnetising factor N_z",
+        low=0.0,
+        high=1.0,
+        group="magnetics",
+        description="Out-of-plane shape factor (an ideal 50 nm × 1.1 nm disc: 0.93); N_x + N_y + N_z must be 1.",
+        source="spindiff fit (docs/formulas.md)",
+    )
+    resistance_parallel: float = param(
+        5e3,
+        label="Parallel resistance R_P",
+        unit="Ω",
+        display=("kΩ", 3),
+        low=0.0,
+        low_open=True,
+        group="electrical",
+        description="Low-bias resistance of the parallel state; a cell's read current is V/R.",
+        source="Stochastic_MTJ_Model",
+    )
+    tmr: float = param(
+        1.2,
+        label="TMR ratio",
+        display=("%", -2),
+        low=0.0,
+        low_open=True,
+        group="electrical",
+        description="(R_AP − R_P)/R_P at zero bias: the read contrast between the two states.",
+        source="Stochastic_MTJ_Model",
+    )
+    tmr_half_voltage: float = param(
+        0.5,
+        label="TMR half-voltage V_h",
+        unit="V",
+        low=0.0,
+        low_open=True,
+        group="electrical",
+        description="Bias at which the TMR has halved: TMR(V) = TMR0/(1 + (V/V_h)²).",
+        source="docs/formulas.md F16",
+    )
+    oxide_permittivity: float = param(
+        4.0,
+        label="MgO relative permittivity ε_r",
+        low=0.0,
+        low_open=True,
+        group="electrical",
+        description="Sets the junction capacitance C = ε0·ε_r·A/t_ox, charged by every pulse (F17).",
+        source="docs/formulas.md F17",
+    )
+    temperature: float = param(
+        300.0,
+        label="Temperature",
+        unit="K",
+        low=0.0,
+        low_open=True,
+        group="environment",
+        description="Device temperature: k_BT in the barrier Δ and the thermal noise of every read.",
+        source="room temperature",
+    )
+    stray_field: float = param(
+        2.0e3,
+        label="Stray field",
+        unit="A/m",
+        display=("kA/m", 3),
+        group="environment",
+        description="Mean out-of-plane field of the reference layer on the free layer, + favours parallel.",
+        source="assumption: a typical pMTJ offset (≈ 25 Oe); not in the reference model",
+    )
+    attempt_rate_scale: float = param(
+        0.8,
+        label="Attempt-rate scale",
+        low=0.01,
+        high=100.0,
+        group="environment",
+        description="Multiplies Brown's attempt rate in the thermal-regime (Néel–Brown) switching model.",
+        source="fitted to device.llg at 300 K, 30–300 ns pulses (docs/physics.md)",
+    )
 
     def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "stray_field":
-                _check_finite(owner, f.name, value)
-            elif f.name.startswith("demag_"):
-                _check_range(owner, f.name, value, 0.0, 1.0)
-            elif f.name == "attempt_rate_scale":
-                _check_range(owner, f.name, value, 0.01, 100.0)
-            elif f.name == "damping":
-                _check_range(owner, f.name, value, 1e-4, 1.0)
-            else:
-                _check_positive_finite(owner, f.name, value)
+        errors = field_errors(self)
         demag_sum = self.demag_x + self.demag_y + self.demag_z
-        if abs(demag_sum - 1.0) > 1e-3:
-            raise ParameterError(f"{owner}: demag_x + demag_y + demag_z must be 1, got {demag_sum:.4f}")
+        if not errors and abs(demag_sum - 1.0) > 1e-3:
+            message = f"{type(self).__name__}: demag_x + demag_y + demag_z must be 1, got {demag_sum:.4f}"
+            errors.append(FieldError("demag_z", message, ("demag_x", "demag_y")))
+        raise_if(errors)
 
     @property
     def area(self) -> float:
@@ -145,19 +299,64 @@ class VariationParameters:
         stray_field_abs: σ of the stray field, A/m. 500 A/m (≈ 6 Oe); spindiff's assumption.
     """
 
-    interfacial_anisotropy_rel: float = 0.002
-    resistance_parallel_rel: float = 0.05
-    tmr_rel: float = 0.05
-    stray_field_abs: float = 500.0
+    LABEL = "Device-to-device variation"
+    SUMMARY = "How much the devices of one chip differ from the nominal MTJ: drawn once per device from the chip seed."
+    GROUPS = (
+        (
+            "spread",
+            "Fab spread",
+            "Each device of an array draws its own K_i0, R_P, TMR and stray field once, from normal distributions with these σ around the nominal values.",
+        ),
+    )
+
+    interfacial_anisotropy_rel: float = param(
+        0.002,
+        label="K_i0 spread (relative σ)",
+        display=("%", -2),
+        low=0.0,
+        high=0.5,
+        group="spread",
+        description="σ of K_i0 over its nominal value; 0.2 % gives σ(Δ0) ≈ 1 k_BT ≈ 5 % of Δ0.",
+        source="spindiff: the reference's 5 % applied to Δ0, not to K_i0 (it would erase half the barriers)",
+    )
+    resistance_parallel_rel: float = param(
+        0.05,
+        label="R_P spread (relative σ)",
+        display=("%", -2),
+        low=0.0,
+        high=0.5,
+        group="spread",
+        description="σ of each device's R_P over the nominal value.",
+        source="Stochastic_MTJ_Model (5 %)",
+    )
+    tmr_rel: float = param(
+        0.05,
+        label="TMR spread (relative σ)",
+        display=("%", -2),
+        low=0.0,
+        high=0.5,
+        group="spread",
+        description="σ of each device's TMR over the nominal value.",
+        source="Stochastic_MTJ_Model (5 %)",
+    )
+    stray_field_abs: float = param(
+        500.0,
+        label="Stray-field spread (σ)",
+        unit="A/m",
+        low=0.0,
+        high=1e6,
+        group="spread",
+        description="σ of each device's stray field around the mean (≈ 6 Oe).",
+        source="assumption of spindiff",
+    )
 
     def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for name in ("interfacial_anisotropy_rel", "resistance_parallel_rel", "tmr_rel"):
-            _check_range(owner, name, getattr(self, name), 0.0, 0.5)
-        _check_range(owner, "stray_field_abs", self.stray_field_abs, 0.0, 1e6)
+        raise_if(field_errors(self))
 
 
 NO_VARIATION = VariationParameters(0.0, 0.0, 0.0, 0.0)
+check_declared(MTJParameters)
+check_declared(VariationParameters)
 
 
 # --- closed-form device quantities --------------------------------------------------------------

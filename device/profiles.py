@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from device.crossbar_parameters import CrossbarParameters
-from device.errors import ParameterError, ProfileError, SpindiffError
+from device.errors import FieldError, ParameterError, ProfileError, SpindiffError
 from device.mtj_parameters import (
     NO_VARIATION,
     MTJParameters,
@@ -35,6 +35,7 @@ from device.mtj_parameters import (
     hard_axis_relaxation_time,
     resistance,
 )
+from device.parameter_spec import describe, json_schema
 from device.read_noise import DEFAULT_NOISE_FACTOR, relative_read_noise
 from device.rng_parameters import RNGParameters
 from device.technology_parameters import TechnologyParameters
@@ -100,24 +101,51 @@ def rng_read_error_probability(profile: HardwareProfile) -> float:
     return 0.5 * math.erfc(half_gap / worst / math.sqrt(2.0))
 
 
+#: The fields each coupling reads: the knob it names first (docs/physics.md).
+RELAX_FIELDS = (
+    "rng.relax_time",
+    "mtj.damping",
+    "mtj.interfacial_anisotropy",
+    "mtj.saturation_magnetisation",
+    "mtj.free_layer_thickness",
+    "mtj.demag_x",
+    "mtj.demag_z",
+)
+READ_FIELDS = (
+    "rng.read_time",
+    "rng.read_voltage",
+    "crossbar.read_noise_factor",
+    "mtj.resistance_parallel",
+    "mtj.tmr",
+    "mtj.tmr_half_voltage",
+    "mtj.temperature",
+)
+
+
 def _check_couplings(profile: HardwareProfile) -> None:
-    """Constraints physics puts across sections; each error names the knob to turn."""
+    """Constraints physics puts across sections; each error names the knob to turn (and, in
+    ``ProfileError.errors``, the fields it read)."""
     if profile.rng.source != "mtj":
         return
+    errors = []
     settle = RELAX_TIMES * float(hard_axis_relaxation_time(profile.mtj, 0.0))
     if profile.rng.relax_time < settle:
-        raise ProfileError(
+        message = (
             f"rng.relax_time = {profile.rng.relax_time:.3g} s is shorter than {RELAX_TIMES:g} zero-bias relaxation times of "
             f"the free layer ({settle:.3g} s): the device has not settled to ±z when it is read; raise rng.relax_time "
             "(the bit rate follows from pulse_width, relax_time and read_time, rng.cycle_time)"
         )
+        errors.append(FieldError(RELAX_FIELDS[0], message, RELAX_FIELDS[1:]))
     error = rng_read_error_probability(profile)
     if error > RNG_READ_ERROR_LIMIT:
-        raise ProfileError(
+        message = (
             f"rng.read_time = {profile.rng.read_time:.3g} s at rng.read_voltage = {profile.rng.read_voltage} V misreads "
             f"a random bit with probability {error:.2g} > {RNG_READ_ERROR_LIMIT:g} (thermal, shot and sense noise; reads "
             "are modelled as exact): raise rng.read_time or rng.read_voltage"
         )
+        errors.append(FieldError(READ_FIELDS[0], message, READ_FIELDS[1:]))
+    if errors:
+        raise ProfileError.of(errors)
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(HardwareProfile) if f.name not in ("name", "description")}
@@ -139,29 +167,52 @@ def _coerce(section: str, key: str, value, annotation: str):
         annotation = annotation[: -len(" | None")]
     expected = {"float": float, "int": int, "str": str, "bool": bool}[annotation]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ProfileError(
+                f"{section}.{key} must be a finite number, got an integer too large for a float"
+            ) from None
     if expected is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-        raise ProfileError(f"{section}.{key} must be a {annotation}, got {value!r}")
+        kind = {"float": "a number", "int": "an integer", "str": "a string", "bool": "true or false"}[annotation]
+        raise ProfileError(f"{section}.{key} must be {kind}, got {value!r}")
     if expected is float and not math.isfinite(value):
         raise ProfileError(f"{section}.{key} must be finite, got {value!r}")
     return value
 
 
 def _section_from_dict(section: str, data, base):
+    """``base`` with the values of ``data``; `ProfileError` listing every bad key (``errors``)."""
     cls = _SECTION_CLASSES[section]
     if not isinstance(data, dict):
-        raise ProfileError(f"profile section {section!r} must be an object, got {type(data).__name__}")
+        message = f"profile section {section!r} must be an object, got {type(data).__name__}"
+        raise ProfileError(message, (FieldError(section, message),))
     annotations = {f.name: f.type for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(annotations))
-    if unknown:
-        raise ProfileError(f"unknown key {section}.{unknown[0]} (known keys: {', '.join(sorted(annotations))})")
-    values = {key: _coerce(section, key, value, annotations[key]) for key, value in data.items()}
+    errors, values = [], {}
+    for key, value in data.items():
+        path = f"{section}.{key}"
+        if key not in annotations:
+            errors.append(FieldError(path, f"unknown key {path} (known keys: {', '.join(sorted(annotations))})"))
+            continue
+        try:
+            values[key] = _coerce(section, key, value, annotations[key])
+        except ProfileError as error:
+            errors.append(FieldError(path, str(error)))
     try:
-        return replace(base, **values)
+        built = replace(base, **values)
     except ParameterError as error:
-        raise ProfileError(f"invalid value in section {section!r}: {error}") from None
+        found = error.errors or (FieldError("", str(error)),)
+        errors += [
+            FieldError(
+                f"{section}.{e.path}" if e.path else section, e.message, tuple(f"{section}.{r}" for r in e.related)
+            )
+            for e in found
+        ]
+    if errors:
+        raise ProfileError.of(errors)
+    return built
 
 
 def profile_from_dict(data: dict, base: HardwareProfile | None = None) -> HardwareProfile:
@@ -169,25 +220,45 @@ def profile_from_dict(data: dict, base: HardwareProfile | None = None) -> Hardwa
 
     With no ``base``, ``name`` is required and missing sections take the dataclass defaults (the
     `vcma-default` values). Unknown keys anywhere, wrong types and out-of-range values raise
-    `ProfileError` naming the key.
+    `ProfileError` naming the key; its ``errors`` list every problem found, each with its
+    ``section.key`` path (`device.errors.FieldError`), and its message joins theirs.
     """
     if not isinstance(data, dict):
         raise ProfileError(f"a profile must be a JSON object, got {type(data).__name__}")
     allowed = {"name", "description", *_SECTIONS}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ProfileError(f"unknown profile key {unknown[0]!r} (known keys: {', '.join(sorted(allowed))})")
+    errors = [
+        FieldError(key, f"unknown profile key {key!r} (known keys: {', '.join(sorted(allowed))})")
+        for key in sorted(set(data) - allowed)
+    ]
     if base is None:
         if "name" not in data:
-            raise ProfileError("a profile needs a 'name'")
+            raise ProfileError("a profile needs a 'name'", (FieldError("name", "a profile needs a 'name'"),))
         base = HardwareProfile(name=str(data["name"]), description="")
-    sections = {s: _section_from_dict(s, data[s], getattr(base, s)) for s in _SECTIONS if s in data}
+    sections = {}
+    for s in _SECTIONS:
+        if s in data:
+            try:
+                sections[s] = _section_from_dict(s, data[s], getattr(base, s))
+            except ProfileError as error:
+                errors += error.errors or [FieldError(s, str(error))]
+    if errors:
+        raise ProfileError.of(errors, _prefix(errors))
     return replace(
         base,
         name=data.get("name", base.name),
         description=data.get("description", base.description),
         **sections,
     )
+
+
+def _prefix(errors: list[FieldError]) -> str:
+    """``invalid value in section 'rng': `` when the first error is a section's value check (as before)."""
+    first = errors[0]
+    section, _, key = first.path.partition(".")
+    cls = _SECTION_CLASSES.get(section)
+    if cls is not None and key and first.message.startswith(f"{cls.__name__}."):
+        return f"invalid value in section {section!r}: "
+    return ""
 
 
 def profile_from_json(text: str, base: HardwareProfile | None = None) -> HardwareProfile:
@@ -201,7 +272,8 @@ def profile_from_json(text: str, base: HardwareProfile | None = None) -> Hardwar
 def with_overrides(profile: HardwareProfile, overrides: dict) -> HardwareProfile:
     """``profile`` with some section values replaced, e.g. ``{"rng": {"dac_bits": 8}}``."""
     if "name" in overrides:
-        raise ProfileError("overrides may not rename a profile; set the section values only")
+        message = "overrides may not rename a profile; set the section values only"
+        raise ProfileError(message, (FieldError("name", message),))
     return profile_from_dict(overrides, base=profile)
 
 
@@ -230,6 +302,54 @@ def failing_override(profile: HardwareProfile, overrides: dict) -> str | None:
             except OVERRIDE_ERRORS:
                 return f"{section}.{key}"
     return None
+
+
+def override_problems(profile: HardwareProfile, overrides: dict) -> list[FieldError]:
+    """Every problem of ``overrides`` on ``profile``, each at the override to show it at; [] when they apply.
+
+    The paths are relative to the overrides (``crossbar.adc_bits``, ``rng`` for a section that is not
+    an object, ``magic`` for an unknown section). A value's own check is shown at its key; a check that
+    reads several fields (a sum, a coupling across sections) at the first of them that the overrides
+    set, else at the first override that fails on its own (`failing_override`), else at the field it
+    names first (the knob to turn).
+    """
+    try:
+        with_overrides(profile, overrides)
+        return []
+    except OVERRIDE_ERRORS as error:
+        found = getattr(error, "errors", ()) or (FieldError("", str(error)),)
+    given = {f"{s}.{k}" for s, values in overrides.items() if isinstance(values, dict) for k in values}
+    problems = []
+    for e in found:
+        at = next((path for path in (e.path, *e.related) if path in given), None)
+        if at is None and (e.related or not e.path):
+            at = failing_override(profile, overrides)
+        problems.append(FieldError(at or e.path, e.message))
+    return problems
+
+
+def schema() -> list[dict]:
+    """The profile's sections as a form draws them, from the parameter classes' metadata
+    (`device.parameter_spec`): ``[{name, label, summary, groups: [{key, label, explanation,
+    fields: [field, …]}]}]``, each field as `device.parameter_spec.describe` gives it."""
+    sections = []
+    for name, cls in _SECTION_CLASSES.items():
+        fields = describe(cls)
+        groups = [
+            {"key": key, "label": label, "explanation": text, "fields": [f for f in fields if f["group"] == key]}
+            for key, label, text in cls.GROUPS
+        ]
+        sections.append({"name": name, "label": cls.LABEL, "summary": cls.SUMMARY, "groups": groups})
+    return sections
+
+
+def overrides_json_schema() -> dict:
+    """JSON Schema of a request's ``overrides``: any subset of every section's fields, nothing else."""
+    return {
+        "type": "object",
+        "properties": {name: json_schema(cls) for name, cls in _SECTION_CLASSES.items()},
+        "additionalProperties": False,
+    }
 
 
 # --- presets ---------------------------------------------------------------------------------------
@@ -358,16 +478,6 @@ def resolve(name: str, overrides: dict | None = None) -> HardwareProfile:
     """
     base = get_profile(name)
     return with_overrides(base, overrides) if overrides else base
-
-
-def _annotation_names() -> None:  # pragma: no cover - guard against unsupported field types
-    for cls in _SECTION_CLASSES.values():
-        for f in dataclasses.fields(cls):
-            if f.type not in ("float", "int", "str", "bool", "float | None"):
-                raise TypeError(f"{cls.__name__}.{f.name} has unsupported type {f.type!r}")
-
-
-_annotation_names()
 
 
 def make_random_source(profile: HardwareProfile, chip_seed: int) -> MTJRandomSource:

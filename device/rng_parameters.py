@@ -7,11 +7,11 @@ re-exports every name. What the array does with these values is described there.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from device.errors import ParameterError
-from device.gaussian_parameters import GaussianMethod
+from device.errors import FieldError, ParameterError
+from device.gaussian_parameters import METHODS, GaussianMethod
+from device.parameter_spec import check_declared, field_errors, param, raise_if
 
 SOURCES = ("mtj", "ideal")
 CALIBRATIONS = ("none", "calibrated", "calibrated_xor")
@@ -44,52 +44,196 @@ class RNGParameters:
         gaussian_bits: bits per Gaussian sample (b or K). 16.
     """
 
-    source: str = "mtj"
-    n_devices: int = 1024
-    pulse_voltage: float = 1.5
-    pulse_width: float = 30e-9
-    relax_time: float = 30e-9
-    read_voltage: float = 0.1
-    read_time: float = 5e-9
-    bias_field: float = 0.0
-    calibration: str = "calibrated"
-    knob: str = "auto"
-    dac_bits: int = 10
-    field_dac_span: float = 4.0e3
-    voltage_dac_span: float = 0.1
-    calibration_window: int = 32768
-    gaussian_method: str = "inverse_cdf"
-    gaussian_bits: int = 16
+    LABEL = "Random-bit array"
+    SUMMARY = "The true-random source whose bits become the sampler's noise (with the noise source 'mtj', and for the chip's energy either way)."
+    GROUPS = (
+        (
+            "source",
+            "Source",
+            "Where the sampler's random bits come from: an array of VCMA MTJs switched stochastically by a pulse, or ideal fair bits.",
+        ),
+        (
+            "cycle",
+            "Pulse, relax and read",
+            "One bit per device per cycle: a write pulse, a zero-bias wait while the free layer settles, a read. The bit rate is 1/(2·pulse + relax + read).",
+        ),
+        (
+            "calibration",
+            "Calibration",
+            "Each device is tuned to P(1) = 1/2 by successive approximation of a DAC on one knob (bias field or pulse "
+            "voltage), measured over a window of cycles.",
+        ),
+        (
+            "gaussian",
+            "Gaussian samples",
+            "How bits become the N(0, 1) samples of the sampler's noise (device.gaussian).",
+        ),
+    )
+
+    source: str = param(
+        "mtj",
+        label="Bit source",
+        choices=SOURCES,
+        group="source",
+        description="mtj: the emulated devices; ideal: perfect fair bits with no physics (and no cost model).",
+        source="spindiff design choice",
+    )
+    n_devices: int = param(
+        1024,
+        label="Random-bit devices",
+        low=1,
+        high=1 << 20,
+        group="source",
+        description="Devices in the array, all pulsed and read in parallel each cycle.",
+        source="spindiff design choice",
+    )
+    pulse_voltage: float = param(
+        1.5,
+        label="Pulse voltage",
+        unit="V",
+        low=0.0,
+        low_open=True,
+        group="cycle",
+        description="Write-pulse amplitude; above V_c ≈ 0.56 V the device is in the hard-axis regime.",
+        source="reference VCMA random-bit device (Stochastic_MTJ_Model)",
+    )
+    pulse_width: float = param(
+        30e-9,
+        label="Pulse width",
+        unit="s",
+        display=("ns", -9),
+        low=0.0,
+        low_open=True,
+        group="cycle",
+        description="Duration of the write pulse.",
+        source="reference VCMA random-bit device",
+    )
+    relax_time: float = param(
+        30e-9,
+        label="Relax time",
+        unit="s",
+        display=("ns", -9),
+        low=0.0,
+        low_open=True,
+        group="cycle",
+        description="Zero-bias wait after the pulse before the read; at least 8 relaxation times of the free layer.",
+        source="reference VCMA random-bit device",
+    )
+    read_voltage: float = param(
+        0.1,
+        label="Read voltage",
+        unit="V",
+        low=0.0,
+        low_open=True,
+        group="cycle",
+        description="Sensing voltage of the bit read (reads are taken as exact; the profile checks they are).",
+        source="spindiff design choice",
+    )
+    read_time: float = param(
+        5e-9,
+        label="Read time",
+        unit="s",
+        display=("ns", -9),
+        low=0.0,
+        low_open=True,
+        group="cycle",
+        description="Duration of the bit read; shorter reads are noisier (misread probability ≤ 1e-6 is required).",
+        source="spindiff design choice",
+    )
+    bias_field: float = param(
+        0.0,
+        label="Bias field",
+        unit="A/m",
+        display=("kA/m", 3),
+        group="cycle",
+        description="Fixed out-of-plane field of the bias line, + favours +z; the calibration knob adds to it.",
+        source="spindiff (vcma-thermal uses −6 kA/m of write assist)",
+    )
+    calibration: str = param(
+        "calibrated",
+        label="Calibration",
+        choices=CALIBRATIONS,
+        group="calibration",
+        description="none: raw devices; calibrated: each tuned to p = 1/2; calibrated_xor: plus XOR of cycle pairs (bias ε → 2ε², 2 cycles per bit).",
+        source="spindiff design choice",
+    )
+    knob: str = param(
+        "auto",
+        label="Calibration knob",
+        choices=KNOBS,
+        group="calibration",
+        description="What the DAC tunes; auto: the bias field above the nominal V_c, the pulse voltage below it.",
+        source="spindiff design choice",
+    )
+    dac_bits: int = param(
+        10,
+        label="Knob DAC bits",
+        low=1,
+        high=16,
+        group="calibration",
+        description="Resolution of the calibration DAC (step = 2·span/2^bits).",
+        source="spindiff design choice",
+    )
+    field_dac_span: float = param(
+        4.0e3,
+        label="Field DAC half-range",
+        unit="A/m",
+        display=("kA/m", 3),
+        low=0.0,
+        low_open=True,
+        group="calibration",
+        description="Half-range of the bias-field DAC (7.8 A/m steps at 10 bits).",
+        source="spindiff design choice",
+    )
+    voltage_dac_span: float = param(
+        0.1,
+        label="Voltage DAC half-range",
+        unit="V",
+        display=("mV", -3),
+        low=0.0,
+        low_open=True,
+        group="calibration",
+        description="Half-range of the pulse-voltage DAC (0.2 mV steps at 10 bits).",
+        source="spindiff design choice",
+    )
+    calibration_window: int = param(
+        32768,
+        label="Calibration window",
+        unit="cycles",
+        low=64,
+        high=1 << 24,
+        multiple_of=64,
+        group="calibration",
+        description="Cycles per calibration measurement; its binomial error sqrt(¼/window) sets the residual bias.",
+        source="spindiff: 32768 keeps σ_p ≈ 0.003, below what a block-frequency test on 10⁶ bits detects",
+    )
+    gaussian_method: str = param(
+        "inverse_cdf",
+        label="Gaussian method",
+        choices=METHODS,
+        group="gaussian",
+        description="inverse_cdf: b bits through a Φ⁻¹ table; clt: the sum of K bits, standardised.",
+        source="device.gaussian",
+    )
+    gaussian_bits: int = param(
+        16,
+        label="Bits per Gaussian sample",
+        low=4,
+        high=4096,
+        group="gaussian",
+        description="b for inverse_cdf (4–20), K for clt (4–4096).",
+        source="device.gaussian",
+    )
 
     def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for name, allowed in (("source", SOURCES), ("calibration", CALIBRATIONS), ("knob", KNOBS)):
-            if getattr(self, name) not in allowed:
-                raise ParameterError(f"{owner}.{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name, low, high in (("n_devices", 1, 1 << 20), ("dac_bits", 1, 16), ("calibration_window", 64, 1 << 24)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ParameterError(f"{owner}.{name} must be an integer in [{low}, {high}], got {value!r}")
-        if self.calibration_window % 64:
-            raise ParameterError(f"{owner}.calibration_window must be a multiple of 64, got {self.calibration_window}")
-        for name in (
-            "pulse_voltage",
-            "pulse_width",
-            "relax_time",
-            "read_voltage",
-            "read_time",
-            "field_dac_span",
-            "voltage_dac_span",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ParameterError(f"{owner}.{name} must be a positive finite number, got {value!r}")
-        if not isinstance(self.bias_field, (int, float)) or not math.isfinite(self.bias_field):
-            raise ParameterError(f"{owner}.bias_field must be a finite number, got {self.bias_field!r}")
-        try:
-            _ = self.gaussian  # builds (and so validates) the Gaussian method
-        except ParameterError as error:
-            raise ParameterError(f"{owner}.gaussian_method / gaussian_bits: {error}") from None
+        errors = field_errors(self)
+        if not any(e.path in ("gaussian_method", "gaussian_bits") for e in errors):
+            try:
+                _ = self.gaussian  # builds (and so validates) the Gaussian method
+            except ParameterError as error:
+                message = f"{type(self).__name__}.gaussian_method / gaussian_bits: {error}"
+                errors.append(FieldError("gaussian_bits", message, ("gaussian_method",)))
+        raise_if(errors)
 
     @property
     def gaussian(self) -> GaussianMethod:
@@ -103,3 +247,6 @@ class RNGParameters:
     @property
     def raw_cycles_per_output_bit(self) -> int:
         return 2 if self.calibration == "calibrated_xor" else 1
+
+
+check_declared(RNGParameters)

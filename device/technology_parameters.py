@@ -9,10 +9,10 @@ validates profiles with the standard library alone; `device.cost` re-exports eve
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from device.errors import ParameterError
+from device.errors import FieldError
+from device.parameter_spec import check_declared, field_errors, param, raise_if
 
 # Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm, 0.9 V: J per operation.
 HOROWITZ_NODE_NM = 45.0
@@ -113,55 +113,209 @@ class TechnologyParameters:
     a ``node_nm`` other than 22 with any of them left at its 22 nm default is refused, naming them.
     """
 
-    node_nm: float = 22.0
-    cell_area_f2: float = 54.0
-    adc_sample_rate: float = 1e9
-    adc_column_sharing: int = 8
-    digital_op_energy: float = scale_to_node(_FP16_OP_45NM, 22.0)
-    shift_add_energy: float = scale_to_node(HOROWITZ_45NM_J["int32_add"], 22.0)
-    dac_energy: float = 50e-15
-    driver_area_um2: float = 4.0
-    rng_periphery_area_um2: float = 20.0
-    post_layout_factor: float = 1.22
-    apply_post_layout_factor: bool = False
-    vcma_driver_energy: float = 20e-15
-    digital_clock_hz: float = 1e9
-    digital_lanes: int = 256
-    digital_lane_area_um2: float = NODE_DEFAULTS["digital_lane_area_um2"][0]
-    field_line_width_m: float = 100e-9
-    field_line_supply_v: float = 0.8
+    LABEL = "CMOS periphery and technology"
+    SUMMARY = "The CMOS around the arrays: what the cost report charges for DACs, ADCs, digital work and area."
+    GROUPS = (
+        (
+            "node",
+            "Node and cells",
+            "The CMOS node of the periphery and the area of one 1T1MTJ cell; node-dependent energies and areas must be set with the node.",
+        ),
+        ("adc", "ADCs", "How fast the ADCs convert and how many column pairs share one."),
+        (
+            "energy",
+            "Energies",
+            "Per-operation energies of the periphery (Horowitz, ISSCC 2014, scaled to the node) and NeuroSim's post-layout factor.",
+        ),
+        ("area", "Areas", "Periphery area besides the cells: row drivers, random-bit periphery, digital lanes."),
+        (
+            "digital",
+            "Digital periphery",
+            "The lanes that run the network's non-crossbar layers (norms, activations, trims, sampler updates).",
+        ),
+        (
+            "field_lines",
+            "Field lines",
+            "Strip lines that make the crossbar's write field and the random-bit devices' bias field: I = 2·w·|H|, E = V_dd·I·t.",
+        ),
+    )
+
+    node_nm: float = param(
+        22.0,
+        label="Technology node F",
+        unit="nm",
+        low=0.0,
+        low_open=True,
+        group="node",
+        description="CMOS node of the periphery; the Horowitz energies scale ∝ node, the areas ∝ node².",
+        source="NeuroSim 22 nm LP data (docs/formulas.md F4)",
+    )
+    cell_area_f2: float = param(
+        54.0,
+        label="Cell area",
+        unit="F²",
+        low=0.0,
+        low_open=True,
+        group="node",
+        description="Area of one 1T1MTJ cell in squared feature sizes.",
+        source="NVSim 1T1MTJ cell (docs/formulas.md F6)",
+    )
+    adc_sample_rate: float = param(
+        1e9,
+        label="ADC sample rate",
+        unit="Hz",
+        display=("GS/s", 9),
+        low=0.0,
+        low_open=True,
+        group="adc",
+        description="Conversions per second of one ADC.",
+        source="docs/formulas.md F3/F5 reference point",
+    )
+    adc_column_sharing: int = param(
+        8,
+        label="Column pairs per ADC",
+        low=1,
+        high=4096,
+        group="adc",
+        description="Column pairs multiplexed onto one ADC (fewer ADCs, more conversions in series).",
+        source=ASSUMED_CONSTANTS["adc_column_sharing"],
+    )
+    digital_op_energy: float = param(
+        scale_to_node(_FP16_OP_45NM, 22.0),
+        label="Digital op energy",
+        unit="J",
+        display=("fJ", -15),
+        low=0.0,
+        group="energy",
+        description="Energy of one 16-bit digital add, multiply or compare.",
+        source=ASSUMED_CONSTANTS["digital_op_energy"],
+    )
+    shift_add_energy: float = param(
+        scale_to_node(HOROWITZ_45NM_J["int32_add"], 22.0),
+        label="Shift-add energy",
+        unit="J",
+        display=("fJ", -15),
+        low=0.0,
+        group="energy",
+        description="Energy of one shift-and-add of a bit slice's partial sum.",
+        source=ASSUMED_CONSTANTS["shift_add_energy"],
+    )
+    dac_energy: float = param(
+        50e-15,
+        label="Input DAC energy",
+        unit="J",
+        display=("fJ", -15),
+        low=0.0,
+        group="energy",
+        description="Energy of one input DAC conversion (one row driven for one read).",
+        source=ASSUMED_CONSTANTS["dac_energy"],
+    )
+    driver_area_um2: float = param(
+        4.0,
+        label="Row driver area",
+        unit="µm²",
+        low=0.0,
+        group="area",
+        description="Area of one row driver/DAC (level shifter, switch, buffer).",
+        source=ASSUMED_CONSTANTS["driver_area_um2"],
+    )
+    rng_periphery_area_um2: float = param(
+        20.0,
+        label="Random-bit periphery area",
+        unit="µm²",
+        low=0.0,
+        group="area",
+        description="Area per random-bit device besides its cell: sense amp, driver, knob register, shared logic.",
+        source=ASSUMED_CONSTANTS["rng_periphery_area_um2"],
+    )
+    post_layout_factor: float = param(
+        1.22,
+        label="Post-layout factor",
+        low=1.0,
+        group="energy",
+        description="NeuroSim's multiplier on dynamic energy after layout (applied only when switched on).",
+        source="NeuroSim (docs/formulas.md F7)",
+    )
+    apply_post_layout_factor: bool = param(
+        False,
+        label="Apply post-layout factor",
+        group="energy",
+        description="Report post-layout energies instead of the default pre-layout numbers.",
+        source="spindiff design choice",
+    )
+    vcma_driver_energy: float = param(
+        20e-15,
+        label="VCMA driver energy",
+        unit="J",
+        display=("fJ", -15),
+        low=0.0,
+        group="energy",
+        description="E_driver of one VCMA pulse: the pulse line and its driver (F17).",
+        source=ASSUMED_CONSTANTS["vcma_driver_energy"],
+    )
+    digital_clock_hz: float = param(
+        1e9,
+        label="Digital clock",
+        unit="Hz",
+        display=("GHz", 9),
+        low=0.0,
+        low_open=True,
+        group="digital",
+        description="Clock of the digital lanes; their latency is digital_ops/(clock·lanes).",
+        source=ASSUMED_CONSTANTS["digital_clock_hz"],
+    )
+    digital_lanes: int = param(
+        256,
+        label="Digital lanes",
+        low=1,
+        high=4096,
+        group="digital",
+        description="16-bit lanes, one op each per clock.",
+        source=ASSUMED_CONSTANTS["digital_lanes"],
+    )
+    digital_lane_area_um2: float = param(
+        NODE_DEFAULTS["digital_lane_area_um2"][0],
+        label="Digital lane area",
+        unit="µm²",
+        low=0.0,
+        group="area",
+        description="Area of one lane: an FP16 adder and multiplier (registers and SRAM not counted).",
+        source=ASSUMED_CONSTANTS["digital_lane_area_um2"],
+    )
+    field_line_width_m: float = param(
+        100e-9,
+        label="Field-line width",
+        unit="m",
+        display=("nm", -9),
+        low=0.0,
+        low_open=True,
+        group="field_lines",
+        description="Width w of the strip line: the field H = I/(2w) close to it.",
+        source=ASSUMED_CONSTANTS["field_line_width_m"],
+    )
+    field_line_supply_v: float = param(
+        0.8,
+        label="Field-line supply",
+        unit="V",
+        low=0.0,
+        group="field_lines",
+        description="Supply of the field-line drivers, gated to the pulse.",
+        source=ASSUMED_CONSTANTS["field_line_supply_v"],
+    )
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "bool":
-                if not isinstance(value, bool):
-                    raise ParameterError(f"{owner}.{f.name} must be true or false, got {value!r}")
-                continue
-            if f.type == "int":
-                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
-                    raise ParameterError(f"{owner}.{f.name} must be an integer in [1, 4096], got {value!r}")
-                continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ParameterError(f"{owner}.{f.name} must be a finite number, got {value!r}")
-            positive = f.name in (
-                "node_nm",
-                "cell_area_f2",
-                "adc_sample_rate",
-                "post_layout_factor",
-                "digital_clock_hz",
-                "field_line_width_m",
-            )
-            if value < 0 or (positive and value == 0):
-                raise ParameterError(f"{owner}.{f.name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
-        if self.post_layout_factor < 1.0:
-            raise ParameterError(f"{owner}.post_layout_factor must be >= 1, got {self.post_layout_factor!r}")
+        errors = field_errors(self)
         stale = [name for name, (value, _) in NODE_DEFAULTS.items() if getattr(self, name) == value]
-        if self.node_nm != DEFAULT_NODE_NM and stale:
+        if not errors and self.node_nm != DEFAULT_NODE_NM and stale:
             wanted = ", ".join(f"{name} = {node_scaled(name, self.node_nm):.4g}" for name in stale)
-            raise ParameterError(
+            message = (
                 f"{owner}.node_nm = {self.node_nm:g} but {', '.join(stale)} still hold the {DEFAULT_NODE_NM:g} nm "
                 f"values; set them for the node too (energies ∝ node, areas ∝ node²: {wanted}) or keep node_nm = "
                 f"{DEFAULT_NODE_NM:g}"
             )
+            errors.append(FieldError("node_nm", message, tuple(stale)))
+        raise_if(errors)
+
+
+check_declared(TechnologyParameters)
