@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast style format bench aihwkit clean
+.PHONY: install run test test-fast drills style format bench aihwkit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ format: install
 # Skip the statistically heavy tests while iterating.
 test-fast: install
 	$(PY) -m pytest -m "not slow"
+
+# The fault drills alone (docs/serving.md, "Fault drills"): workers and Redis killed, the service stopped
+# mid-job, overload, 500 streams, slow and oversized requests, against real processes on loopback; each
+# asserts that nothing accepted is lost and prints what it measured. `make test` runs them too.
+drills: install
+	$(PY) -m pytest -m drill -s -q
 
 bench: install
 	$(VENV)/bin/spindiff bench rng --json

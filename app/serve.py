@@ -4,6 +4,9 @@ The API runs in this process (uvicorn; no torch, no numba), the worker and Redis
 processes in their own sessions, watched by a `Supervisor` thread that restarts either when it
 dies. A Ctrl-C reaches this process alone and the parts stop in order: the API first (no new jobs), then the worker (warm shutdown for ``grace_s``, then a cold
 one that puts a running job back on the queue, then SIGKILL), then Redis (AOF flushed).
+The worker gets ``grace_s`` as ``SPINDIFF_STOP_GRACE_S``: a job still running then is checkpointed at
+its last finished step and requeued without counting an attempt (`worker.checkpoints`), so the
+next start resumes it.
 """
 
 from __future__ import annotations
@@ -33,28 +36,48 @@ def start_worker(env: dict, concurrency: int | None = None, log_file=None) -> su
     )
 
 
+#: seconds a stopping worker is given past its grace to checkpoint its running jobs (one sampler step) and exit
+CHECKPOINT_MARGIN_S = 30.0
+
+
 def stop_worker(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
     """Warm shutdown, then cold (running jobs requeued), then SIGKILL of the whole group.
 
     The warm and cold signals go to the Celery parent alone: it stops taking jobs and lets its pool
     processes finish the running ones (warm), or terminates them and requeues their jobs (cold). A
     signal to the whole group would reach the pool processes too, which die at once, so a running
-    job was lost whatever the grace period (issue 16)."""
-    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 10.0)):
+    job was lost whatever the grace period (issue 16). A worker started with ``SPINDIFF_STOP_GRACE_S``
+    equal to ``grace_s`` checkpoints and requeues a job still running at the end of the grace and then
+    exits: it has `CHECKPOINT_MARGIN_S` more for that before the cold shutdown."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=grace_s)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            _say(
+                f"worker still busy after {grace_s:.0f} s: its running job is checkpointed at its last finished "
+                "step and requeued (the attempt is not counted); the next start resumes it"
+            )
+    for sig, wait_s in ((None, CHECKPOINT_MARGIN_S), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 10.0)):
         if proc.poll() is not None:
             return
         try:
             if sig == signal.SIGKILL:
                 os.killpg(proc.pid, sig)
-            else:
+            elif sig is not None:
                 os.kill(proc.pid, sig)
         except ProcessLookupError:
             return
         try:
             proc.wait(timeout=wait_s)
         except subprocess.TimeoutExpired:
-            if sig == signal.SIGTERM:
-                _say(f"worker still busy after {grace_s:.0f} s; stopping it cold (running jobs go back on the queue)")
+            if sig is None:
+                _say(
+                    f"worker still busy {CHECKPOINT_MARGIN_S:.0f} s past its grace; stopping it cold "
+                    "(running jobs go back on the queue)"
+                )
 
 
 class Supervisor(threading.Thread):
@@ -116,11 +139,12 @@ def _exit_on_signal(_signum, _frame) -> None:
 def serve(host: str, port: int, concurrency: int | None = None, grace_s: float = 10.0) -> int:
     import uvicorn
 
+    from app.api.connections import uvicorn_options
     from app.api.main import create_app
     from worker.settings import Settings, get_settings
 
     settings = get_settings()
-    env = dict(os.environ)
+    env = dict(os.environ, SPINDIFF_STOP_GRACE_S=str(grace_s))  # the worker checkpoints what still runs then
     redis_server = None
     if not settings.redis_url:
         # a fresh password each start: only this process and the children it hands the URL to get in
@@ -147,7 +171,7 @@ def serve(host: str, port: int, concurrency: int | None = None, grace_s: float =
         supervisor.start()
         started = time.monotonic()
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5
+            create_app(settings), host=host, port=port, log_level=settings.log_level, **uvicorn_options(settings)
         )
         if time.monotonic() - started < 2:
             _say(f"the API stopped at once (is port {port} free?)")

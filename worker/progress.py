@@ -24,15 +24,16 @@ class ProgressReporter:
         self.clock = clock
         self.started = clock()
         self.last_event = None
-        self.first_step = None
+        self.first_step = None  # when the first step this attempt ran ended, and its number (not 1 on a resume)
+        self.first_index = 1
 
     def __call__(self, step: int, total: int, x0_estimate) -> None:
         now = self.clock()
         elapsed = now - self.started
         if step <= 1 or self.first_step is None:  # the first step also carries model/chip set-up: no rate yet
-            self.first_step, eta = now, None
+            self.first_step, self.first_index, eta = now, step, None
         else:
-            eta = (now - self.first_step) / (step - 1) * (total - step)
+            eta = (now - self.first_step) / (step - self.first_index) * (total - step)
         if step == total:
             eta = 0.0
         progress = {

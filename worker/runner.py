@@ -1,11 +1,14 @@
 """Run one job: the body of the Celery task, safe to run twice (docs/serving.md).
 
 1. `JobStore.begin` takes the job atomically: a job that already ended (finished, cancelled) is
-   left alone, a redelivered half-done job restarts from step 0 with its attempt counter raised,
-   and past ``SPINDIFF_MAX_ATTEMPTS`` the job fails as ``worker_lost`` instead of looping.
+   left alone, a redelivered half-done job runs again with its attempt counter raised, and past
+   ``SPINDIFF_MAX_ATTEMPTS`` the job fails as ``worker_lost`` instead of looping.
 2. One library call, `diffusion.generation.generate.generate` (through `worker.runtime.Runtime.generate`,
-   with the process's models and chips), with a progress reporter and a cancel check that reads the
-   job's cancel flag before every sampler step.
+   with the process's models and chips), with a progress reporter, a check of the job's cancel and
+   stop flags before every sampler step, and a `worker.checkpoints.Checkpointer`: a job that has a
+   stored checkpoint resumes from it (the record's ``resumed`` says from which step), and a job whose
+   worker is stopping is checkpointed and requeued with its attempt given back (returns ``"stopped"``;
+   the task sends it again).
 3. Results are stored with this attempt's number: PNGs first, then the record's status, telemetry
    and reproducibility record in one atomic transition; a superseded attempt writes nothing.
 """
@@ -17,7 +20,8 @@ import time
 
 from diffusion.metrics.per_request import quality_block
 from diffusion.telemetry.report import dump, new, with_quality
-from worker import metrics_store, registry
+from worker import checkpoints, metrics_store, registry
+from worker.checkpoints import Checkpointer, WorkerStopping
 from worker.progress import ProgressReporter, Superseded
 from worker.runtime import Runtime
 
@@ -71,14 +75,44 @@ def run_job(job_id: str, runtime: Runtime) -> str:
     status, fields, event, energy_per_image = _execute(job, attempt, runtime)
     if status is None:
         return "superseded"
+    if status == "stopped":
+        log.info("job %s attempt %d: its worker is stopping; checkpointed and requeued", job_id, attempt)
+        return "stopped"
     outcome = store.finish(job_id, attempt, status, fields, event)
     if outcome == "ok":
         images = job["num_images"] if status == "succeeded" else 0
-        metrics_store.record_job(
-            store.r, status, time.monotonic() - started, images, job["profile_label"], energy_per_image
-        )
+        duration = time.monotonic() - started
+        metrics_store.record_job(store.r, status, duration, images, job["profile_label"], energy_per_image)
+        if status == "succeeded":
+            _record_speed(store, job, fields.get("telemetry") or {}, duration)
     log.info("job %s attempt %d: %s (%s)", job_id, attempt, status, outcome)
     return status if outcome == "ok" else outcome
+
+
+def _record_speed(store, job: dict, telemetry: dict, duration_s: float) -> None:
+    """The job's sampling rate and chip set-up time, for the dashboard's estimate (`worker.estimates`).
+    Not for a resumed job: its timings cover only the steps after its checkpoint."""
+    if store.r.hexists(store.job_key(job["id"]), "resumed"):
+        return
+    request = job["request"]
+    hardware = request.get("hardware") or {}
+    emulation = telemetry.get("emulation") or {}
+    software = hardware.get("profile") == "software"
+    run = {
+        "image_steps": request["num_images"] * request["steps"],
+        "duration_s": duration_s,
+        "quality": bool((telemetry.get("quality") or {}).get("available")),
+    }
+    if not software:
+        run["chip"] = f"{request.get('model_sha256')}:{hardware.get('profile_hash')}:{request.get('chip_seed', 0)}"
+        run["chip_source"] = emulation.get("chip_source")
+    mode = "software" if software else emulation.get("mode") or "exact"
+    try:
+        metrics_store.record_run(
+            store.r, hardware.get("profile", "software"), mode, telemetry.get("timings") or {}, run
+        )
+    except Exception:  # noqa: BLE001 - an estimate's input; the job itself is stored already
+        log.warning("job %s: could not record its speed", job["id"], exc_info=True)
 
 
 def _execute(job: dict, attempt: int, runtime: Runtime):
@@ -90,16 +124,19 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
 
     store, settings, job_id, request = runtime.store, runtime.settings, job["id"], job["request"]
     reporter = ProgressReporter(store, job_id, attempt, settings.progress_interval_s, bool(request.get("preview")))
+    checkpointer = Checkpointer(store, job_id, attempt, settings.checkpoint_interval_s)
+
+    def cancel_or_stop() -> bool:
+        cancel, stop = store.stop_flags(job_id)
+        if stop and not cancel:
+            raise WorkerStopping(job_id)
+        return cancel
+
     try:
         if store.cancel_requested(job_id):
             raise Cancelled(0, request["steps"])
         bundle = runtime.bundle(request["model"])
-        result = runtime.generate(
-            generation_request(request),
-            request["model"],
-            progress=reporter,
-            cancel=lambda: store.cancel_requested(job_id),
-        )
+        result = _generate(runtime, job, attempt, reporter, cancel_or_stop, checkpointer)
         t0 = time.perf_counter()
         quality = quality_block(
             result.images,
@@ -116,6 +153,11 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
     except Superseded:
         log.warning("job %s attempt %d superseded by a later delivery; stopping", job_id, attempt)
         return None, {}, {}, None
+    except WorkerStopping:
+        step = checkpointer.save()
+        reason = f"its worker stopped; requeued, to resume from step {step} of {request['steps']} (attempt not counted)"
+        outcome = store.requeue_stopped(job_id, attempt, {"status": "queued", "reason": reason, "from_step": step})
+        return ("stopped" if outcome == "ok" else None), {}, {}, None
     except Cancelled as cancelled:
         telemetry = getattr(cancelled, "telemetry", None) or dump(
             new(cancelled={"steps_done": cancelled.steps_done, "total": cancelled.total})
@@ -141,6 +183,28 @@ def _execute(job: dict, attempt: int, runtime: Runtime):
     return _succeeded(store, job, result)
 
 
+def _generate(runtime: Runtime, job: dict, attempt: int, progress, cancel, checkpointer: Checkpointer):
+    """`Runtime.generate` of the job, resumed from its stored checkpoint when it has one that fits."""
+    from diffusion.generation.resume import StateMismatch
+    from worker.store import dumps
+
+    store, job_id, request = runtime.store, job["id"], job["request"]
+    run = generation_request(request)
+    state = checkpoints.load(store, job_id)
+    if state is not None:
+        resumed = {"from_step": state.step, "total": state.total, "attempt": attempt}
+        store.r.hset(store.job_key(job_id), "resumed", dumps(resumed))
+        try:
+            return runtime.generate(
+                run, request["model"], progress=progress, cancel=cancel, resume=state, checkpoint=checkpointer
+            )
+        except StateMismatch as error:
+            log.warning("job %s: its checkpoint does not fit (%s); starting from step 0", job_id, error)
+            store.r.delete(store.checkpoint_key(job_id))
+            store.r.hdel(store.job_key(job_id), "resumed")
+    return runtime.generate(run, request["model"], progress=progress, cancel=cancel, checkpoint=checkpointer)
+
+
 def _succeeded(store, job: dict, result):
     from diffusion.generation import images as image_io
 
@@ -149,6 +213,8 @@ def _succeeded(store, job: dict, result):
         "job_id": job["id"],
         "model": job["request"]["model"],
         "hardware": job["request"]["hardware"],
+        # the batch size too: each image's noise depends on it, so a PNG alone can be run again
+        "num_images": job["request"]["num_images"],
     }
     pngs = [image_io.png_bytes(image, {**record, "index": k}) for k, image in enumerate(result.images)]
     grid = image_io.png_bytes(image_io.grid(result.images), record, scale=4)

@@ -54,11 +54,20 @@ class Runtime:
     def bundle(self, model_id: str):
         return self.bundles[model_id]
 
-    def generate(self, request, model_id: str, progress, cancel):
-        """`diffusion.generation.generate.generate` of ``request`` on model ``model_id``, with this process's chips."""
+    def generate(self, request, model_id: str, progress, cancel, resume=None, checkpoint=None):
+        """`diffusion.generation.generate.generate` of ``request`` on model ``model_id``, with this process's chips
+        (``resume``, ``checkpoint``: `diffusion.generation.resume`)."""
         from diffusion.generation.generate import generate
 
-        return generate(request, self.bundle(model_id), progress=progress, cancel=cancel, chip_cache=self.chips)
+        return generate(
+            request,
+            self.bundle(model_id),
+            progress=progress,
+            cancel=cancel,
+            chip_cache=self.chips,
+            resume=resume,
+            checkpoint=checkpoint,
+        )
 
 
 _runtime: Runtime | None = None

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         gt=0.0,
         description="a running job whose worker no longer beats is requeued after this long without progress",
     )
+    checkpoint_interval_s: float = Field(
+        10.0, ge=0.0, description="least time between two stored sampler checkpoints of a running job (0: every step)"
+    )
+    stop_grace_s: float = Field(
+        30.0,
+        ge=0.0,
+        description="a stopping worker lets a running job go on this long, then checkpoints and requeues it",
+    )
     api_keys: SecretStr | None = Field(
         None, description="comma-separated API keys; unset: no authentication. Each key sees only its own jobs"
     )
@@ -94,6 +102,18 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(120, ge=0, description="requests per minute per API key (0: unlimited)")
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body the API reads (413 above)")
     body_timeout_s: float = Field(30.0, gt=0.0, description="408 when a request body stalls this long between chunks")
+    header_timeout_s: float = Field(
+        10.0, gt=0.0, description="408 and close when a request's line and headers take longer than this to arrive"
+    )
+    keep_alive_s: float = Field(
+        5.0, gt=0.0, description="an idle keep-alive connection of the API is closed after this"
+    )
+    max_connections: int = Field(
+        1000, ge=1, description="open connections the API serves (event streams included); past it 503"
+    )
+    max_header_bytes: int = Field(
+        16384, ge=1024, description="largest request line and headers the API reads (400 above)"
+    )
     log_level: str = Field("info", description="log level of the API and the workers")
 
     @model_validator(mode="after")

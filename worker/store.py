@@ -9,6 +9,7 @@ as PENDING). Layout, below the prefix ``spindiff:``:
 | ``job:{id}:events`` | stream | queued / running / progress / succeeded / failed / cancelled events (SSE ids) |
 | ``job:{id}:images`` | hash | ``0``, ``1``, … and ``grid``: PNG bytes with the reproducibility record; |
 | | | a paired job also ``twin-0``, ``twin-1``, … and ``twin-grid`` (its software twin) |
+| ``job:{id}:checkpoint`` | string | the running job's last stored sampler state (`worker.checkpoints`); deleted when it ends |
 | ``jobs``, ``status:{name}`` | sorted sets | job ids by creation sequence, for listing and counting |
 | ``idem:{scope}:{key}`` | string | job id and request hash of an ``Idempotency-Key`` |
 | ``seq`` | counter | creation sequence |
@@ -31,7 +32,7 @@ from worker import registry, store_scripts
 PREFIX = "spindiff:"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-_JSON_FIELDS = ("request", "progress", "error", "telemetry", "reproducibility", "worker", "timings")
+_JSON_FIELDS = ("request", "progress", "error", "telemetry", "reproducibility", "worker", "timings", "resumed")
 
 
 def dumps(obj) -> str:
@@ -67,6 +68,8 @@ class JobStore:
         self._begin = client.register_script(store_scripts.BEGIN)
         self._cancel = client.register_script(store_scripts.CANCEL)
         self._progress = client.register_script(store_scripts.PROGRESS)
+        self._requeue_stopped = client.register_script(store_scripts.REQUEUE_STOPPED)
+        self._save_checkpoint = client.register_script(store_scripts.SAVE_CHECKPOINT)
 
     @classmethod
     def from_url(cls, url: str, retention_s: int = 7 * 24 * 3600) -> JobStore:
@@ -84,6 +87,10 @@ class JobStore:
     @classmethod
     def images_key(cls, job_id: str) -> str:
         return cls.job_key(job_id) + ":images"
+
+    @classmethod
+    def checkpoint_key(cls, job_id: str) -> str:  # the scripts that end a job delete it by this name
+        return cls.job_key(job_id) + ":checkpoint"
 
     def _keys(self, job_id: str) -> list[str]:
         return [self.job_key(job_id), self.events_key(job_id), self.images_key(job_id)]
@@ -293,6 +300,35 @@ class JobStore:
     def cancel_requested(self, job_id: str) -> bool:
         return self.r.hget(self.job_key(job_id), "cancel_requested") == b"1"
 
+    def stop_flags(self, job_id: str) -> tuple[bool, bool]:
+        """(cancel requested, stop requested): what a running job checks before each sampler step."""
+        cancel, stop = self.r.hmget(self.job_key(job_id), "cancel_requested", "preempt")
+        return cancel == b"1", stop == b"1"
+
+    def request_stop(self, host: str, ppid: int) -> list[str]:
+        """Ask the running jobs of the worker whose Celery parent is ``ppid`` on ``host`` to stop at their next
+        step (checkpointed and requeued, `requeue_stopped`); returns their ids."""
+        asked = []
+        for raw in self.r.zrange(f"{PREFIX}status:running", 0, -1):
+            record = self.get(raw.decode())
+            worker = (record or {}).get("worker") or {}
+            if record and record["status"] == "running" and worker.get("host") == host and worker.get("ppid") == ppid:
+                self.r.hset(self.job_key(record["id"]), "preempt", "1")
+                asked.append(record["id"])
+        return asked
+
+    def requeue_stopped(self, job_id: str, attempt: int, event: dict) -> str:
+        """running → queued for a job its stopping worker gives back, its attempt not counted: 'ok' or 'stale'."""
+        return self._requeue_stopped(keys=self._keys(job_id)[:2], args=[PREFIX, str(attempt), dumps(event)]).decode()
+
+    def save_checkpoint(self, job_id: str, attempt: int, data: bytes) -> bool:
+        """Store ``attempt``'s sampler checkpoint (kept for the retention at most); False if it no longer holds the job."""
+        keys = [self.job_key(job_id), self.checkpoint_key(job_id)]
+        return bool(self._save_checkpoint(keys=keys, args=[str(attempt), data, self.retention_s]))
+
+    def checkpoint(self, job_id: str) -> bytes | None:
+        return self.r.get(self.checkpoint_key(job_id))
+
     def finish(self, job_id: str, attempt: int, status: str, fields: dict, event: dict) -> str:
         """running → ``status`` for this attempt, keys set to expire after the retention; returns the outcome."""
         fields = {**fields, "finished_at": repr(time.time())}
@@ -429,7 +465,7 @@ def _decode(raw: dict) -> dict:
         record[name] = json.loads(value) if value else None
     for name in ("created_at", "started_at", "finished_at", "heartbeat_at"):
         record[name] = float(record[name]) if record.get(name) else None
-    for name in ("attempts", "seq", "num_images"):
+    for name in ("attempts", "seq", "num_images", "stops"):
         record[name] = int(record[name]) if record.get(name) else 0
     record["cancel_requested"] = record.get("cancel_requested") == "1"
     return record

@@ -48,6 +48,7 @@ redis.call("ZADD", ARGV[1] .. "status:" .. ARGV[3], seq, id)
 if ARGV[5] ~= "" then redis.call("XADD", KEYS[2], "MAXLEN", "~", "2000", "*", "type", ARGV[3], "data", ARGV[5]) end
 if ARGV[7] ~= "" then
   for i = 1, 3 do redis.call("EXPIRE", KEYS[i], ARGV[7]) end
+  redis.call("DEL", KEYS[1] .. ":checkpoint")  -- the job has ended: its sampler checkpoint is of no more use
 end
 return {"ok", current}
 """
@@ -76,10 +77,11 @@ if attempts > tonumber(ARGV[2]) then
     "data", cjson.encode({status = "failed", error = cjson.decode(err)}))
   redis.call("EXPIRE", KEYS[1], ARGV[5])
   redis.call("EXPIRE", KEYS[2], ARGV[5])
+  redis.call("DEL", KEYS[1] .. ":checkpoint")
   return {"exhausted", tostring(lost)}
 end
 if current == "queued" then redis.call("HSET", KEYS[1], "started_at", ARGV[3]) end
-redis.call("HSET", KEYS[1], "status", "running", "heartbeat_at", ARGV[3], "worker", ARGV[4], "progress", "")
+redis.call("HSET", KEYS[1], "status", "running", "heartbeat_at", ARGV[3], "worker", ARGV[4], "progress", "", "preempt", "0")
 redis.call("ZADD", ARGV[1] .. "status:running", seq, id)
 redis.call("XADD", KEYS[2], "MAXLEN", "~", "2000", "*", "type", "running",
   "data", cjson.encode({status = "running", attempt = attempts}))
@@ -100,6 +102,7 @@ if current == "queued" then
   redis.call("XADD", KEYS[2], "MAXLEN", "~", "2000", "*", "type", "cancelled", "data", ARGV[4])
   redis.call("EXPIRE", KEYS[1], ARGV[3])
   redis.call("EXPIRE", KEYS[2], ARGV[3])
+  redis.call("DEL", KEYS[1] .. ":checkpoint")
   return {"cancelled", current}
 end
 if current == "running" then
@@ -120,4 +123,32 @@ if ARGV[4] ~= "" then
   redis.call("XADD", KEYS[2], "MAXLEN", "~", "2000", "*", "type", "progress", "data", ARGV[4])
 end
 return redis.call("HGET", KEYS[1], "cancel_requested") or "0"
+"""
+
+# A stopping worker gives a running job back. KEYS: job, events. ARGV: prefix, attempt, event JSON
+# running → queued for this attempt, and the attempt is given back (the counter moves back by one), so
+# a graceful stop never counts against SPINDIFF_MAX_ATTEMPTS; the next delivery takes the same number.
+REQUEUE_STOPPED = """
+if redis.call("HGET", KEYS[1], "status") ~= "running" or redis.call("HGET", KEYS[1], "attempts") ~= ARGV[2] then
+  return "stale"
+end
+local id = redis.call("HGET", KEYS[1], "id")
+local seq = redis.call("HGET", KEYS[1], "seq")
+redis.call("HSET", KEYS[1], "status", "queued", "progress", "", "preempt", "0")
+redis.call("HINCRBY", KEYS[1], "attempts", -1)
+redis.call("HINCRBY", KEYS[1], "stops", 1)
+redis.call("ZREM", ARGV[1] .. "status:running", id)
+redis.call("ZADD", ARGV[1] .. "status:queued", seq, id)
+redis.call("XADD", KEYS[2], "MAXLEN", "~", "2000", "*", "type", "queued", "data", ARGV[3])
+return "ok"
+"""
+
+# A running attempt stores its sampler checkpoint. KEYS: job, checkpoint. ARGV: attempt, bytes, ttl
+# Written only while that attempt holds the job, so a superseded delivery cannot overwrite a newer state.
+SAVE_CHECKPOINT = """
+if redis.call("HGET", KEYS[1], "status") ~= "running" or redis.call("HGET", KEYS[1], "attempts") ~= ARGV[1] then
+  return 0
+end
+redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[3])
+return 1
 """

@@ -6,6 +6,10 @@ worker's process hooks.
 * ``worker_ready`` / ``worker_shutdown`` (the parent): a daemon thread beats the worker's liveness
   key (`worker.registry`), prunes expired jobs from the indexes and fails ``running`` jobs that
   have had no heartbeat for longer than any redelivery takes; the key is removed on shutdown.
+* ``worker_shutting_down`` (the parent, on a warm shutdown: SIGTERM): running jobs may go on for
+  ``SPINDIFF_STOP_GRACE_S``; then they are asked to stop, and each is checkpointed at its last
+  finished step and requeued with its attempt given back (`worker.checkpoints`), which the task sends
+  again; the worker then exits without waiting for them to end.
 * ``GenerateTask.on_failure``: runs (in the parent) when the hard time limit kills a job, so the
   job record says ``failed`` with the reason instead of staying ``running``.
 """
@@ -18,7 +22,7 @@ import threading
 import time
 
 from celery import Task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown, worker_shutting_down
 
 from worker import registry
 from worker.celery_app import GENERATE, app
@@ -54,7 +58,10 @@ def generate(job_id: str) -> str:
     from worker.runner import run_job
     from worker.runtime import get_runtime
 
-    return run_job(job_id, get_runtime(get_settings()))
+    outcome = run_job(job_id, get_runtime(get_settings()))
+    if outcome == "stopped":  # checkpointed and requeued by a stopping worker: the next worker resumes it
+        app.send_task(GENERATE, args=[job_id], task_id=job_id, queue=get_settings().queue)
+    return outcome
 
 
 @worker_process_init.connect
@@ -123,6 +130,30 @@ def _start_heartbeat(sender=None, **_) -> None:
     concurrency = getattr(getattr(sender, "controller", None), "concurrency", None) or get_settings().concurrency
     _heartbeat = _Heartbeat(hostname, concurrency)
     _heartbeat.start()
+
+
+def _stop_running_jobs(grace_s: float) -> None:
+    """After ``grace_s`` of a warm shutdown, ask this worker's running jobs to checkpoint and requeue themselves."""
+    time.sleep(grace_s)
+    settings = get_settings()
+    try:
+        store = JobStore.from_url(settings.redis, settings.retention_s)
+        for job_id in store.request_stop(registry.identity()["host"], os.getpid()):
+            log.warning(
+                "job %s still running %.0f s after the stop signal (SPINDIFF_STOP_GRACE_S): checkpointing and "
+                "requeueing it",
+                job_id,
+                grace_s,
+            )
+    except Exception as error:  # noqa: BLE001 - Redis away: the jobs are redelivered when the worker is gone
+        log.warning("could not ask the running jobs to stop: %s", error)
+
+
+@worker_shutting_down.connect
+def _on_warm_shutdown(how=None, **_) -> None:
+    if how == "Warm":
+        grace_s = get_settings().stop_grace_s
+        threading.Thread(target=_stop_running_jobs, args=(grace_s,), name="spindiff-stop", daemon=True).start()
 
 
 @worker_shutdown.connect

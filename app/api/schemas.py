@@ -198,6 +198,12 @@ class Job(BaseModel):
     progress: Progress = Field(default_factory=Progress)
     attempts: int = 0
     max_attempts: int | None = None
+    resumed: dict[str, int] | None = Field(
+        None,
+        description="set when a requeued job continued from a checkpoint instead of step 0: from_step (steps "
+        "already done), total, attempt",
+        examples=[{"from_step": 31, "total": 50, "attempt": 2}],
+    )
     cancel_requested: bool = False
     worker: dict[str, Any] | None = None
     timings: dict[str, float | None] = Field(default_factory=dict)

@@ -43,6 +43,7 @@ def job_view(record: dict, max_attempts: int | None = None, full: bool = True) -
         "progress": progress,
         "attempts": record.get("attempts", 0),
         "max_attempts": max_attempts,
+        "resumed": record.get("resumed"),
         "cancel_requested": record.get("cancel_requested", False),
         "worker": record.get("worker"),
         "timings": timings,

@@ -30,7 +30,10 @@ def add_serve(sub) -> None:
         "--concurrency", type=int, help="worker processes (default SPINDIFF_WORKER_CONCURRENCY or the cores)"
     )
     p.add_argument(
-        "--grace", type=float, default=10.0, help="seconds a running job may finish on Ctrl-C before it is requeued"
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds a running job may finish on Ctrl-C before it is checkpointed and requeued (resumed on the next start)",
     )
     p.set_defaults(func=cmd_serve)
 
@@ -48,6 +51,7 @@ def open_without_keys_warning(host: str, keys: list[str]) -> str | None:
 def cmd_api(args) -> int:
     import uvicorn
 
+    from app.api.connections import uvicorn_options
     from worker.settings import get_settings
 
     warning = open_without_keys_warning(args.host, get_settings().api_key_list)
@@ -59,7 +63,7 @@ def cmd_api(args) -> int:
         host=args.host,
         port=args.port,
         log_level=get_settings().log_level,
-        timeout_graceful_shutdown=5,
+        **uvicorn_options(get_settings()),
     )
     return 0
 

@@ -27,6 +27,10 @@ twin) and adds per-image PSNR/SSIM of each chip image to its twin (`diffusion.me
 telemetry; the twin's images are returned as ``GenerationResult.twin_images``. A chip is programmed
 once per (model, profile, chip seed) and kept in ``chip_cache`` for later requests; its programming
 cost is reported apart from the per-request cost.
+
+A request can be checkpointed and resumed (`diffusion.generation.resume`): ``checkpoint`` receives a
+`GenerationState` after every sampler step, and ``resume`` continues from one with the same images
+as an uninterrupted run; the telemetry's ``resumed`` says from which step. Paired requests restart.
 """
 
 from __future__ import annotations
@@ -42,12 +46,13 @@ import torch
 
 from device import profiles
 from device.errors import InputError
-from device.ledger import Ledger
+from device.ledger import RNG_COUNTER_MAP, Ledger
 from diffusion.chip import cache as chip_files
 from diffusion.chip.backend import ChipNetwork
 from diffusion.generation import images as image_io
-from diffusion.generation.loop import Cancelled, sample
+from diffusion.generation.loop import Cancelled, LoopState, sample
 from diffusion.generation.noise import ArrayNoise, ChargedNoise, DigestNoise, TorchNoise
+from diffusion.generation.resume import GenerationState, StateMismatch, fingerprint, resumable
 from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, PARAMETERS, sampler_spec, unused_parameter
 from diffusion.generation.samplers import DDIMSampler, build_sampler
 from diffusion.telemetry.report import generation_telemetry
@@ -257,10 +262,23 @@ def get_chip_network(
 
 
 def generate(
-    request: GenerationRequest, bundle, progress=None, cancel=None, chip_cache: dict | None = None
+    request: GenerationRequest,
+    bundle,
+    progress=None,
+    cancel=None,
+    chip_cache: dict | None = None,
+    resume: GenerationState | None = None,
+    checkpoint=None,
 ) -> GenerationResult:
-    """Run ``request`` with ``bundle`` (a `diffusion.model.checkpoints.ModelBundle`: model, schedule, sha256)."""
+    """Run ``request`` with ``bundle`` (a `diffusion.model.checkpoints.ModelBundle`: model, schedule, sha256).
+
+    ``checkpoint(GenerationState)``: called after every sampler step (not for a paired request);
+    ``resume``: a state of this request and model to continue from (module docstring).
+    """
     started = time.perf_counter()
+    not_resumable = resumable(request)
+    if resume is not None and not_resumable:
+        raise StateMismatch(f"cannot resume this request: {not_resumable}")
     hardware = request.hardware
     alphas = bundle.alphas_cumprod
     sampler = make_sampler(request, alphas)
@@ -282,9 +300,28 @@ def generate(
         noise, twin_noise, noise_record = request_noise(request, network)
         denoise = network
         before = network.chip.ledger.copy()
+    key = fingerprint(request, bundle.sha256, None if network is None else network.device.type)
+    start, on_step = None, None
+    if resume is not None:
+        start = _restore(resume, key, network)
+    if checkpoint is not None and not not_resumable:
+
+        def on_step(state: LoopState) -> None:
+            checkpoint(_state(state, len(sampler.timesteps), key, network, before if network else None))
+
     t0 = time.perf_counter()
     try:
-        x0 = sample(denoise, sampler, noise, shape, request.steps, progress=progress, cancel=cancel)
+        x0 = sample(
+            denoise,
+            sampler,
+            noise,
+            shape,
+            request.steps,
+            progress=progress,
+            cancel=cancel,
+            start=start,
+            checkpoint=on_step,
+        )
     except Cancelled as cancelled:
         timings["sampling_s"] = time.perf_counter() - t0
         cancelled.telemetry = _cancelled_telemetry(
@@ -362,8 +399,42 @@ def generate(
             "baseline": baseline_report(2.0 * macs_per_image * request.num_images, samples, images=request.num_images)
         }
     parts["workload"] = {"macs_per_image": macs_per_image}
+    if resume is not None:
+        parts["resumed"] = {"from_step": resume.step, "total": resume.total}
     parts["timings"]["total_s"] = time.perf_counter() - started
     return GenerationResult(pictures, generation_telemetry(**parts), twin_pictures)
+
+
+#: ledger counters of the random source: a resumed run replays its draws (`diffusion.generation.loop`), so
+#: a `GenerationState` carries only the others
+_RNG_COUNTS = frozenset(RNG_COUNTER_MAP.values())
+
+
+def _state(
+    state: LoopState, total: int, key: str, network: ChipNetwork | None, before: Ledger | None
+) -> GenerationState:
+    """The `GenerationState` after ``state.step`` steps: x_t and, on a chip, its analog noise and counts so far."""
+    x = state.x.detach().to("cpu", torch.float32).numpy().copy()
+    if network is None:
+        return GenerationState(state.step, total, x, key)
+    counts = Ledger.diff(network.chip.ledger, before).counts("inference")
+    ledger = {name: value for name, value in counts.items() if value and name not in _RNG_COUNTS}
+    analog = network.generator.get_state().numpy().tobytes()
+    return GenerationState(state.step, total, x, key, analog_rng=analog, ledger=ledger)
+
+
+def _restore(resume: GenerationState, key: str, network: ChipNetwork | None) -> LoopState:
+    """Check ``resume`` belongs to this request, model and engine, restore the chip's part, and return the loop's."""
+    if resume.fingerprint != key:
+        raise StateMismatch(
+            "the generation state belongs to another request, model or torch device (fingerprint mismatch)"
+        )
+    if (network is None) != (resume.analog_rng is None):
+        raise StateMismatch("the generation state and the request disagree on whether a chip runs it")
+    if network is not None:
+        network.generator.set_state(torch.frombuffer(bytearray(resume.analog_rng), dtype=torch.uint8))
+        network.chip.ledger.add("inference", **(resume.ledger or {}))
+    return LoopState(resume.step, torch.from_numpy(resume.x.copy()))
 
 
 def _cancelled_telemetry(cancelled, request, hardware, bundle, sampler, network, before, timings, started) -> dict:

@@ -111,6 +111,13 @@ class Cancelled(Open):
     twin_steps_done: int | None = None
 
 
+class Resumed(Open):
+    """A job that continued from a checkpoint (`diffusion.generation.resume`) instead of starting again."""
+
+    from_step: int = Field(..., description="sampler steps already done when it resumed (their network calls skipped)")
+    total: int
+
+
 class PairMetric(Open):
     per_image: list[float | None] = Field(default_factory=list)
     mean: float | None = None
@@ -155,6 +162,7 @@ class Telemetry(Open):
     fidelity: Fidelity | None = None
     quality: Quality | None = None
     cancelled: Cancelled | None = None
+    resumed: Resumed | None = Field(None, description="set when the generation continued from a checkpoint")
 
     @model_validator(mode="before")
     @classmethod
@@ -198,6 +206,7 @@ def generation_telemetry(
     workload: dict | None = None,
     fidelity: dict | None = None,
     cancelled: dict | None = None,
+    resumed: dict | None = None,
 ) -> dict:
     """The stored report of one generation from its parts (`diffusion.generation.generate`).
 
@@ -221,6 +230,7 @@ def generation_telemetry(
         workload=workload,
         fidelity=fidelity,
         cancelled=cancelled,
+        resumed=resumed,
     )
     return dump(report)
 

@@ -14,6 +14,8 @@ import uvicorn
 from app.api.main import create_app
 from worker.settings import Settings
 
+pytestmark = pytest.mark.drill  # oversized and stalled bodies
+
 
 def test_a_declared_oversized_body_is_413_before_it_is_read(make_api):
     api = make_api(max_body_bytes=4096)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.service.helpers import TINY, job, submit, wait_progress, wait_status
 from worker import registry
 
@@ -48,6 +50,7 @@ def test_cancel_ends_a_job_whose_worker_is_gone_at_once(api):
     assert requested.status_code == 202 and api.store.status(live_one) == "running"  # its worker will see the flag
 
 
+@pytest.mark.drill
 def test_a_killed_whole_worker_s_job_finishes_on_a_new_worker_within_two_minutes(make_service):
     svc = make_service({"SPINDIFF_LOST_AFTER_S": "5"}).start_api()  # the default visibility timeout: 4 h
     svc.start_worker()

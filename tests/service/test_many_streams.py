@@ -18,6 +18,8 @@ from app.api.main import ASYNC_REDIS_CONNECTIONS, create_app
 from worker.settings import Settings
 from worker.store import JobStore
 
+pytestmark = pytest.mark.drill  # 500 streams
+
 STREAMS = 500
 
 

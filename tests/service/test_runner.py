@@ -24,6 +24,7 @@ from device.errors import InputError
 from diffusion.generation.generate import GenerationRequest, GenerationResult
 from diffusion.generation.images import read_record
 from diffusion.generation.loop import Cancelled
+from diffusion.generation.resume import GenerationState, StateMismatch
 from diffusion.telemetry.report import generation_telemetry
 from tests.service.helpers import TINY, submit
 from worker import metrics_store, registry
@@ -74,27 +75,40 @@ class FakeRuntime:
 
     ``during_step(k, store, job_id)`` runs inside step k (k = steps + 1: after the last one), as
     another process might act meanwhile (cancel the job, redeliver it); ``fail`` is raised after the
-    steps; ``twin`` adds twin images.
+    steps; ``twin`` adds twin images. A ``checkpoint`` callback gets a `GenerationState` after each
+    step (x filled with the step number); a ``resume`` state starts the steps after its own (each
+    call's is in ``resumed_from``), unless ``refuse_resume`` (then `StateMismatch`).
     """
 
-    def __init__(self, api, during_step=None, fail: BaseException | None = None, twin: bool = False):
+    def __init__(
+        self, api, during_step=None, fail: BaseException | None = None, twin: bool = False, refuse_resume=False
+    ):
         self.settings, self.store = api.settings, api.store
-        self.during_step, self.fail, self.twin = during_step, fail, twin
+        self.during_step, self.fail, self.twin, self.refuse_resume = during_step, fail, twin, refuse_resume
         self.calls: list[tuple[GenerationRequest, str]] = []
+        self.resumed_from: list[int | None] = []
         self.job_id = None
 
     def bundle(self, model_id: str) -> FakeBundle:
         return FakeBundle()
 
-    def generate(self, request: GenerationRequest, model_id: str, progress, cancel) -> GenerationResult:
+    def generate(
+        self, request: GenerationRequest, model_id: str, progress, cancel, resume=None, checkpoint=None
+    ) -> GenerationResult:
         self.calls.append((request, model_id))
+        self.resumed_from.append(None if resume is None else resume.step)
+        if resume is not None and self.refuse_resume:
+            raise StateMismatch("the generation state belongs to another request (fingerprint mismatch)")
         total = request.steps
-        for i in range(total):
+        for i in range(0 if resume is None else resume.step, total):
             if cancel():
                 raise Cancelled(i, total)
             if self.during_step is not None:
                 self.during_step(i + 1, self.store, self.job_id)
             progress(i + 1, total, torch.zeros(request.num_images, 1, 28, 28))
+            if checkpoint is not None:
+                x = np.full((request.num_images, 1, 28, 28), i + 1, np.float32)
+                checkpoint(GenerationState(i + 1, total, x, "fake"))
         if self.during_step is not None:
             self.during_step(total + 1, self.store, self.job_id)  # after the last step, before the result
         if self.fail is not None:

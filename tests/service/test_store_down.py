@@ -11,6 +11,8 @@ import pytest
 from app.api.main import create_app
 from worker.settings import Settings
 
+pytestmark = pytest.mark.drill  # Redis unreachable
+
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient
