@@ -1,7 +1,8 @@
 """One error shape for every failure: ``{"error": {"code", "message", "field"}}``.
 
 ``code`` is stable and machine-readable, ``message`` says what to change, ``field`` names the
-request field at fault (dotted, e.g. ``hardware.overrides.rng.dac_bits``) or is null.
+request field at fault (dotted, e.g. ``hardware.overrides.rng.dac_bits``) or is null. A 422 of a body
+also lists every problem found, each with its field, in ``details`` (the first is ``message``/``field``).
 """
 
 from __future__ import annotations
@@ -35,16 +36,21 @@ def _field(loc) -> str | None:
     if len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], int):
         return None  # a JSON parse error's character offset, not a field
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    # drop pydantic's union-branch labels ("str", "HardwareSpec") from the path
-    parts = [
-        p for p in parts if p not in ("str", "HardwareSpec", "function-after[_as_spec(), union[str,HardwareSpec]]")
-    ]
+    # drop pydantic's union-branch and validator labels ("str", "HardwareSpec", "function-after[…]") from the path
+    parts = [p for p in parts if p not in ("str", "HardwareSpec") and not p.startswith("function-")]
     return ".".join(parts) or None
+
+
+#: pydantic error types raised by the request models with a code of their own (`app.api.schemas`):
+#: their message is complete as written (no "field: " prefix) and their code is the type.
+OWN_CODES = ("invalid_profile",)
 
 
 def _validation_message(error: dict) -> str:
     field = _field(error.get("loc", ()))
     message = error.get("msg", "invalid value").removeprefix("Value error, ")
+    if error.get("type") in OWN_CODES:
+        return message
     if error.get("type") == "extra_forbidden":
         message = "unknown field (see the request schema at /docs)"
     elif error.get("type") == "json_invalid":
@@ -66,7 +72,8 @@ def _relevant(errors: list) -> list:
 async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = _relevant(list(exc.errors()))
     first = errors[0] if errors else {}
-    payload = body("validation_error", _validation_message(first), _field(first.get("loc", ())))
+    code = first.get("type") if first.get("type") in OWN_CODES else "validation_error"
+    payload = body(code, _validation_message(first), _field(first.get("loc", ())))
     payload["error"]["details"] = [
         {"field": printable(_field(e.get("loc", ()))), "message": printable(_validation_message(e))} for e in errors
     ]
@@ -130,7 +137,9 @@ def install(app: FastAPI) -> None:
 # OpenAPI: the error responses every route may give.
 RESPONSES = {
     401: {"description": "missing or unknown API key", "model": None},
-    422: {"description": "invalid request; `error.field` names the field"},
+    422: {
+        "description": "invalid request; `error.field` names the field, `error.details` every problem with its field"
+    },
     429: {"description": "rate limit or queue cap reached; see Retry-After"},
     503: {"description": "the job store or the queue is unreachable; see Retry-After"},
 }

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from app.api.errors import printable
+from device import profiles  # numba-free: the parameter dataclasses and their metadata
 from diffusion.generation.sampler_names import DEFAULT_SAMPLER, ETA, SAMPLERS, samplers_taking, unused_parameter
 from worker.telemetry import Reproducibility, Telemetry  # pure pydantic: no torch in the API process
 
@@ -30,8 +42,31 @@ def integral(value):
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
-# Overrides are small JSON objects: {section: {key: scalar}} (validated against the profile by device.profiles).
-Overrides = dict[str, dict[str, bool | int | float | str]]
+#: The error code (and pydantic error type) of a profile or override that `device.profiles` refuses.
+INVALID_PROFILE = "invalid_profile"
+
+# Overrides are small JSON objects: {section: {key: scalar}}, validated against the profile by
+# device.profiles (HardwareSpec._check_profile); their schema (every key with its bounds, unit and source)
+# is the parameter dataclasses' metadata (device.parameter_spec), so the OpenAPI document says what is checked.
+Overrides = Annotated[
+    dict[str, dict[str, bool | int | float | str | None]],
+    WithJsonSchema(profiles.overrides_json_schema()),
+]
+
+
+def _invalid(message: str, loc: tuple = ()) -> dict:
+    """One pydantic line error of type ``invalid_profile`` (its message as `device.profiles` wrote it).
+    Lone surrogates of the client's keys are written as ``\\udXXX`` first: pydantic's errors are UTF-8."""
+    message, loc = printable(message), tuple(printable(str(part)) for part in loc)
+    return {"type": PydanticCustomError(INVALID_PROFILE, "{message}", {"message": message}), "loc": loc, "input": None}
+
+
+def _unknown_profile(name: str) -> str | None:
+    if name == SOFTWARE or name in profiles.PROFILES:
+        return None
+    return f"unknown profile {name!r}; known profiles: {', '.join(profiles.PROFILES)}, or 'software'"
+
+
 # The sampler names of the registry (diffusion/generation/sampler_names.py: standard library only).
 SamplerName = Literal[tuple(SAMPLERS)]
 
@@ -60,6 +95,20 @@ class HardwareSpec(BaseModel):
         if value and info.data.get("profile") == SOFTWARE:
             raise ValueError("the 'software' baseline has no hardware parameters to override; drop 'overrides'")
         return value
+
+    @model_validator(mode="after")
+    def _check_profile(self):
+        """The profile exists and the overrides apply to it (`device.profiles.override_problems`): every
+        problem at once, each at its own field (``overrides.crossbar.adc_bits``), as ``invalid_profile``."""
+        unknown = _unknown_profile(self.profile)
+        if unknown:
+            raise ValidationError.from_exception_data(type(self).__name__, [_invalid(unknown, ("profile",))])
+        if self.profile != SOFTWARE and self.overrides:
+            problems = profiles.override_problems(profiles.get_profile(self.profile), self.overrides)
+            if problems:
+                lines = [_invalid(p.message, ("overrides", *p.path.split("."))) for p in problems]
+                raise ValidationError.from_exception_data(type(self).__name__, lines)
+        return self
 
 
 class QualityOptions(BaseModel):
@@ -132,7 +181,14 @@ class GenerationCreate(BaseModel):
     @field_validator("hardware")
     @classmethod
     def _as_spec(cls, value):
-        return HardwareSpec(profile=value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        unknown = _unknown_profile(value)
+        # named as a string, an unknown profile is the field's own error ("hardware", not "hardware.profile");
+        # text that is not UTF-8 (a lone surrogate) is left to HardwareSpec, which refuses it at hardware.profile
+        if unknown and value == printable(value):
+            raise PydanticCustomError(INVALID_PROFILE, "{message}", {"message": unknown})
+        return HardwareSpec(profile=value)
 
     @field_validator("paired")
     @classmethod
@@ -156,10 +212,18 @@ class Progress(BaseModel):
     eta_s: float | None = Field(None, description="estimated seconds left")
 
 
+class ErrorDetail(BaseModel):
+    field: str | None = Field(None, examples=["hardware.overrides.crossbar.adc_bits"])
+    message: str = Field(..., examples=["CrossbarParameters.adc_bits must lie in [2, 14] (or 0 for ideal), got 99"])
+
+
 class ErrorBody(BaseModel):
     code: str = Field(..., examples=["validation_error"])
     message: str = Field(..., examples=["num_images: Input should be less than or equal to 64"])
     field: str | None = Field(None, examples=["num_images"])
+    details: list[ErrorDetail] | None = Field(
+        None, description="a 422's every problem, each at its field (the first is message and field)"
+    )
 
 
 class ErrorResponse(BaseModel):

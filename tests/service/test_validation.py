@@ -36,7 +36,7 @@ CASES = [
     (
         {"hardware": {"profile": "vcma-default", "overrides": {"crossbar": {"adc_bits": "eight"}}}},
         "hardware.overrides.crossbar.adc_bits",
-        "must be a int",
+        "must be an integer",
     ),
     (
         {"hardware": {"profile": "vcma-default", "overrides": {"magic": {"x": 1}}}},
@@ -111,11 +111,13 @@ def test_profile_errors_are_answered_by_the_api_itself_with_the_known_names(api)
     client = api.client
     response = client.post("/v1/generations", json={**TINY, "hardware": "vcma-nope"})
     assert response.status_code == 422
+    message = f"unknown profile 'vcma-nope'; known profiles: {known}, or 'software'"
     assert response.json() == {
         "error": {
             "code": "invalid_profile",
-            "message": f"unknown profile 'vcma-nope'; known profiles: {known}, or 'software'",
+            "message": message,
             "field": "hardware",
+            "details": [{"field": "hardware", "message": message}],
         }
     }
     overrides = {"crossbar": {"adc_bits": 6}, "rng": {"dac_bits": 99}}
@@ -125,10 +127,8 @@ def test_profile_errors_are_answered_by_the_api_itself_with_the_known_names(api)
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_profile" and error["field"] == "hardware.overrides.rng.dac_bits"
-    assert (
-        error["message"]
-        == "invalid value in section 'rng': RNGParameters.dac_bits must be an integer in [1, 16], got 99"
-    )
+    assert error["message"] == "RNGParameters.dac_bits must lie in [1, 16], got 99"
+    assert error["details"] == [{"field": "hardware.overrides.rng.dac_bits", "message": error["message"]}]
     response = client.get("/v1/profiles/vcma-nope")
     assert response.status_code == 404
     assert response.json() == {
@@ -141,3 +141,64 @@ def test_profile_errors_are_answered_by_the_api_itself_with_the_known_names(api)
     listed = client.get("/v1/profiles").json()
     assert [p["name"] for p in listed] == [*profiles.PROFILES, "software"]
     assert [p["hash"] for p in listed[:-1]] == [p.hash for p in profiles.list_profiles()]
+
+
+def test_every_problem_is_answered_at_once_each_at_its_own_field(api):
+    # two bad overrides of one section, one of another, a coupling and a bad request field: one 422 lists
+    # them all (details), each at the field it belongs to (the read_noise one under read_noise, not adc_bits)
+    overrides = {
+        "crossbar": {"adc_bits": 99, "read_noise": -0.5, "tile_cols": 7},
+        "rng": {"relax_time": 1e-9, "calibration": "sometimes"},
+        "mtj": {"demag_x": 0.5},
+    }
+    body = {**TINY, "num_images": 0, "hardware": {"profile": "vcma-default", "overrides": overrides}}
+    response = api.client.post("/v1/generations", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    found = {d["field"]: d["message"] for d in error["details"]}
+    assert set(found) == {
+        "num_images",
+        "hardware.overrides.crossbar.adc_bits",
+        "hardware.overrides.crossbar.read_noise",
+        "hardware.overrides.crossbar.tile_cols",
+        "hardware.overrides.rng.calibration",
+        "hardware.overrides.mtj.demag_x",
+    }, found  # the relax_time coupling is checked once the sections build: after these are fixed
+    assert "adc_bits must lie in [2, 14]" in found["hardware.overrides.crossbar.adc_bits"]
+    assert "read_noise must be >= 0, got -0.5" in found["hardware.overrides.crossbar.read_noise"]
+    assert "tile_cols must lie in [8, 4096]" in found["hardware.overrides.crossbar.tile_cols"]
+    assert "('none', 'calibrated', 'calibrated_xor')" in found["hardware.overrides.rng.calibration"]
+    assert "demag_x + demag_y + demag_z must be 1" in found["hardware.overrides.mtj.demag_x"]
+    assert "greater than or equal to 1" in found["num_images"]
+    assert error["field"] == error["details"][0]["field"] and error["message"] == error["details"][0]["message"]
+    # with the section values fixed, the cross-section couplings: each at the override that breaks it
+    overrides = {"rng": {"relax_time": 1e-9, "read_voltage": 1e-4}}
+    response = api.client.post(
+        "/v1/generations", json={**TINY, "hardware": {"profile": "vcma-default", "overrides": overrides}}
+    )
+    found = {d["field"]: d["message"] for d in response.json()["error"]["details"]}
+    assert set(found) == {"hardware.overrides.rng.relax_time", "hardware.overrides.rng.read_voltage"}, found
+    assert "raise rng.relax_time" in found["hardware.overrides.rng.relax_time"]
+    assert "misreads a random bit" in found["hardware.overrides.rng.read_voltage"]
+    assert sum(api.store.counts().values()) == 0
+
+
+def test_the_openapi_document_describes_every_override_from_the_parameter_metadata(api):
+    import dataclasses
+
+    from device.crossbar_parameters import CrossbarParameters
+
+    schemas = api.client.get("/openapi.json").json()["components"]["schemas"]
+    overrides = next(
+        o for o in schemas["HardwareSpec"]["properties"]["overrides"]["anyOf"] if o.get("type") == "object"
+    )
+    crossbar = overrides["properties"]["crossbar"]
+    assert set(crossbar["properties"]) == {f.name for f in dataclasses.fields(CrossbarParameters)}
+    adc = crossbar["properties"]["adc_bits"]
+    assert adc["type"] == "integer" and adc["anyOf"] == [{"const": 0}, {"minimum": 2, "maximum": 14}]
+    assert adc["title"] == "ADC bits" and adc["default"] == 8 and adc["x-source"]
+    read_time = crossbar["properties"]["read_time"]
+    assert read_time["exclusiveMinimum"] == 0 and read_time["x-unit"] == "s"
+    assert crossbar["properties"]["emulation"]["enum"] == ["exact", "statistical"]
+    assert crossbar["properties"]["read_noise"]["type"] == ["number", "null"]
+    assert overrides["additionalProperties"] is False and crossbar["additionalProperties"] is False

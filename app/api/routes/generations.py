@@ -27,25 +27,17 @@ ERRORS = {401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"m
 
 
 def _resolve_hardware(body: GenerationCreate) -> tuple[dict, str]:
-    """({profile, overrides, profile_hash}, metrics label) after validating the profile and its overrides.
+    """({profile, overrides, profile_hash}, metrics label) of a validated request.
 
-    Resolved here, in the API process, with `device.profiles.resolve` (numba-free: the parameter
-    modules import only the standard library and numpy). A bad override is blamed on the first key
-    that fails on its own (`device.profiles.failing_override`), as ``hardware.overrides.rng.dac_bits``.
+    The request model has already checked the profile and its overrides with `device.profiles`
+    (`app.api.schemas.HardwareSpec`: every problem at once, each at its field, as
+    ``hardware.overrides.rng.dac_bits``); here they are resolved, in the API process (numba-free: the
+    parameter modules import only the standard library and numpy), for the hash.
     """
     spec = body.hardware
     if spec.profile == SOFTWARE:
         return {"profile": SOFTWARE, "overrides": None, "profile_hash": None}, SOFTWARE
-    field = "hardware.profile" if spec.overrides is not None else "hardware"
-    try:
-        resolved = profiles.resolve(spec.profile, spec.overrides)
-    except profiles.OVERRIDE_ERRORS as error:
-        if spec.profile not in profiles.PROFILES:  # "unknown profile 'x'; known profiles: …, or 'software'"
-            raise ApiError(422, "invalid_profile", f"{error}, or 'software'", field) from None
-        failing = profiles.failing_override(profiles.get_profile(spec.profile), spec.overrides)
-        raise ApiError(
-            422, "invalid_profile", str(error), f"hardware.overrides.{failing}" if failing else field
-        ) from None
+    resolved = profiles.resolve(spec.profile, spec.overrides)
     return {"profile": spec.profile, "overrides": spec.overrides, "profile_hash": resolved.hash}, profile_label(
         spec.profile, spec.overrides
     )
