@@ -30,7 +30,7 @@ from app.api.routes.sweeps import _SWEEP_ID
 from app.api.schemas import GenerationCreate
 from app.api.sweep_schemas import MAX_POINTS, MAX_SWEEP_IMAGES, SweepCreate
 from app.api.views import job_view
-from app.dashboard import figures, jobs_table, sweeps, telemetry, uncertainty
+from app.dashboard import figures, form, jobs_table, sweeps, telemetry, uncertainty
 from app.dashboard.charts import plain, si
 from diffusion.generation.sampler_names import SAMPLERS
 from worker import models, registry
@@ -127,7 +127,7 @@ def form_fields(schema: type[GenerationCreate] | type[SweepCreate] = GenerationC
 
 @pages.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
-    return _page(request, "index.html", {"page": "index", "fields": form_fields()})
+    return _page(request, "index.html", {"page": "index", **form.page_context(form_fields())})
 
 
 @pages.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -290,9 +290,13 @@ def sweep_report(
     summary="Check a generation request without queueing it",
     responses={**ERRORS, 200: {"content": {"application/json": {"example": {"ok": True}}}}},
 )
-def validate_generation(body: GenerationCreate, config: Settings = Depends(deps.settings)) -> dict:
+def validate_generation(
+    body: GenerationCreate, config: Settings = Depends(deps.settings), jobs: JobStore = Depends(deps.store)
+) -> dict:
     """The checks of ``POST /v1/generations`` (body, model, profile and overrides) with the same
-    422 answers, and nothing queued: the dashboard's form shows a field's error before submitting."""
+    422 answers, and nothing queued: the dashboard's form shows each field's error before submitting.
+    A valid request is answered with its estimated duration (``estimate``: seconds by part, from the
+    workers' measured rates, `worker.estimates`)."""
     model = models.resolve(config, body.model)
     if model is None:
         known = ", ".join(m["id"] for m in models.catalog(config))
@@ -300,7 +304,17 @@ def validate_generation(body: GenerationCreate, config: Settings = Depends(deps.
             422, "unknown_model", f"unknown model {body.model!r}; known models: {known} (GET /v1/models)", "model"
         )
     hardware, _ = _resolve_hardware(body)
-    return {"ok": True, "model": model["id"], "hardware": hardware}
+    estimate = form.estimate(jobs, body, hardware, model.get("sha256"))
+    return {"ok": True, "model": model["id"], "hardware": hardware, "estimate": estimate}
+
+
+@data.get(
+    "/jobs/{job_id}/request",
+    summary="A job's request as the generation form's values (Edit and run; seeds as text)",
+    responses=JSON_ERRORS,
+)
+def job_request(job: dict = Depends(deps.job_or_404)) -> dict:
+    return {"id": job["id"], "status": job["status"], "request": form.edit_body(job)}
 
 
 def _filters(

@@ -103,13 +103,13 @@ def new_context(browser, origin: str, viewport: dict = LAPTOP, key: str | None =
     return context, watched
 
 
-def screenshot(target, name: str) -> Path:
-    """A PNG of a page (all of it) or of one element into SCREENSHOTS/NAME.png (docs/screenshots/,
-    linked from the README, when SPINDIFF_UPDATE_SCREENSHOTS=1)."""
+def screenshot(target, name: str, full_page: bool = True) -> Path:
+    """A PNG of a page (all of it, or the window only) or of one element into SCREENSHOTS/NAME.png
+    (docs/screenshots/, linked from the README, when SPINDIFF_UPDATE_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     if hasattr(target, "goto"):
-        target.screenshot(path=str(path), full_page=True, animations="disabled")
+        target.screenshot(path=str(path), full_page=full_page, animations="disabled")
     else:
         target.screenshot(path=str(path), animations="disabled")
     return path

@@ -56,10 +56,12 @@ def test_bad_form_values_show_the_fields_error_without_submitting(browse, client
     expect(page.locator("#e-num_images")).to_contain_text("greater than or equal to 1")
     expect(page.locator("#e-steps")).to_contain_text("valid integer")
     expect(page.locator("#f-num_images")).to_have_attribute("aria-invalid", "true")
-    screenshot(page, "form-errors-laptop")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "form-errors-laptop", full_page=False)  # the form's top: the whole page is a long parameter list
 
     page.fill("#f-num_images", "2")
     page.fill("#f-steps", "3")
+    page.locator('details.params[data-group="crossbar"] > summary').click()  # the sections start folded
     page.fill(f"{ADC} input", "99")  # checked by the profile catalog, as the API does
     page.click("#submit-button")
     expect(page.locator(f"{ADC} .error")).to_contain_text("must lie in [2, 14]")
@@ -67,7 +69,9 @@ def test_bad_form_values_show_the_fields_error_without_submitting(browse, client
     expect(page.locator("#e-num_images")).to_be_empty()
     expect(page.locator("#override-count")).to_have_text("1 override")
     expect(page.locator("#submit-state")).to_have_text("fix the marked fields")
-    screenshot(page.locator('details.params[data-group="crossbar"]'), "form-override-error-laptop")
+    group = page.locator('fieldset[data-param-group="crossbar.periphery"]')
+    group.evaluate("(element) => element.scrollIntoView({block: 'start'})")
+    screenshot(group, "form-override-error-laptop")
 
     assert not [post for post in watched.posts if post.startswith("/v1/generations")], "nothing may be submitted"
     assert _jobs(client) == before
@@ -118,6 +122,7 @@ def test_submit_from_the_form_and_watch_it_run_and_finish(browse, client, finish
     page.goto("/")
     expect(page.locator(f"{ADC} input")).to_have_value("8")
     page.select_option("#f-profile", "vcma-default")
+    page.select_option("#f-emulation", "exact")  # the exact chip of finished_jobs, slow enough to watch
     page.fill("#f-steps", str(STEPS))
     page.fill("#f-num_images", "2")
     page.fill("#f-seed", "7")
