@@ -108,8 +108,16 @@ def screenshot(target, name: str, full_page: bool = True) -> Path:
     (docs/screenshots/, linked from the README, when SPINDIFF_UPDATE_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    if hasattr(target, "goto"):
-        target.screenshot(path=str(path), full_page=full_page, animations="disabled")
+    if hasattr(target, "goto") and full_page:
+        # a whole page is captured in one piece: sticky bars (the form's Generate bar) would be drawn where
+        # the window's bottom was, over the middle of the page; they sit where they belong while it is taken
+        unstick = """(on) => { for (const e of document.querySelectorAll('.submit-bar'))
+            e.style.position = on ? 'static' : ''; }"""
+        target.evaluate(unstick, True)
+        target.screenshot(path=str(path), full_page=True, animations="disabled")
+        target.evaluate(unstick, False)
+    elif hasattr(target, "goto"):
+        target.screenshot(path=str(path), full_page=False, animations="disabled")
     else:
         target.screenshot(path=str(path), animations="disabled")
     return path
