@@ -273,6 +273,14 @@ def test_load_settings_from_a_png_and_a_clear_message_for_one_without_a_record(b
     expect(page.locator("#f-emulation")).to_have_value("exact")
     screenshot(page, "form-png-loaded-laptop", full_page=False)
 
+    software = client.get(f"/v1/generations/{finished_jobs['software']['id']}/images/grid.png").content
+    with page.expect_request(_validated) as posted:
+        page.set_input_files("#png-input", files=[{"name": "grid.png", "mimeType": "image/png", "buffer": software}])
+    assert posted.value.post_data_json["hardware"] == "software" and posted.value.post_data_json["seed"] == 11
+    expect(page.locator("#form-note")).to_contain_text("Loaded the settings of the grid of job")
+    expect(page.locator("#param-sections")).to_be_hidden()  # the software baseline has no hardware parameters
+    expect(page.locator("#f-emulation")).to_be_disabled()
+
     plain = io.BytesIO()
     Image.new("L", (28, 28), 128).save(plain, format="PNG")  # a PNG, but not one spindiff wrote
     page.set_input_files(
