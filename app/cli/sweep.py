@@ -154,7 +154,7 @@ def _step_runtime(runtime, bar):
     from worker.runtime import Runtime
 
     class StepBarRuntime(Runtime):
-        def generate(self, request, model_id, progress, cancel):
+        def generate(self, request, model_id, progress, cancel, resume=None, checkpoint=None):
             def both(step, total, x0):
                 progress(step, total, x0)
                 if bar.total != total:
@@ -162,7 +162,7 @@ def _step_runtime(runtime, bar):
                 bar.update(step - bar.n)
 
             bar.reset()
-            return super().generate(request, model_id, both, cancel)
+            return super().generate(request, model_id, both, cancel, resume=resume, checkpoint=checkpoint)
 
     return StepBarRuntime(**{f.name: getattr(runtime, f.name) for f in fields(Runtime)})
 
