@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WARMED ?= $(VENV)/.warmed
 
 .PHONY: install run test test-fast drills style format bench aihwkit clean
 
@@ -21,8 +22,18 @@ install: $(STAMP)
 # Ctrl-C stops all three). HOST/PORT override the address.
 HOST ?= 127.0.0.1
 PORT ?= 8000
-run: install
+run: install $(WARMED)
 	$(VENV)/bin/spindiff serve --host $(HOST) --port $(PORT)
+
+# Before the first `make run` (and again when the emulator or the shipped model changes): one
+# 1-image, 1-step generation of the dashboard's default chip (vcma-default, statistical mode) compiles
+# the emulator's Numba kernels (about a minute, once per checkout) and programs that chip into the
+# chip cache (SPINDIFF_CHIP_DIR, default ~/.cache/spindiff/chips), so the dashboard's first run
+# takes seconds instead of minutes. `make run WARMED=` skips it.
+$(VENV)/.warmed: $(STAMP) $(wildcard device/*.py diffusion/chip/*.py diffusion/generation/*.py) diffusion/assets/model/model.safetensors
+	@echo "[make run] first start: compiling the emulator's kernels and programming the default chip (once; about a minute or two)"
+	$(VENV)/bin/spindiff generate --profile vcma-default --emulation statistical --n 1 --steps 1 --out $(VENV)/warm-up > $(VENV)/warm-up.log 2>&1 || (cat $(VENV)/warm-up.log; exit 1)
+	touch $@
 
 # The style gate (ruff lint + format check, configured in pyproject.toml), then every test, the
 # statistical and the browser ones included. CI (.ci/run) calls exactly this.
