@@ -187,6 +187,24 @@ export function download(url, filename) {
   link.remove();
 }
 
+// The items of a 422: every entry of error.details, or the error itself when it has none.
+export function errorItems(error) {
+  return error.details?.length ? error.details : [{ field: error.field, message: error.message }];
+}
+
+// The element of `form` that holds the field an error names: the longest prefix of its dotted path
+// that an element carries as data-field (else as data-alias); null when none does.
+export function fieldHolder(form, path) {
+  const parts = (path || "").split(".");
+  while (parts.length) {
+    const name = CSS.escape(parts.join("."));
+    const holder = form.querySelector(`[data-field="${name}"]`) || form.querySelector(`[data-alias="${name}"]`);
+    if (holder) return holder;
+    parts.pop();
+  }
+  return null;
+}
+
 export function showError(element, error) {
   element.textContent = error instanceof Error ? error.message : String(error);
   element.hidden = false;

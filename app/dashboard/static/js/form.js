@@ -4,7 +4,7 @@
 // the profile, shows every error the dry run (/dashboard/validate) reports at its own field, and the
 // estimated duration it answers with. "Edit and run" (/?from=<job id>) and "Load settings from a PNG"
 // fill the form from a job's request or from the record a spindiff PNG carries.
-import { $, $$, ApiError, api, bodyJson, getJson, jsonOf, seconds, showError, typed } from "./common.js";
+import { $, $$, ApiError, api, bodyJson, errorItems, fieldHolder, getJson, jsonOf, seconds, showError, typed } from "./common.js";
 
 const profiles = new Map(); // name → {profile, description, hash} from GET /v1/profiles/{name}
 let models = []; // GET /v1/models
@@ -131,16 +131,9 @@ function clearErrors() {
 
 // Every error at its field: the longest prefix of its path that names a field of the form.
 function showFieldErrors(error) {
-  const items = error.details?.length ? error.details : [{ field: error.field, message: error.message }];
   const loose = [];
-  for (const item of items) {
-    const parts = (item.field || "").split(".");
-    let holder = null;
-    while (parts.length && !holder) {
-      const name = parts.join(".");
-      holder = $(`#gen-form [data-field="${CSS.escape(name)}"]`) || $(`#gen-form [data-alias="${CSS.escape(name)}"]`);
-      parts.pop();
-    }
+  for (const item of errorItems(error)) {
+    const holder = fieldHolder($("#gen-form"), item.field);
     if (!holder) { loose.push(item.message); continue; }
     const message = holder.querySelector(".error");
     if (!message.textContent.split("\n").includes(item.message)) {

@@ -1,7 +1,7 @@
 // The sweeps page: the "New sweep" form (a base profile and request, axes over the profile's
 // parameters as value lists or ranges, POST /v1/sweeps; a 422 is shown at the field it names) and
 // the list of sweeps with their status and counts (GET /v1/sweeps, re-read while any is active).
-import { $, $$, ApiError, ago, api, bodyJson, getJson, jsonOf, showError, start, typed } from "./common.js";
+import { $, $$, ApiError, ago, api, bodyJson, errorItems, fieldHolder, getJson, jsonOf, showError, start, typed } from "./common.js";
 
 const form = $("#sweep-form");
 // "section.key" → the loader's type: "int", "float", "float | None", "bool", "str" (app/dashboard/sweeps.py)
@@ -187,15 +187,9 @@ function mark(holder, message) {
 // Each error at its field: the longest prefix of error.field that a field of the form carries as
 // data-field (an axis row carries "axes.<parameter>"); the rest above the form.
 function showFieldErrors(error) {
-  const items = error.details?.length ? error.details : [{ field: error.field, message: error.message }];
   const loose = [];
-  for (const item of items) {
-    const parts = (item.field || "").split(".");
-    let holder = null;
-    while (parts.length && !holder) {
-      holder = $(`#sweep-form [data-field="${CSS.escape(parts.join("."))}"]`);
-      parts.pop();
-    }
+  for (const item of errorItems(error)) {
+    const holder = fieldHolder(form, item.field);
     if (holder) mark(holder, item.message); else loose.push(item.message);
   }
   if (loose.length) showError($("#form-error"), loose.join(" · "));
