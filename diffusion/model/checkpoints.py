@@ -91,8 +91,18 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def _weights_bytes(state_dict: dict[str, torch.Tensor], metadata: dict[str, str]) -> bytes:
+    """The safetensors bytes of ``state_dict``, with a canonical header: the same weights and metadata
+    always give the same bytes, so a model's SHA-256 names its weights. (The safetensors writer orders
+    the ``__metadata__`` keys differently from one process to the next; the header is re-written with
+    sorted keys, padded with spaces to its original length as the format allows.)"""
     tensors = {name: tensor.detach().contiguous() for name, tensor in state_dict.items()}
-    return save_safetensors_bytes(tensors, metadata=metadata)
+    data = save_safetensors_bytes(tensors, metadata=metadata)
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    canonical = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    if len(canonical) > length:  # cannot happen for a reordering of the same compact JSON; keep the writer's
+        return data
+    return data[:8] + canonical.ljust(length, b" ") + data[8 + length :]
 
 
 def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -342,3 +342,19 @@ def test_ema_after_one_step_follows_its_formula(tiny_config, fashion_dir, tmp_pa
         torch.testing.assert_close(ema[name], d * initial[name] + (1 - d) * w1, rtol=1e-6, atol=1e-7)
         moved += int(not torch.equal(w1, initial[name]))
     assert moved > 0
+
+
+def test_weights_bytes_have_a_canonical_header_so_the_hash_names_the_weights():
+    """The safetensors writer orders ``__metadata__`` keys differently per process; the written header
+    must be the sorted form whatever the writer did (an export's SHA-256 then depends on weights only)."""
+    state = {"b.weight": torch.arange(6.0).reshape(2, 3), "a.bias": torch.ones(2)}
+    metadata = {"step": "7", "format": "spindiff-unet/1", "kind": "ema"}
+    data = checkpoints._weights_bytes(state, metadata)
+    length = int.from_bytes(data[:8], "little")
+    header = data[8 : 8 + length].decode().rstrip(" ")
+    assert header == json.dumps(json.loads(header), sort_keys=True, separators=(",", ":"))
+    assert checkpoints._weights_bytes(state, dict(reversed(list(metadata.items())))) == data
+    from safetensors.torch import load as load_bytes
+
+    tensors = load_bytes(data)
+    assert set(tensors) == set(state) and all(torch.equal(tensors[k], state[k]) for k in state)
