@@ -1,8 +1,12 @@
 """The shipped model's card: MODEL_CARD.md and a loss-curve SVG next to model.safetensors.
 
 Written from the model's ``model.json`` and the training run's ``loss.jsonl`` by
-``python -m diffusion.model.card --model DIR --run RUN [--fid JSON]``; FID figures are added when
-an evaluation has been run (``spindiff eval``), and the card says so when none has.
+``python -m diffusion.model.card --model DIR --run RUN [--fid JSON] [--samples]``. The quality
+section lists every FID the offline table (``diffusion/assets/fid_table.json``) holds for the model's
+weights, each with its N, seed set, noise source and emulation mode, so the card never disagrees with
+what requests quote; ``--fid`` adds the rows of one ``spindiff eval`` output, and the card says so when
+neither has anything. ``--samples`` also draws ``sample_grid.png`` (software, DDPM 50 steps, seed 7,
+64 images), which the card shows when present.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 from diffusion.model.checkpoints import read_loss
 
 W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 300, 70, 20, 30, 50
+#: the sample grid's request: software, DDPM, 50 steps (the service's default), seed 7, 8 × 8 images
+GRID_STEPS, GRID_SEED, GRID_IMAGES = 50, 7, 64
 
 
 def loss_curve_svg(records: list[dict]) -> str:
@@ -81,8 +87,70 @@ def _introduction(training: dict) -> list[str]:
     ]
 
 
-def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dict | None = None) -> Path:
-    """Write ``MODEL_CARD.md`` and ``loss_curve.svg`` into ``model_dir``; returns the card's path."""
+def _table_sort_key(entry: dict) -> tuple:
+    """Software first within a (sampler, steps); then profile, emulation, N (large first), seed."""
+    return (
+        entry["sampler"],
+        entry["steps"],
+        entry["profile"] != "software",
+        entry["profile"],
+        entry.get("emulation") or "",
+        -entry["n"],
+        entry.get("seed") if entry.get("seed") is not None else -1,
+    )
+
+
+def table_rows(sha256: str, table_path: str | Path) -> list[str]:
+    """The markdown rows of every FID-table entry of the model with weights ``sha256`` (the table's
+    ``model`` is the hash's first 16 hex digits), one per (configuration, N, seed set); [] if none."""
+    path = Path(table_path)
+    if not path.is_file():
+        return []
+    entries = [e for e in json.loads(path.read_text())["entries"] if e["model"] == sha256[:16]]
+    rows = []
+    for e in sorted(entries, key=_table_sort_key):
+        sampler = e["sampler"].upper() + (f" η={e['eta']:g}" if e.get("eta") is not None else "")
+        seeds = "–" if e.get("seed") is None else f"{e['seed']} ({e['batch']})"
+        if e.get("images"):
+            seeds += f", images {e['images']}"
+        energy = e.get("energy_per_image_j")
+        rows.append(
+            f"| {e['profile']} | {e.get('emulation') or '–'} | {sampler} {e['steps']} | {e.get('noise') or '–'} "
+            f"| {e['n']} | {seeds} | {e['fid']:.2f} | {1e3 * e['kid_mean']:.1f} ± {1e3 * e['kid_std']:.1f} "
+            f"| {'–' if energy is None else f'{energy * 1e6:.1f} µJ'} |"
+        )
+    return rows
+
+
+def write_sample_grid(model_dir: str | Path) -> Path:
+    """Draw ``sample_grid.png`` into ``model_dir``: ``GRID_IMAGES`` software images of the model there
+    (DDPM, ``GRID_STEPS`` steps, seed ``GRID_SEED``), 8 columns, 3× nearest-neighbour scale."""
+    from diffusion.generation.generate import GenerationRequest, generate
+    from diffusion.generation.images import grid, png_bytes
+    from diffusion.model.checkpoints import load_bundle
+
+    model_dir = Path(model_dir)
+    request = GenerationRequest(
+        profile="software", num_images=GRID_IMAGES, steps=GRID_STEPS, sampler="ddpm", seed=GRID_SEED
+    )
+    result = generate(request, load_bundle(model_dir))
+    out = model_dir / "sample_grid.png"
+    out.write_bytes(png_bytes(grid(result.images, columns=8), scale=3))
+    return out
+
+
+def write_model_card(
+    model_dir: str | Path,
+    run_dir: str | Path,
+    evaluation: dict | None = None,
+    table_path: str | Path | None = None,
+) -> Path:
+    """Write ``MODEL_CARD.md`` and ``loss_curve.svg`` into ``model_dir``; returns the card's path.
+
+    ``table_path``: the FID table whose entries for this model the card lists (default: the shipped
+    one, ``diffusion.shipped.FID_TABLE``)."""
+    from diffusion.shipped import FID_TABLE
+
     model_dir, run_dir = Path(model_dir), Path(run_dir)
     info = json.loads((model_dir / "model.json").read_text())
     records = read_loss(run_dir)
@@ -106,16 +174,35 @@ def write_model_card(model_dir: str | Path, run_dir: str | Path, evaluation: dic
         "",
         "![training loss](loss_curve.svg)",
         "",
-        "## Quality",
-        "",
     ]
+    if (model_dir / "sample_grid.png").is_file():
+        lines += [
+            f"Samples (software, DDPM {GRID_STEPS} steps, seed {GRID_SEED}; `python -m diffusion.model.card --samples`):",
+            "",
+            "![samples](sample_grid.png)",
+            "",
+        ]
+    lines += ["## Quality", ""]
+    rows = table_rows(info["sha256"], FID_TABLE if table_path is None else table_path)
+    if rows:
+        lines += [
+            "Every FID the offline table (`diffusion/assets/fid_table.json`) holds for these weights, against the",
+            "Fashion-MNIST test split (10 000 images, the pinned Inception; protocol in docs/quality.md). FIDs are",
+            "comparable only at the same N; rows with the same N, seed set and `torch` noise are paired (chip and",
+            "software share x_T and every step's noise). The seed set is the first seed and the batch size.",
+            "",
+            "| profile | emulation | sampler, steps | noise | N | seeds (batch) | FID | KID ×10³ | chip energy / image |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
     if evaluation:
         lines += ["| configuration | N | FID | KID |", "|---|---|---|---|"]
         for row in evaluation.get("rows", []):
             lines.append(
                 f"| {row['profile']} | {row['n']} | {row['fid']:.2f} | {row['kid_mean']:.4f} ± {row['kid_std']:.4f} |"
             )
-    else:
+    if not rows and not evaluation:
         lines.append(
             "FID has not been measured for this snapshot yet (`spindiff eval`; needs the test-set reference statistics)."
         )
@@ -129,9 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True)
     parser.add_argument("--run", required=True)
     parser.add_argument("--fid", help="JSON output of `spindiff eval` to include")
+    parser.add_argument("--table", help="FID table to list the model's entries from (default: the shipped one)")
+    parser.add_argument(
+        "--samples", action="store_true", help="also draw sample_grid.png (software, DDPM 50 steps, seed 7)"
+    )
     args = parser.parse_args(argv)
     evaluation = json.loads(Path(args.fid).read_text()) if args.fid else None
-    print(write_model_card(args.model, args.run, evaluation))
+    if args.samples:
+        print(write_sample_grid(args.model))
+    print(write_model_card(args.model, args.run, evaluation, args.table))
     return 0
 
 

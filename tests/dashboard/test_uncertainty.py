@@ -20,9 +20,8 @@ from diffusion.telemetry import report
 from tests.dashboard import fixtures
 
 LEGACY = Path(__file__).parent / "data"  # jobs stored before telemetry schema 2, frozen on purpose
-SHA = (
-    "b0fa69e64cb54501279ff36db3bad1a70b9b74e85dc2c1d96ed4c168dc2ddca6"  # the shipped model: its FID tables have entries
-)
+#: the model shipped before the 30 000-step one; the FID table keeps its entries (five software sets at N = 500)
+SHA = "b0fa69e64cb54501279ff36db3bad1a70b9b74e85dc2c1d96ed4c168dc2ddca6"
 
 
 def legacy(name: str) -> dict:
@@ -41,7 +40,7 @@ def quality(n: int, profile: str) -> dict:
 
 def current(name: str, n: int) -> dict:
     """A job of ``name``'s fixture as the worker stores it now, with the quality block of ``n`` images
-    of the shipped model (whose offline FID tables have entries)."""
+    of the earlier model ``SHA`` (whose offline FID table entries include five software sets at N = 500)."""
     job = fixtures.load(name)
     job["telemetry"] = report.with_quality(job["telemetry"], quality(n, job["request"]["hardware"]["profile"]), 1.0)
     job["request"]["num_images"] = n
