@@ -109,13 +109,20 @@ def generate_images(
 
 def score(images: np.ndarray, reference, kid_subsets: int = 50) -> dict:
     """FID (all N images) and KID (mean, std over subsets) of uint8 images against ``reference``."""
-    from diffusion.metrics import fid_kid, inception
+    from diffusion.metrics import inception
 
-    features = inception.features(images)
+    return score_features(inception.features(images), reference, kid_subsets)
+
+
+def score_features(features: np.ndarray, reference, kid_subsets: int = 50) -> dict:
+    """`score` from the images' Inception features (N, 2048), so that slices of one run are scored
+    without running Inception again."""
+    from diffusion.metrics import fid_kid
+
     mu, sigma = fid_kid.gaussian_stats(features)
     kid = fid_kid.kid(features, reference.features, subsets=kid_subsets)
     return {
-        "n": int(images.shape[0]),
+        "n": int(features.shape[0]),
         "fid": fid_kid.frechet_distance(mu, sigma, reference.mu, reference.sigma),
         "kid_mean": kid["mean"],
         "kid_std": kid["std"],

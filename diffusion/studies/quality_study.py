@@ -18,8 +18,15 @@ one worker. Batch k is seeded ``seed + k·batch`` in every mode, so the images d
 (software images may differ in a last-bit pixel: torch's float sums round differently on more
 threads).
 
+A variant's Inception features are kept beside its images (``<key>.features.npz``, with the pinned
+Inception's SHA-256), and ``--slices M`` also scores the disjoint slices [k·M, (k+1)·M) of its N
+images from those features — each an independent seed set of M images, so one N = 2000 run gives
+the FID spread at M = 500 and, for chip and software on the same seeds, the spread of their paired
+difference, without another Inception pass. Slice rows carry ``images`` ("0-499 of the N = 2000
+run"), in the results file and in the FID table.
+
     python -m diffusion.studies.quality_study --n 200 --steps 10 --sampler ddpm \\
-        --results docs/figures/quality_study.jsonl [--only adc-4,adc-6] [--jobs 8]
+        --results docs/figures/quality_study.jsonl [--only adc-4,adc-6] [--jobs 8] [--slices 500]
     python -m diffusion.studies.figures.quality   # figures from the JSON-lines file
 
 Cost: the chip emulator runs ≈ 0.1–0.3 s per image per step on one core (every weight is 6 bit-
@@ -179,6 +186,7 @@ def _done(rows, v: Variant, args, model_sha256) -> bool:
     noise = variant_noise(v, args)
     return any(
         r["label"] == v.label
+        and not r.get("images")  # a slice of a larger run is not a run of its N
         and r["n"] == args.n
         and r["sampler"] == args.sampler
         and r["steps"] == args.steps
@@ -233,10 +241,18 @@ def main(argv=None) -> int:
         default=1,
         help="worker processes (one thread each) that generate batches in parallel (default 1)",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        help="also score the disjoint slices of this many images of each variant's N (from the same Inception "
+        "features), one row each",
+    )
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.slices is not None and not (1 < args.slices < args.n and args.n % args.slices == 0):
+        parser.error(f"--slices must divide --n into two or more slices, got --slices {args.slices} for --n {args.n}")
     if args.list:
         for v in VARIANTS:
             print(f"{v.label:20s} {v.group:9s} {v.base} {json.dumps(v.overrides)} {v.note}")
@@ -245,7 +261,7 @@ def main(argv=None) -> int:
     from diffusion.metrics.reference_stats import load_reference
     from diffusion.model.checkpoints import load_bundle
     from diffusion.shipped import MODEL_DIR, REFERENCE_STATS
-    from diffusion.studies.offline_eval import epsilon_error, score
+    from diffusion.studies.offline_eval import epsilon_error, score_features
 
     labels = args.only.split(",") if args.only else [v.label for v in VARIANTS]
     chosen = [variant(label) for label in labels]
@@ -279,6 +295,7 @@ def main(argv=None) -> int:
             continue
         if reference is None:
             reference = load_reference(args.reference or REFERENCE_STATS)
+        features = _features(images, kept)
         eps = (
             None
             if profile == "software" or not args.with_epsilon
@@ -300,7 +317,7 @@ def main(argv=None) -> int:
             "batch": args.batch,
             "noise": request.noise,
             "chip_seed": None if profile == "software" else request.chip_seed,
-            **score(images, reference),
+            **score_features(features, reference),
             "images_per_second": images.shape[0] / seconds,
             "energy_per_image_j": energy,
             "epsilon_error": eps,
@@ -317,7 +334,40 @@ def main(argv=None) -> int:
                 {**row, "profile": label}, bundle.sha256, args.eta, reference.record, source=str(results)
             )
         print(json.dumps({k: row[k] for k in ("label", "n", "fid", "kid_mean", "images_per_second")}), flush=True)
+        for start in range(0, row["n"], args.slices) if args.slices else ():
+            part = {
+                **row,
+                **score_features(features[start : start + args.slices], reference),
+                "images": f"{start}-{start + args.slices - 1} of the N = {row['n']} run",
+            }
+            with open(results, "a") as handle:
+                handle.write(json.dumps(part) + "\n")
+            if args.record and label is not None:
+                from diffusion.metrics import large_n_fids
+
+                large_n_fids.record(
+                    {**part, "profile": label}, bundle.sha256, args.eta, reference.record, source=str(results)
+                )
+            print(json.dumps({k: part[k] for k in ("label", "images", "n", "fid", "kid_mean")}), flush=True)
     return 0
+
+
+def _features(images: np.ndarray, kept: Path) -> np.ndarray:
+    """The Inception features (N, 2048) of a variant's images, from ``<key>.features.npz`` beside its
+    images when that file holds features of the same N from the same pinned Inception; else computed
+    and kept there."""
+    from diffusion.metrics import inception
+
+    path = kept.with_suffix(".features.npz")
+    if path.is_file():
+        with np.load(path) as data:
+            if str(data["inception_sha256"]) == inception.WEIGHTS_SHA256 and data["features"].shape[0] == len(images):
+                return data["features"]
+    features = inception.features(images)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, features=features, inception_sha256=inception.WEIGHTS_SHA256)
+    partial.replace(path)
+    return features
 
 
 def table_label(v: Variant) -> str | None:

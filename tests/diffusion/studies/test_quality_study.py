@@ -211,3 +211,51 @@ def test_sample_panels_script_lays_out_one_labelled_panel_per_variant(tmp_path):
     assert first_tile == (0, 255)
     with pytest.raises(SystemExit, match="no images for 'in-loop'"):
         module.main(["--images", str(tmp_path), "--labels", "in-loop", "--out", str(out)])
+
+
+def test_slices_are_scored_from_one_inception_pass_and_the_features_are_kept(tmp_path, monkeypatch):
+    """--slices M scores [k·M, (k+1)·M) from the run's own features; a later run reuses the kept features."""
+    from diffusion.metrics import inception
+    from diffusion.studies import offline_eval
+
+    passes = []
+
+    def fake_features(images):
+        passes.append(len(images))
+        return np.repeat(images.reshape(len(images), -1).astype(np.float64).mean(axis=1, keepdims=True), 4, axis=1)
+
+    def fake_score(features, reference, kid_subsets=50):
+        return {"n": int(features.shape[0]), "fid": float(features[:, 0].sum()), "kid_mean": 0.0, "kid_std": 0.0}
+
+    monkeypatch.setattr(inception, "features", fake_features)
+    monkeypatch.setattr(offline_eval, "score_features", fake_score)
+    results, images_dir = tmp_path / "rows.jsonl", tmp_path / "images"
+    argv = ["--n", "6", "--batch", "3", "--steps", "2", "--only", "software", "--noise", "torch"]
+    argv += ["--images-dir", str(images_dir), "--results", str(results), "--slices", "3"]
+    assert quality_study.main(argv) == 0
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["n"], r.get("images")) for r in rows] == [
+        (6, None),
+        (3, "0-2 of the N = 6 run"),
+        (3, "3-5 of the N = 6 run"),
+    ]
+    assert passes == [6]  # one Inception pass for the run and both slices
+    assert rows[1]["fid"] + rows[2]["fid"] == pytest.approx(rows[0]["fid"])
+    (kept,) = images_dir.glob("software-*-ddpm2-n6-seed0-b3-torchnoise.npz")
+    with np.load(kept) as data:
+        images = data["images"]
+    per_image = images.reshape(6, -1).astype(np.float64).mean(axis=1)
+    assert rows[1]["fid"] == pytest.approx(per_image[:3].sum())  # the first slice is the first three images
+    with np.load(kept.with_suffix(".features.npz")) as data:
+        assert data["features"].shape == (6, 4) and str(data["inception_sha256"]) == inception.WEIGHTS_SHA256
+
+    # the run is done (its full-N row exists); a slice row alone would not count as a run of N = 3
+    assert quality_study.main(argv) == 0 and len(results.read_text().splitlines()) == 3
+    results.unlink()
+    assert quality_study.main(argv) == 0 and passes == [6]  # rescored from the kept features
+
+
+def test_slices_must_divide_n(capsys):
+    with pytest.raises(SystemExit):
+        quality_study.main(["--n", "10", "--slices", "4"])
+    assert "--slices must divide --n into two or more slices" in capsys.readouterr().err
