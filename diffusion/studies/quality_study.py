@@ -148,6 +148,13 @@ VARIANTS: tuple[Variant, ...] = (
         note="vcma-default, statistical emulation mode",
     ),
     Variant(
+        "in-loop-statistical",
+        "vcma-default",
+        {"crossbar": {"emulation": "statistical", "in_loop_calibration": True}},
+        group="emulation",
+        note="vcma-default with in-loop trims, statistical emulation mode",
+    ),
+    Variant(
         "vcma-precise-statistical",
         "vcma-precise",
         {"crossbar": {"emulation": "statistical"}},
