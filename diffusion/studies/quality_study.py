@@ -20,10 +20,12 @@ threads).
 
 A variant's Inception features are kept beside its images (``<key>.features.npz``, with the pinned
 Inception's SHA-256), and ``--slices M`` also scores the disjoint slices [k·M, (k+1)·M) of its N
-images from those features — each an independent seed set of M images, so one N = 2000 run gives
-the FID spread at M = 500 and, for chip and software on the same seeds, the spread of their paired
-difference, without another Inception pass. Slice rows carry ``images`` ("0-499 of the N = 2000
-run"), in the results file and in the FID table.
+images from those features, without another Inception pass. M is a multiple of the batch size,
+so slice [a, a + M) of a run with seed s is image for image the run of M images with seed s + a
+(batch k is seeded s + k·batch, and every request reseeds the chip): its row and FID-table entry
+are that run's, marked ``slice_of``. One N = 2000 run thus gives four seed sets at N = 500: the
+FID spread at 500 and, for chip and software on the same seeds, the spread of their paired
+difference.
 
     python -m diffusion.studies.quality_study --n 200 --steps 10 --sampler ddpm \\
         --results docs/figures/quality_study.jsonl [--only adc-4,adc-6] [--jobs 8] [--slices 500]
@@ -193,7 +195,6 @@ def _done(rows, v: Variant, args, model_sha256) -> bool:
     noise = variant_noise(v, args)
     return any(
         r["label"] == v.label
-        and not r.get("images")  # a slice of a larger run is not a run of its N
         and r["n"] == args.n
         and r["sampler"] == args.sampler
         and r["steps"] == args.steps
@@ -251,15 +252,20 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--slices",
         type=int,
-        help="also score the disjoint slices of this many images of each variant's N (from the same Inception "
-        "features), one row each",
+        help="also score the disjoint slices of this many images (a multiple of --batch) of each variant's N, "
+        "from the same Inception features: each is the run of that many images with the slice's first seed",
     )
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
-    if args.slices is not None and not (1 < args.slices < args.n and args.n % args.slices == 0):
-        parser.error(f"--slices must divide --n into two or more slices, got --slices {args.slices} for --n {args.n}")
+    if args.slices is not None and not (
+        1 < args.slices < args.n and args.n % args.slices == 0 and args.slices % args.batch == 0
+    ):
+        parser.error(
+            f"--slices must divide --n into two or more slices and be a multiple of --batch, got --slices "
+            f"{args.slices} for --n {args.n} and --batch {args.batch}"
+        )
     if args.list:
         for v in VARIANTS:
             print(f"{v.label:20s} {v.group:9s} {v.base} {json.dumps(v.overrides)} {v.note}")
@@ -345,7 +351,8 @@ def main(argv=None) -> int:
             part = {
                 **row,
                 **score_features(features[start : start + args.slices], reference),
-                "images": f"{start}-{start + args.slices - 1} of the N = {row['n']} run",
+                "seed": args.seed + start,
+                "slice_of": f"images {start}-{start + args.slices - 1} of the N = {row['n']} run with seed {args.seed}",
             }
             with open(results, "a") as handle:
                 handle.write(json.dumps(part) + "\n")
@@ -353,9 +360,13 @@ def main(argv=None) -> int:
                 from diffusion.metrics import large_n_fids
 
                 large_n_fids.record(
-                    {**part, "profile": label}, bundle.sha256, args.eta, reference.record, source=str(results)
+                    {**part, "profile": label},
+                    bundle.sha256,
+                    args.eta,
+                    reference.record,
+                    source=f"{results} ({part['slice_of']})",
                 )
-            print(json.dumps({k: part[k] for k in ("label", "images", "n", "fid", "kid_mean")}), flush=True)
+            print(json.dumps({k: part[k] for k in ("label", "slice_of", "n", "seed", "fid", "kid_mean")}), flush=True)
     return 0
 
 

@@ -234,10 +234,10 @@ def test_slices_are_scored_from_one_inception_pass_and_the_features_are_kept(tmp
     argv += ["--images-dir", str(images_dir), "--results", str(results), "--slices", "3"]
     assert quality_study.main(argv) == 0
     rows = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [(r["n"], r.get("images")) for r in rows] == [
-        (6, None),
-        (3, "0-2 of the N = 6 run"),
-        (3, "3-5 of the N = 6 run"),
+    assert [(r["n"], r["seed"], r.get("slice_of")) for r in rows] == [
+        (6, 0, None),
+        (3, 0, "images 0-2 of the N = 6 run with seed 0"),
+        (3, 3, "images 3-5 of the N = 6 run with seed 0"),  # batch k is seeded k·3: the run of seed 3
     ]
     assert passes == [6]  # one Inception pass for the run and both slices
     assert rows[1]["fid"] + rows[2]["fid"] == pytest.approx(rows[0]["fid"])
@@ -249,13 +249,18 @@ def test_slices_are_scored_from_one_inception_pass_and_the_features_are_kept(tmp
     with np.load(kept.with_suffix(".features.npz")) as data:
         assert data["features"].shape == (6, 4) and str(data["inception_sha256"]) == inception.WEIGHTS_SHA256
 
-    # the run is done (its full-N row exists); a slice row alone would not count as a run of N = 3
+    # the run is done (its full-N row exists); and a slice is the run of its own N and first seed
     assert quality_study.main(argv) == 0 and len(results.read_text().splitlines()) == 3
+    alone = ["--n", "3", "--batch", "3", "--steps", "2", "--only", "software", "--noise", "torch", "--seed", "3"]
+    assert quality_study.main([*alone, "--images-dir", str(images_dir), "--results", str(results)]) == 0
+    assert len(results.read_text().splitlines()) == 3  # skipped: already measured as the second slice
+    assert not list(images_dir.glob("software-*-ddpm2-n3-seed3-b3-torchnoise*"))  # nothing generated
     results.unlink()
     assert quality_study.main(argv) == 0 and passes == [6]  # rescored from the kept features
 
 
-def test_slices_must_divide_n(capsys):
+@pytest.mark.parametrize("n, slices, batch", [(10, 4, 2), (10, 10, 5), (12, 6, 4)])
+def test_slices_must_divide_n_into_whole_batches(capsys, n, slices, batch):
     with pytest.raises(SystemExit):
-        quality_study.main(["--n", "10", "--slices", "4"])
-    assert "--slices must divide --n into two or more slices" in capsys.readouterr().err
+        quality_study.main(["--n", str(n), "--slices", str(slices), "--batch", str(batch)])
+    assert "--slices must divide --n into two or more slices and be a multiple of --batch" in capsys.readouterr().err
