@@ -332,6 +332,10 @@ def main(argv=None) -> int:
             "chip_seed": None if profile == "software" else request.chip_seed,
             **score_features(features, reference),
             "images_per_second": images.shape[0] / seconds,
+            # brightness and contrast (0–255): the test split's are 73.1 and 89.9; a sampler's or a chip's
+            # bias in the mean moves FID before anything else does (docs/quality.md)
+            "mean_pixel": float(images.mean()),
+            "pixel_std": float(images.std()),
             "energy_per_image_j": energy,
             "epsilon_error": eps,
             "model_sha256": bundle.sha256,
@@ -351,6 +355,8 @@ def main(argv=None) -> int:
             part = {
                 **row,
                 **score_features(features[start : start + args.slices], reference),
+                "mean_pixel": float(images[start : start + args.slices].mean()),
+                "pixel_std": float(images[start : start + args.slices].std()),
                 "seed": args.seed + start,
                 "slice_of": f"images {start}-{start + args.slices - 1} of the N = {row['n']} run with seed {args.seed}",
             }

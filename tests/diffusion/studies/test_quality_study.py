@@ -246,6 +246,9 @@ def test_slices_are_scored_from_one_inception_pass_and_the_features_are_kept(tmp
         images = data["images"]
     per_image = images.reshape(6, -1).astype(np.float64).mean(axis=1)
     assert rows[1]["fid"] == pytest.approx(per_image[:3].sum())  # the first slice is the first three images
+    assert rows[1]["mean_pixel"] == pytest.approx(per_image[:3].mean()) and rows[0]["pixel_std"] == pytest.approx(
+        images.std()
+    )
     with np.load(kept.with_suffix(".features.npz")) as data:
         assert data["features"].shape == (6, 4) and str(data["inception_sha256"]) == inception.WEIGHTS_SHA256
 
