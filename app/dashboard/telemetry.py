@@ -254,6 +254,7 @@ def quality_view(job: dict) -> dict:
         "n": quality.n,
         "reference": quality.reference,
         "points": [p.model_dump() for p in quality.fid_at_n],
+        "points_note": quality.fid_at_n_note,
         "software": uncertainty.same_n(quality.fid_at_n, quality.software_at_same_n),
         "paired": quality.paired.model_dump() if quality.paired is not None else None,
         "fidelity": typed.fidelity.model_dump() if typed is not None and typed.fidelity is not None else None,

@@ -55,6 +55,7 @@ def _point(n: int, rows: list[dict], software_sd: dict | None) -> dict:
     return {
         "n": n,
         "value": mean,
+        "emulation": rows[0].get("emulation"),
         "sets": len(values),
         "values": values,
         "range": [min(values), max(values)] if len(values) > 1 else None,

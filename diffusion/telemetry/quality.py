@@ -68,6 +68,9 @@ class FidPoint(Open):
 
     n: int
     value: float | None = Field(None, description="mean over the seed sets at this N")
+    emulation: str | None = Field(
+        None, description="the emulation mode the FIDs were measured in (exact, statistical; null for software)"
+    )
     sets: int = 1
     values: list[float] = Field(default_factory=list, description="one FID per seed set")
     range: list[float] | None = Field(None, description="[min, max] over the seed sets (two or more)")
@@ -117,6 +120,9 @@ class Quality(Open):
     )
     software_at_same_n: list[FidPoint] = Field(
         default_factory=list, description="chip jobs: software's FIDs at the N's of fid_at_n only"
+    )
+    fid_at_n_note: str = Field(
+        "", description="set when fid_at_n stands in for an unmeasured exact mode with the statistical mode's FIDs"
     )
     paired: PairedQuality | None = None
     reference: dict[str, Any] = Field(default_factory=dict, description="dataset, split, n, weights_sha256, protocol")

@@ -67,6 +67,16 @@ def test_a_chip_job_shows_software_only_at_its_own_n():
     assert "0.0500 ± 0.0100" in text(html) and "N = 16 images" in text(html)
 
 
+def test_a_statistical_stand_in_for_the_exact_mode_is_said_on_the_page():
+    from diffusion.metrics.per_request import STATISTICAL_STAND_IN
+
+    job = current("vcma", 16)
+    assert 'id="fid-by-n-note"' not in render("_job_report.html", job)
+    job["telemetry"]["quality"]["fid_at_n_note"] = STATISTICAL_STAND_IN
+    html = render("_job_report.html", job)
+    assert "Not measured in the exact mode: these are the statistical mode's FIDs of the same chip" in text(html)
+
+
 def test_a_software_job_shows_its_own_fids_one_row_per_n():
     html = render("_job_report.html", current("software", 4))
     rows = dict(re.findall(r'<tr data-n="(\d+)">(.*?)</tr>', html, re.S))

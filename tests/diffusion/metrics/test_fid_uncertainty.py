@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from diffusion.metrics import fid_uncertainty, large_n_fids
-from diffusion.metrics.per_request import measured_fids
+from diffusion.metrics.per_request import measured_fids, quoted_label
 
 SHA = "ab" * 32
 #: the model shipped before the 30 000-step one; the shipped FID table keeps its entries
@@ -92,3 +92,25 @@ def test_the_shipped_tables_put_software_beside_vcma_default_at_n_500_only():
     assert software["sets"] == 5 and 59.0 < software["value"] < 63.0 and 1.0 < software["sd"] < 1.5
     own = measured_fids(SHIPPED_SHA, "ddpm", 10, 0.0, "software")
     assert [p["n"] for p in own["fid_at_n"]] == [500, 10000] and own["software_at_same_n"] == []
+
+
+def test_an_unmeasured_exact_mode_quotes_its_statistical_twin_and_says_so(tmp_path):
+    path = tmp_path / "table.json"
+    ref = {"dataset": "fashion-mnist", "split": "test", "n": 10000}
+    row = {"n": 500, "steps": 50, "sampler": "ddpm", "seed": 0, "batch": 50, "kid_mean": 0.01, "kid_std": 0.001}
+    large_n_fids.record({**row, "profile": "software", "fid": 36.0}, SHA, 0.0, ref, path)
+    large_n_fids.record({**row, "profile": "vcma-default/statistical", "fid": 40.0}, SHA, 0.0, ref, path)
+    exact = measured_fids(SHA, "ddpm", 50, 0.0, "vcma-default", table_path=path)
+    assert [(p["n"], p["value"], p["emulation"]) for p in exact["fid_at_n"]] == [(500, 40.0, "statistical")]
+    assert [p["value"] for p in exact["software_at_same_n"]] == [36.0]
+    assert "not measured in the exact mode" in exact["fid_at_n_note"]
+    statistical = measured_fids(SHA, "ddpm", 50, 0.0, "vcma-default/statistical", table_path=path)
+    assert statistical["fid_at_n"][0]["emulation"] == "statistical" and "fid_at_n_note" not in statistical
+    # once the exact mode is measured, it is quoted itself
+    large_n_fids.record({**row, "profile": "vcma-default", "fid": 41.0}, SHA, 0.0, ref, path)
+    exact = measured_fids(SHA, "ddpm", 50, 0.0, "vcma-default", table_path=path)
+    assert [(p["value"], p["emulation"]) for p in exact["fid_at_n"]] == [(41.0, "exact")]
+    assert "fid_at_n_note" not in exact
+    # nothing for another profile in either mode: nothing quoted
+    assert measured_fids(SHA, "ddpm", 50, 0.0, "vcma-precise", table_path=path)["fid_at_n"] == []
+    assert quoted_label(SHA, "ddpm", 50, 0.0, "software", path) == "software"
