@@ -161,7 +161,10 @@ def evaluate(
 def epsilon_error(
     bundle, profile, timesteps=(50, 250, 500, 750, 950), batch: int = 32, seed: int = 0, chip_seed: int = 0
 ) -> dict:
-    """Relative RMS error of the chip's ε against software, ‖ε_chip − ε_sw‖ / ‖ε_sw‖, per timestep.
+    """Relative RMS error of the chip's ε against software, ‖ε_chip − ε_sw‖ / ‖ε_sw‖, per timestep, and
+    the chip's mean offset mean(ε_chip − ε_sw) / RMS(ε_sw) per timestep (``offset_per_timestep``): the
+    systematic part, which the sampler's x̂₀ = (x_t − √(1−ᾱ_t)·ε)/√ᾱ_t turns into a brightness shift of
+    every image (docs/quality.md).
 
     Inputs are x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε with x₀ = ``batch`` images the software model itself
     generates (DDPM, 20 steps, ``seed``): realistic garments, no dataset needed. Both networks see the
@@ -172,7 +175,7 @@ def epsilon_error(
     network, _ = get_chip_network(bundle.model, bundle.sha256, profile, chip_seed, bundle.alphas_cumprod, 16, None)
     network.reseed(seed)
     generator = torch.Generator().manual_seed(seed)
-    errors = {}
+    errors, offsets = {}, {}
     for t in timesteps:
         abar = float(bundle.alphas_cumprod[t])
         x_t = abar**0.5 * x0_all + (1 - abar) ** 0.5 * torch.randn(x0_all.shape, generator=generator)
@@ -180,7 +183,8 @@ def epsilon_error(
         reference = bundle.model(x_t, t_batch)
         chip = network(x_t, t_batch)
         errors[int(t)] = float((chip - reference).norm() / reference.norm())
-    return {"per_timestep": errors, "mean": float(np.mean(list(errors.values())))}
+        offsets[int(t)] = float((chip - reference).mean() / reference.square().mean().sqrt())
+    return {"per_timestep": errors, "mean": float(np.mean(list(errors.values()))), "offset_per_timestep": offsets}
 
 
 def independent_torch_generator(seed: int, stream: int) -> torch.Generator:

@@ -584,7 +584,8 @@ def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:
         }
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
-        print(json.dumps({"label": v.label, "epsilon_error": round(eps["mean"], 4)}), flush=True)
+        offsets = {t: round(100 * value, 2) for t, value in eps["offset_per_timestep"].items()}
+        print(json.dumps({"label": v.label, "epsilon_error": round(eps["mean"], 4), "offset_%": offsets}), flush=True)
     return 0
 
 

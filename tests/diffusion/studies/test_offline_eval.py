@@ -35,6 +35,9 @@ def test_ideal_chip_has_float_level_epsilon_error_and_a_real_chip_does_not(bundl
     assert ideal["mean"] < 1e-5, ideal  # float32 analog path vs float torch
     default = epsilon_error(bundle, small("vcma-default"), timesteps=(100, 900), batch=4)
     assert 1e-3 < default["mean"] < 2.0 and set(default["per_timestep"]) == {100, 900}
+    assert max(abs(v) for v in ideal["offset_per_timestep"].values()) < 1e-5  # no systematic part either
+    assert set(default["offset_per_timestep"]) == {100, 900}
+    assert all(abs(v) <= default["per_timestep"][t] for t, v in default["offset_per_timestep"].items())  # |mean| ≤ RMS
     lowbit = epsilon_error(bundle, small("vcma-lowbit"), timesteps=(100, 900), batch=4)
     assert lowbit["mean"] > default["mean"]  # 4-bit DAC and ADC lose more than 8-bit
 
