@@ -238,6 +238,12 @@ def main(argv=None) -> int:
         "--with-epsilon", action="store_true", help="also measure each chip variant's ε error while scoring"
     )
     parser.add_argument(
+        "--chip-seed",
+        type=int,
+        default=0,
+        help="with --epsilon-only: which chip to measure (device variation; the image runs use chip seed 0)",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="also store rows of unmodified presets (either emulation mode) and software in the FID table "
@@ -282,7 +288,7 @@ def main(argv=None) -> int:
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     if args.epsilon_only:
-        return _epsilon_rows(chosen, bundle, results, args.seed)
+        return _epsilon_rows(chosen, bundle, results, args.seed, args.chip_seed)
     images_dir = Path(args.images_dir) if args.images_dir else results.with_suffix(".images")
     images_dir.mkdir(parents=True, exist_ok=True)
     model_dir = str(args.model or MODEL_DIR)
@@ -565,15 +571,16 @@ def _assemble(label: str, model_sha256: str, args, images_dir: Path) -> None:
     )
 
 
-def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:
+def _epsilon_rows(chosen, bundle, results: Path, seed: int, chip_seed: int = 0) -> int:
     """The ablation's cheap half: ε error (batch 16, five noise levels) of each chip variant."""
     from diffusion.studies.offline_eval import epsilon_error
 
     for v in chosen:
         if v.base == "software":
             continue
-        eps = epsilon_error(bundle, v.profile(), batch=16, seed=seed)
+        eps = epsilon_error(bundle, v.profile(), batch=16, seed=seed, chip_seed=chip_seed)
         row = {
+            "chip_seed": chip_seed,
             "label": v.label,
             "group": v.group,
             "base": v.base,
@@ -585,7 +592,13 @@ def _epsilon_rows(chosen, bundle, results: Path, seed: int) -> int:
         with open(results, "a") as handle:
             handle.write(json.dumps(row) + "\n")
         offsets = {t: round(100 * value, 2) for t, value in eps["offset_per_timestep"].items()}
-        print(json.dumps({"label": v.label, "epsilon_error": round(eps["mean"], 4), "offset_%": offsets}), flush=True)
+        summary = {
+            "label": v.label,
+            "chip_seed": chip_seed,
+            "epsilon_error": round(eps["mean"], 4),
+            "offset_%": offsets,
+        }
+        print(json.dumps(summary), flush=True)
     return 0
 
 

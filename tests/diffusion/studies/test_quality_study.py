@@ -267,3 +267,21 @@ def test_slices_must_divide_n_into_whole_batches(capsys, n, slices, batch):
     with pytest.raises(SystemExit):
         quality_study.main(["--n", str(n), "--slices", str(slices), "--batch", str(batch)])
     assert "--slices must divide --n into two or more slices and be a multiple of --batch" in capsys.readouterr().err
+
+
+def test_epsilon_only_measures_the_chip_it_is_given(tmp_path, monkeypatch):
+    from diffusion.studies import offline_eval
+
+    seen = []
+
+    def fake_epsilon_error(bundle, profile, batch, seed, chip_seed=0):
+        seen.append((profile.name, batch, seed, chip_seed))
+        return {"per_timestep": {50: 0.1}, "mean": 0.1, "offset_per_timestep": {50: 0.02}}
+
+    monkeypatch.setattr(offline_eval, "epsilon_error", fake_epsilon_error)
+    results = tmp_path / "eps.jsonl"
+    argv = ["--epsilon-only", "--only", "software,vcma-default", "--chip-seed", "2", "--results", str(results)]
+    assert quality_study.main(argv) == 0
+    assert seen == [("vcma-default", 16, 0, 2)]  # software has no chip
+    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["chip_seed"] == 2 and row["epsilon_error"]["offset_per_timestep"] == {"50": 0.02}
