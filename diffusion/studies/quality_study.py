@@ -280,6 +280,7 @@ def main(argv=None) -> int:
     from diffusion.metrics.reference_stats import load_reference
     from diffusion.model.checkpoints import load_bundle
     from diffusion.shipped import MODEL_DIR, REFERENCE_STATS
+    from diffusion.studies.kept_features import features_of
     from diffusion.studies.offline_eval import epsilon_error, score_features
 
     labels = args.only.split(",") if args.only else [v.label for v in VARIANTS]
@@ -314,7 +315,7 @@ def main(argv=None) -> int:
             continue
         if reference is None:
             reference = load_reference(args.reference or REFERENCE_STATS)
-        features = _features(images, kept)
+        features = features_of(images, kept)
         eps = (
             None
             if profile == "software" or not args.with_epsilon
@@ -380,24 +381,6 @@ def main(argv=None) -> int:
                 )
             print(json.dumps({k: part[k] for k in ("label", "slice_of", "n", "seed", "fid", "kid_mean")}), flush=True)
     return 0
-
-
-def _features(images: np.ndarray, kept: Path) -> np.ndarray:
-    """The Inception features (N, 2048) of a variant's images, from ``<key>.features.npz`` beside its
-    images when that file holds features of the same N from the same pinned Inception; else computed
-    and kept there."""
-    from diffusion.metrics import inception
-
-    path = kept.with_suffix(".features.npz")
-    if path.is_file():
-        with np.load(path) as data:
-            if str(data["inception_sha256"]) == inception.WEIGHTS_SHA256 and data["features"].shape[0] == len(images):
-                return data["features"]
-    features = inception.features(images)
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, features=features, inception_sha256=inception.WEIGHTS_SHA256)
-    partial.replace(path)
-    return features
 
 
 def table_label(v: Variant) -> str | None:
