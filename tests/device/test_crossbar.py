@@ -61,6 +61,17 @@ def test_ideal_profile_reproduces_x_at_w(batch, k, n, tile):
     assert np.all(np.abs(y - x @ w) <= 1e-12 * scale)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [(0, 0), (4, 6), (7, 8)])
+def test_all_finite_agrees_with_isfinite_all(dtype, bad, where):
+    x = (np.random.default_rng(3).standard_normal((8, 9)) * 1e30).astype(dtype)
+    if bad is not None:
+        x[where] = bad
+    assert X.all_finite(x) == bool(np.isfinite(x).all())
+
+
 def test_ideal_profile_zero_rows_and_zero_columns_give_zero():
     w = _weights(20, 4)
     w[:, 2] = 0.0

@@ -30,7 +30,7 @@ from device.gaussian import inverse_cdf_table
 from device.ledger import COUNTERS, Ledger
 from device.random_streams import new_stream_states
 from device.readout import NOISE_TABLE_BITS, read_out_accumulate
-from diffusion.chip.crossbar_torch import TorchCrossbar
+from diffusion.chip.crossbar_torch import TorchCrossbar, all_finite
 from tests.device import naive_bernoulli
 
 torch.set_num_threads(1)
@@ -416,6 +416,16 @@ def test_matmul_refuses_non_finite_inputs_naming_the_index(noisy):
     x[1, 2] = float("nan")
     with pytest.raises(InputError, match=r"x has a non-finite value nan at index \(1, 2\)"):
         noisy[2].matmul(x, torch.Generator())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("where", [(0, 0), (4, 6), (7, 8)])
+def test_all_finite_agrees_with_isfinite_all(dtype, bad, where):
+    x = torch.randn(8, 9, dtype=dtype, generator=torch.Generator().manual_seed(3)) * 1e30
+    if bad is not None:
+        x[where] = bad
+    assert all_finite(x) == bool(torch.isfinite(x).all())
 
 
 def test_noise_needs_a_generator(noisy):
