@@ -61,7 +61,6 @@ def test_ideal_profile_reproduces_x_at_w(batch, k, n, tile):
     assert np.all(np.abs(y - x @ w) <= 1e-12 * scale)
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("where", [(0, 0), (4, 6), (7, 8)])
