@@ -156,12 +156,15 @@ VARIANTS: tuple[Variant, ...] = (
         group="emulation",
         note="vcma-default with in-loop trims, statistical emulation mode",
     ),
-    Variant(
-        "vcma-precise-statistical",
-        "vcma-precise",
-        {"crossbar": {"emulation": "statistical"}},
-        group="emulation",
-        note="vcma-precise, statistical emulation mode",
+    *(
+        Variant(
+            f"{preset}-statistical",
+            preset,
+            {"crossbar": {"emulation": "statistical"}},
+            group="emulation",
+            note=f"{preset}, statistical emulation mode",
+        )
+        for preset in ("vcma-precise", "vcma-lowbit", "vcma-noisy")
     ),
     # the sampler's tolerance: software with a random relative ε error r (`generate_with_epsilon_error`)
     *(
