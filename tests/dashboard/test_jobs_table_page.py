@@ -65,6 +65,8 @@ def test_filter_by_profile_and_page_to_older_jobs(browse, stored):
     page.select_option("#filter-profile", "")
     page.select_option("#filter-status", "failed")
     expect(page.locator(f'tr[data-job-id="{stored["failed"]}"]')).to_be_visible()
+    # the failed job is also on the unfiltered page: wait until the filtered rows have replaced it
+    expect(page.locator(f"{ROWS}:not([data-status=failed])")).to_have_count(0)
     assert set(page.locator(ROWS).evaluate_all("rows => rows.map(r => r.dataset.status)")) == {"failed"}
 
 
